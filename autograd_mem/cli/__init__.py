@@ -1,0 +1,100 @@
+"""The ``agmem`` command: a click group, and ``main()``, the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from autograd_mem._version import __version__
+from autograd_mem.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    AgmemError,
+)
+
+EPILOG = """\b
+Examples:
+  agmem compare                          both reference modes, side by side
+  agmem run --mode strong --gc off       one mode, one report
+  agmem run --mode weak --format json    the result as JSON on stdout
+  agmem baseline save base.json --mode weak
+  agmem check --baseline base.json       fail CI when memory regresses
+
+\b
+Exit codes:
+  0    success
+  1    a memory regression (agmem check)
+  2    bad usage or input (options, workload, baseline file)
+  3    the measured run failed (workload error, crash, killed)
+  130  interrupted (Ctrl-C)
+"""
+
+
+class AgmemGroup(click.Group):
+    """The group that turns agmem's errors into their exit codes, for every subcommand.
+
+    Doing it here rather than around ``cli.main`` means ``click.testing.CliRunner``
+    and the console script see the same messages and exit codes.
+    """
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except AgmemError as exc:
+            click.echo(f"agmem: error: {exc.message}", err=True)
+            if exc.detail:
+                click.echo(exc.detail.rstrip("\n"), err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("agmem: interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        return None
+
+
+@click.group(
+    cls=AgmemGroup,
+    epilog=EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(__version__, "--version", prog_name="agmem")
+def cli() -> None:
+    """Profile the memory of autodiff graphs under strong and weak references.
+
+    Each measured run happens in a fresh interpreter while agmem samples its RSS,
+    counts live Variables and Functions and times every collection of CPython's
+    cyclic garbage collector.
+    """
+
+
+def _register() -> None:
+    # One module per subcommand; each exposes a click command named after it.
+    from autograd_mem.cli import baseline, check, compare, run
+
+    cli.add_command(run.command)
+    cli.add_command(compare.command)
+    cli.add_command(check.command)
+    cli.add_command(baseline.command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (0, 1, 2, 3 or 130; see ``agmem --help``)."""
+    try:
+        cli.main(args=argv, prog_name="agmem", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code
+        if code is None:
+            return 0
+        if isinstance(code, int):
+            return code
+        click.echo(str(code), err=True)
+        return EXIT_USAGE
+    return 0
+
+
+def entry_point() -> None:
+    """The console script: ``agmem``."""
+    sys.exit(main())
