@@ -8,6 +8,7 @@ rather than guessing.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -173,8 +174,8 @@ class Measurement:
 
     @property
     def representative(self) -> RunResult:
-        order = sorted(range(len(self.runs)), key=lambda i: self.runs[i].metrics.peak_rss_growth_bytes)
-        return self.runs[order[(len(order) - 1) // 2]]
+        by_growth = sorted(self.runs, key=lambda run: run.metrics.peak_rss_growth_bytes)
+        return by_growth[(len(by_growth) - 1) // 2]
 
     @property
     def metrics(self) -> Metrics:
@@ -219,7 +220,7 @@ def aggregate_metrics(runs: Sequence[Metrics], reduce: Any) -> Metrics:
         if any(v is None for v in column):
             values[f.name] = None
         elif isinstance(column[0], tuple):
-            values[f.name] = tuple(reduce(list(parts)) for parts in zip(*column))
+            values[f.name] = tuple(reduce(list(parts)) for parts in zip(*column, strict=True))
         else:
             values[f.name] = reduce(column)
     return Metrics(**values)
@@ -328,7 +329,8 @@ def check_schema(data: Any, kind: str, where: str = "document") -> None:
             f"(this agmem {__version__} reads schema_version {SCHEMA_VERSION})"
         )
     if data.get("kind") != kind:
-        raise ResultFormatError(f"{where}: expected a {kind!r} document, found {data.get('kind')!r}")
+        found = data.get("kind")
+        raise ResultFormatError(f"{where}: expected a {kind!r} document, found {found!r}")
 
 
 def measurement_from_dict(data: Any, where: str = "run") -> Measurement:
@@ -351,6 +353,12 @@ def dumps(document: Mapping[str, Any]) -> str:
     return json.dumps(document, indent=2, allow_nan=False) + "\n"
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write a file so that a reader sees the old content or the whole new one, never half.
 
@@ -361,14 +369,14 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     directory = target.parent if str(target.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
+        # mkstemp creates 0600; a report should get the mode open() would give it.
+        os.chmod(tmp, 0o666 & ~_current_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise

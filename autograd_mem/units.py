@@ -43,8 +43,10 @@ def parse_size(text: str | int | float) -> int:
     number, unit = match.groups()
     factor = _UNITS.get(unit.lower())
     if factor is None:
-        raise ValueError(f"unknown size unit {unit!r} in {text!r} (use B, kB, MB, GB, KiB, MiB, GiB)")
-    return int(round(float(number) * factor))
+        raise ValueError(
+            f"unknown size unit {unit!r} in {text!r} (use B, kB, MB, GB, KiB, MiB, GiB)"
+        )
+    return round(float(number) * factor)
 
 
 def format_bytes(n_bytes: float | None, *, signed: bool = False) -> str:
