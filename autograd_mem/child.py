@@ -1,0 +1,282 @@
+"""The measured child: ``python -m autograd_mem.child measure|explain CONFIG RESULT``.
+
+One child measures one run in a fresh interpreter. It warms up, collects once so the
+collector's counts start from zero, reads its baseline RSS and resets the kernel's
+peak, then runs the iterations with ``gc.callbacks`` active and the census read into
+preallocated arrays. Its result goes back as JSON written atomically to ``RESULT``
+(stdout belongs to the workload). The document's ``status`` says how it ended:
+
+- ``ok``: ``environment`` and ``run`` (a RunResult without timeline; the parent adds it
+  from its RSS samples), and ``workload_start_monotonic``, the clock origin;
+- ``workload-not-found``: the workload could not be imported (``message``);
+- ``workload-raised``: the workload raised (``message``; the traceback is on stderr).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import json
+import platform
+import random
+import sys
+import time
+import traceback
+from array import array
+from collections.abc import Callable
+from contextlib import ExitStack
+from typing import Any
+
+from autograd_mem.errors import WorkloadError
+from autograd_mem.probes import explain as explain_probe
+from autograd_mem.probes import gc_probe, rss
+from autograd_mem.result import (
+    Environment,
+    GcEvent,
+    IterationRecord,
+    Metrics,
+    RunConfig,
+    RunResult,
+    _build,
+    dumps,
+    run_to_dict,
+    write_atomic,
+)
+
+# Iterations run (and thrown away with their state) before the measured ones: imports,
+# numpy's first allocations and the interpreter's caches settle here, not in the figures.
+WARMUP_ITERATIONS = 3
+
+# Exit codes that say how the child ended even when its result file cannot be read.
+EXIT_WORKLOAD_NOT_FOUND = 4
+EXIT_WORKLOAD_RAISED = 5
+
+
+class WorkloadRaised(Exception):
+    """The workload itself raised; carries the original exception."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(f"{type(original).__name__}: {original}")
+        self.original = original
+
+
+def environment(layout: gc_probe.GcLayout) -> Environment:
+    """The interpreter this child is: what makes its collector counts comparable."""
+    import numpy
+
+    return Environment(
+        python_version=platform.python_version(),
+        python_implementation=platform.python_implementation(),
+        numpy_version=numpy.__version__,
+        platform=platform.platform(),
+        gc_generations=layout.labels,
+        gc_layout=layout.name,
+        gc_threshold=tuple(gc.get_threshold()),
+    )
+
+
+def _seed_everything(config: RunConfig) -> None:
+    """Seed the global RNGs too, for user workloads that use ``random`` or ``np.random``."""
+    import numpy as np
+
+    random.seed(config.rng_seed)
+    np.random.seed(config.rng_seed)
+
+
+def _modes(config: RunConfig) -> ExitStack:
+    """The reference mode, and ``no_grad`` if asked, around everything the workload does."""
+    from autograd_mem.engine import no_grad, reference_mode
+
+    stack = ExitStack()
+    stack.enter_context(reference_mode(config.mode))
+    if config.no_grad:
+        stack.enter_context(no_grad())
+    return stack
+
+
+def _warm_up(config: RunConfig) -> None:
+    """Run a few iterations on a throw-away step, then collect everything they left."""
+    from autograd_mem.workloads import make_step
+
+    step = make_step(config)
+    try:
+        for i in range(min(WARMUP_ITERATIONS, config.iterations)):
+            step(i)
+    except (Exception, SystemExit) as exc:
+        raise WorkloadRaised(exc) from exc
+    del step
+    gc.collect()
+
+
+def _run_loop(step: Callable[[int], object], iterations: int) -> tuple[float, array, array, array]:
+    """The measured iterations: each one's end time and the census, into preallocated arrays.
+
+    Floats and ints are not tracked by the collector and the arrays are allocated
+    up front, so the only tracked allocation this bookkeeping adds per iteration is the
+    tuple ``census.snapshot()`` returns: the same one every run, so counts stay
+    deterministic, and one against the dozen a ``seed`` iteration makes itself.
+    """
+    from autograd_mem.engine.census import snapshot
+
+    end_seconds = array("d", bytes(8 * iterations))
+    live_variables = array("q", bytes(8 * iterations))
+    live_functions = array("q", bytes(8 * iterations))
+    clock = time.monotonic
+    start = clock()
+    try:
+        for i in range(iterations):
+            step(i)
+            end_seconds[i] = clock()
+            live_variables[i], live_functions[i], _, _ = snapshot()
+    except (Exception, SystemExit) as exc:
+        raise WorkloadRaised(exc) from exc
+    return start, end_seconds, live_variables, live_functions
+
+
+def measure(config: RunConfig) -> dict[str, Any]:
+    """Measure one run and return the ``ok`` document."""
+    import tracemalloc
+
+    from autograd_mem.engine import census
+    from autograd_mem.workloads import floor_bytes, make_step
+
+    layout = gc_probe.detect_layout()
+    env = environment(layout)
+    _seed_everything(config)
+    if config.gc_policy == "off":
+        gc.disable()
+    with _modes(config):
+        _warm_up(config)
+        step = make_step(config)
+        gc.collect()  # the fresh step's set-up garbage, so counts start from zero
+        census.reset_max()
+        if config.tracemalloc:
+            tracemalloc.start()
+        rss.release_free_heap()
+        baseline_rss = rss.current_rss_bytes()
+        reset_done = rss.reset_peak_rss()
+        recorder = gc_probe.GcRecorder()
+        with recorder:
+            start, end_seconds, live_v, live_f = _run_loop(step, config.iterations)
+        peak_rss, peak_source = rss.peak_rss_bytes(reset_done)
+        end_rss = rss.current_rss_bytes()
+        live_variables, live_functions, max_variables, max_functions = census.snapshot()
+        traced: tuple[int | None, int | None] = (None, None)
+        if config.tracemalloc:
+            traced = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+    uss = rss.uss_bytes() if config.uss else None
+
+    collections = recorder.collections()
+    end_relative = [t - start for t in end_seconds]
+    # An event's generation is its index in the layout's labels, like the per-generation
+    # tuples (3.14's incremental "1" and "2" are both "old"); free-threaded builds have
+    # no labels, so their events keep CPython's raw number.
+    events = tuple(
+        GcEvent(
+            generation=layout.slot(c.generation),
+            collected=c.collected,
+            uncollectable=c.uncollectable,
+            pause_seconds=c.pause_seconds,
+            iteration=gc_probe.iteration_at(end_seconds, c.start_seconds),
+            seconds=c.start_seconds - start,
+        )
+        for c in collections
+    )
+    counts, collected, uncollectable = recorder.per_raw_generation()
+    wall = end_relative[-1] if end_relative else 0.0
+    pauses = [c.pause_seconds for c in collections]
+    metrics = Metrics(
+        baseline_rss_bytes=baseline_rss,
+        peak_rss_bytes=peak_rss,
+        peak_rss_growth_bytes=peak_rss - baseline_rss,
+        end_rss_bytes=end_rss,
+        floor_bytes=floor_bytes(config),
+        live_variables_end=live_variables,
+        live_functions_end=live_functions,
+        max_live_variables=max_variables,
+        max_live_functions=max_functions,
+        gc_collections=layout.fold(counts),
+        gc_collected_per_generation=layout.fold(collected),
+        gc_uncollectable_per_generation=layout.fold(uncollectable),
+        gc_collected=sum(collected),
+        gc_uncollectable=sum(uncollectable),
+        gc_pause_seconds=sum(pauses),
+        gc_max_pause_seconds=max(pauses, default=0.0),
+        wall_seconds=wall,
+        seconds_per_iteration=wall / config.iterations,
+        uss_end_bytes=uss,
+        tracemalloc_current_bytes=traced[0],
+        tracemalloc_peak_bytes=traced[1],
+    )
+    run = RunResult(
+        metrics=metrics,
+        gc_events=events,
+        per_iteration=IterationRecord(
+            end_seconds=tuple(end_relative),
+            live_variables=tuple(live_v),
+            live_functions=tuple(live_f),
+        ),
+        peak_rss_source=peak_source,
+    )
+    return {
+        "status": "ok",
+        "environment": dataclasses.asdict(env),
+        "run": run_to_dict(run),
+        "workload_start_monotonic": start,
+        # The collector's own account of the same span, for checking the callbacks' one.
+        "gc_stats_delta": gc_probe.stats_delta(recorder.stats_before, recorder.stats_after),
+    }
+
+
+def explain(config: RunConfig) -> dict[str, Any]:
+    """Rerun with ``gc.DEBUG_SAVEALL`` and tally what the collector found."""
+    _seed_everything(config)
+    if config.gc_policy == "off":
+        gc.disable()
+    from autograd_mem.workloads import make_step
+
+    with _modes(config):
+        _warm_up(config)
+        step = make_step(config)
+        gc.collect()
+        with explain_probe.GarbageTally() as tally:
+            _run_loop(step, config.iterations)
+            # With the collector off nothing was collected yet: one collection now shows
+            # what it would have found; with it on, this adds what the last one left.
+            del step
+            gc.collect()
+    return {"status": "ok", "explain": dataclasses.asdict(tally.report())}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; the exit code tells the parent how the run ended even if the file is lost."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 3 or args[0] not in ("measure", "explain"):
+        print(
+            "usage: python -m autograd_mem.child measure|explain CONFIG_JSON RESULT_JSON",
+            file=sys.stderr,
+        )
+        return 2
+    role, config_path, result_path = args
+    with open(config_path, encoding="utf-8") as handle:
+        config = _build(RunConfig, json.load(handle), "config")
+    try:
+        document = measure(config) if role == "measure" else explain(config)
+        code = 0
+    except WorkloadError as exc:
+        document = {"status": "workload-not-found", "message": exc.message}
+        print(f"agmem child: {exc.message}", file=sys.stderr)
+        code = EXIT_WORKLOAD_NOT_FOUND
+    except WorkloadRaised as exc:
+        original = exc.original
+        traceback.print_exception(type(original), original, original.__traceback__, file=sys.stderr)
+        document = {"status": "workload-raised", "message": str(exc)}
+        code = EXIT_WORKLOAD_RAISED
+    sys.stdout.flush()
+    write_atomic(result_path, dumps(document))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

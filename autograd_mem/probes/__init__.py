@@ -1,0 +1,1 @@
+"""Probes that collect raw figures in and around a measured child; they never render or judge."""

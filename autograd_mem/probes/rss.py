@@ -1,0 +1,179 @@
+"""Resident memory: the child's own readings (current, kernel peak, USS) and the parent's samplers.
+
+The child reads its RSS only at a few chosen moments (baseline, end) and its true peak
+from the kernel's high-water mark, which sees every page even between samples. The
+parent samples the child's RSS from a thread of its own, so sampling costs the child
+nothing but the kernel's bookkeeping.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import resource
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import psutil
+
+SAMPLERS = ("psutil", "memory_profiler")
+
+_STATUS = "/proc/self/status"
+_CLEAR_REFS = "/proc/self/clear_refs"
+
+
+def _status_kib(key: str) -> int | None:
+    """A ``kB`` field of ``/proc/self/status`` (``VmRSS``, ``VmHWM``); None where there is none."""
+    try:
+        with open(_STATUS, encoding="ascii") as status:
+            for line in status:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def current_rss_bytes() -> int:
+    """This process's resident set size now."""
+    kib = _status_kib("VmRSS")
+    if kib is not None:
+        return kib * 1024
+    return int(psutil.Process().memory_info().rss)
+
+
+def release_free_heap() -> bool:
+    """Give the allocator's free memory back to the OS (glibc ``malloc_trim``); False if impossible.
+
+    Called before the baseline: memory the warm-up freed would otherwise stay resident,
+    be counted in the baseline and then reused by the workload, so the growth above the
+    baseline would understate what the workload needs.
+    """
+    try:
+        libc = ctypes.CDLL(None)
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return False
+    trim.argtypes = [ctypes.c_size_t]
+    trim(0)
+    return True
+
+
+def reset_peak_rss() -> bool:
+    """Reset the kernel's high-water mark (``VmHWM``) to the current RSS; False where Linux refuses.
+
+    Writing ``5`` to ``/proc/self/clear_refs`` resets the peak resident set size
+    (Linux 4.0+, see proc(5)), so the peak read later belongs to the workload alone.
+    """
+    try:
+        with open(_CLEAR_REFS, "w", encoding="ascii") as clear_refs:
+            clear_refs.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def peak_rss_bytes(reset_done: bool) -> tuple[int, str]:
+    """The kernel's peak RSS of this process, and where it came from.
+
+    ``"VmHWM"`` when it was reset after the baseline, ``"VmHWM-unreset"`` when the
+    reset was refused (the peak may then predate the workload), ``"ru_maxrss"`` where
+    there is no ``/proc`` (never reset; kilobytes on Linux, bytes on macOS).
+    """
+    kib = _status_kib("VmHWM")
+    if kib is not None:
+        return kib * 1024, "VmHWM" if reset_done else "VmHWM-unreset"
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return (maxrss if sys.platform == "darwin" else maxrss * 1024), "ru_maxrss"
+
+
+def uss_bytes() -> int | None:
+    """Unique set size (memory freed if the process exited); slow: it walks every mapping."""
+    try:
+        return int(psutil.Process().memory_full_info().uss)
+    except (psutil.Error, AttributeError):
+        return None
+
+
+@dataclass
+class Samples:
+    """RSS samples of another process: ``time.monotonic()`` seconds and bytes, in order."""
+
+    seconds: list[float] = field(default_factory=list)
+    rss_bytes: list[int] = field(default_factory=list)
+
+
+class RssSampler:
+    """Samples a child's RSS every ``interval_seconds`` from a daemon thread of the parent.
+
+    ``backend="psutil"`` reads ``memory_info().rss``; ``backend="memory_profiler"`` asks
+    ``memory_profiler.memory_usage`` for one sample per tick, for users who trust its
+    numbers. Both are stamped in ``time.monotonic()``, the clock the child uses.
+    """
+
+    def __init__(self, pid: int, interval_seconds: float, backend: str = "psutil") -> None:
+        if backend not in SAMPLERS:
+            raise ValueError(f"unknown sampler {backend!r}")
+        self.pid = pid
+        self.interval_seconds = interval_seconds
+        self.backend = backend
+        self.samples = Samples()
+        self.latest_rss_bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"agmem-rss-{pid}", daemon=True)
+
+    def start(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def stop(self) -> Samples:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        return self.samples
+
+    def _run(self) -> None:
+        try:
+            read = self._reader()
+            while not self._stop.is_set():
+                moment, rss = read()
+                self.samples.seconds.append(moment)
+                self.samples.rss_bytes.append(rss)
+                self.latest_rss_bytes = rss
+                if self.backend == "psutil":  # memory_profiler sleeps the interval itself
+                    self._stop.wait(self.interval_seconds)
+        except (psutil.Error, ProcessLookupError):
+            return  # the child is gone: sampling simply ends
+
+    def _reader(self) -> Callable[[], tuple[float, int]]:
+        if self.backend == "psutil":
+            process = psutil.Process(self.pid)
+
+            def read_psutil() -> tuple[float, int]:
+                rss = process.memory_info().rss
+                return time.monotonic(), int(rss)
+
+            return read_psutil
+
+        from memory_profiler import memory_usage
+
+        # memory_profiler stamps with time.time(); shift to the monotonic clock.
+        offset = time.monotonic() - time.time()
+        interval = self.interval_seconds
+
+        def read_memory_profiler() -> tuple[float, int]:
+            # timeout == interval: exactly one sample per call (max_iter = timeout / interval).
+            readings = memory_usage(self.pid, interval=interval, timeout=interval, timestamps=True)
+            if not readings or readings[0] is None:
+                raise psutil.NoSuchProcess(self.pid)
+            mib, wall = readings[0]
+            return wall + offset, int(mib * 1024 * 1024)
+
+        return read_memory_profiler
+
+
+def available_memory_bytes() -> int:
+    """Memory the system can give a new process without swapping."""
+    return int(psutil.virtual_memory().available)

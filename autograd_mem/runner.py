@@ -1,0 +1,262 @@
+"""The parent's side of a measurement: validate, spawn one fresh child per run, sample, gather.
+
+Every run happens in a fresh interpreter (``python -m autograd_mem.child``) so that
+one run cannot pollute the next: freed memory is rarely returned to the OS, and the
+collector's counters carry over. The parent samples the child's RSS from a thread of
+its own and aligns the samples with the iterations the child reports, both stamped in
+``time.monotonic()`` (CLOCK_MONOTONIC, one clock for every process on Linux).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from autograd_mem import workloads
+from autograd_mem.child import EXIT_WORKLOAD_NOT_FOUND, EXIT_WORKLOAD_RAISED
+from autograd_mem.errors import RunFailedError, UsageError, WorkloadError
+from autograd_mem.probes import rss
+from autograd_mem.result import (
+    GC_POLICIES,
+    REFERENCE_MODES,
+    SAMPLERS,
+    Environment,
+    ExplainReport,
+    Measurement,
+    RunConfig,
+    RunResult,
+    Timeline,
+    _build,
+    dumps,
+    run_from_dict,
+)
+
+# How much of a failed child's stderr an error shows.
+STDERR_TAIL_LINES = 20
+# How often the parent wakes to report progress while a child runs.
+PROGRESS_INTERVAL_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A live reading for a progress bar: which run, how long it has gone, the child's RSS now."""
+
+    run_index: int
+    runs_total: int
+    seconds: float
+    rss_bytes: int
+
+
+def _listed(names: tuple[str, ...]) -> str:
+    return ", ".join(names)
+
+
+def validate(config: RunConfig) -> None:
+    """Refuse a configuration before any run starts (UsageError / WorkloadError, exit 2)."""
+    if config.mode not in REFERENCE_MODES:
+        raise UsageError(
+            f"unknown mode {config.mode!r} (expected one of: {_listed(REFERENCE_MODES)})"
+        )
+    if config.gc_policy not in GC_POLICIES:
+        raise UsageError(
+            f"unknown gc policy {config.gc_policy!r} (expected one of: {_listed(GC_POLICIES)})"
+        )
+    if config.sampler not in SAMPLERS:
+        raise UsageError(
+            f"unknown sampler {config.sampler!r} (expected one of: {_listed(SAMPLERS)})"
+        )
+    for name in ("size", "depth", "iterations", "repeat"):
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise UsageError(f"{name} must be a positive integer, not {value!r}")
+    seed = config.rng_seed
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise UsageError(f"rng_seed must be a non-negative integer, not {config.rng_seed!r}")
+    interval = config.sample_interval_seconds
+    if not isinstance(interval, (int, float)) or not math.isfinite(interval) or interval <= 0:
+        raise UsageError(f"sample interval must be a positive number of seconds, not {interval!r}")
+    for name in ("backward", "no_grad", "tracemalloc", "uss", "explain"):
+        if not isinstance(getattr(config, name), bool):
+            raise UsageError(f"{name} must be true or false, not {getattr(config, name)!r}")
+    if config.backward and config.no_grad:
+        raise UsageError("backward needs a recorded graph: it cannot be combined with no_grad")
+    workloads.check_workload(config.workload)
+
+
+def measure(
+    config: RunConfig,
+    *,
+    force: bool = False,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> Measurement:
+    """Measure ``config`` in ``config.repeat`` fresh children (plus one for ``explain``).
+
+    Raises UsageError when the analytical floor exceeds the memory available (unless
+    ``force``), WorkloadError when the child cannot import the workload, and
+    RunFailedError when the workload raises or the child crashes or is killed. On
+    KeyboardInterrupt the running child is killed and reaped, then the interrupt goes on.
+    """
+    validate(config)
+    floor = workloads.floor_bytes(config)
+    if floor is not None and not force:
+        available = rss.available_memory_bytes()
+        if floor > available:
+            raise UsageError(
+                f"the workload needs at least {floor:,} bytes (its floor) but only "
+                f"{available:,} are available; use a smaller size or force the run"
+            )
+    runs: list[RunResult] = []
+    environment: Environment | None = None
+    for index in range(config.repeat):
+        document, samples = _run_child("measure", config, index, on_progress)
+        environment = _build(Environment, document["environment"], "child environment")
+        runs.append(_with_timeline(document, samples))
+    assert environment is not None
+    measurement = Measurement(config=config, environment=environment, runs=tuple(runs))
+    if not config.explain:
+        return measurement
+    # One explain pass per measurement, in its own child: its report goes on the
+    # representative run, which is the one Measurement.explain reads.
+    document, _ = _run_child("explain", config, config.repeat, on_progress)
+    report = _build(ExplainReport, document["explain"], "child explain")
+    representative = measurement.representative
+    return dataclasses.replace(
+        measurement,
+        runs=tuple(
+            dataclasses.replace(r, explain=report) if r is representative else r for r in runs
+        ),
+    )
+
+
+def _with_timeline(document: dict[str, Any], samples: rss.Samples) -> RunResult:
+    """The child's run plus the parent's samples from its first iteration's start to its last's end.
+
+    Samples outside that span (interpreter start-up, warm-up, writing the result) are
+    dropped: the timeline shows the workload, and ``seconds`` counts from its start.
+    """
+    run = run_from_dict(document["run"], "child run")
+    start = float(document["workload_start_monotonic"])
+    ends = run.per_iteration.end_seconds
+    last = ends[-1] if ends else 0.0
+    lo = bisect_left(samples.seconds, start)
+    hi = bisect_right(samples.seconds, start + last)
+    seconds = [t - start for t in samples.seconds[lo:hi]]
+    timeline = Timeline(
+        seconds=tuple(seconds),
+        rss_bytes=tuple(samples.rss_bytes[lo:hi]),
+        iteration=tuple(min(bisect_right(ends, s), len(ends) - 1) for s in seconds),
+    )
+    return dataclasses.replace(run, timeline=timeline)
+
+
+def _child_environment() -> dict[str, str]:
+    env = dict(os.environ)
+    # Fixed hashing: set and dict orders, hence allocation patterns, repeat run to run.
+    env["PYTHONHASHSEED"] = "0"
+    return env
+
+
+def _run_child(
+    role: str,
+    config: RunConfig,
+    run_index: int,
+    on_progress: Callable[[Progress], None] | None,
+) -> tuple[dict[str, Any], rss.Samples]:
+    """Run one child to its end and return its ``ok`` document and the RSS samples taken."""
+    runs_total = config.repeat + (1 if config.explain else 0)
+    with tempfile.TemporaryDirectory(prefix="agmem-") as scratch:
+        config_path = Path(scratch, "config.json")
+        result_path = Path(scratch, "result.json")
+        log_path = Path(scratch, "child.log")
+        config_path.write_text(dumps(dataclasses.asdict(config)), encoding="utf-8")
+        command = [
+            sys.executable,
+            "-m",
+            "autograd_mem.child",
+            role,
+            str(config_path),
+            str(result_path),
+        ]
+        with open(log_path, "wb") as log:
+            # The workload's stdout and stderr go to a log, never to agmem's stdout
+            # (which may carry a JSON document); its tail is shown if the run fails.
+            process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=_child_environment()
+            )
+            sampler = rss.RssSampler(process.pid, config.sample_interval_seconds, config.sampler)
+            started = time.monotonic()
+            try:
+                sampler.start()
+                while True:
+                    try:
+                        process.wait(timeout=PROGRESS_INTERVAL_SECONDS)
+                        break
+                    except subprocess.TimeoutExpired:
+                        if on_progress is not None:
+                            elapsed = time.monotonic() - started
+                            rss_now = sampler.latest_rss_bytes
+                            on_progress(Progress(run_index, runs_total, elapsed, rss_now))
+            except BaseException:
+                process.kill()
+                process.wait()
+                raise
+            finally:
+                samples = sampler.stop()
+        tail = _tail(log_path)
+        document = _read_result(result_path)
+        _raise_for_failure(process.returncode, document, tail)
+        assert document is not None
+        return document, samples
+
+
+def _tail(path: Path, lines: int = STDERR_TAIL_LINES) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.rstrip("\n").splitlines()[-lines:])
+
+
+def _read_result(path: Path) -> dict[str, Any] | None:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _raise_for_failure(returncode: int, document: dict[str, Any] | None, tail: str) -> None:
+    """Turn a child's ending into the one error that says what happened; return if it succeeded."""
+    detail = tail or None
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        hint = " — possibly the OOM killer" if -returncode == signal.SIGKILL else ""
+        raise RunFailedError(f"the measured child was killed ({name}){hint}", detail=detail)
+    document = document or {}
+    status = document.get("status")
+    if status == "workload-not-found" or returncode == EXIT_WORKLOAD_NOT_FOUND:
+        message = document.get("message", "the workload could not be imported")
+        raise WorkloadError(str(message), detail=detail)
+    if status == "workload-raised" or returncode == EXIT_WORKLOAD_RAISED:
+        raise RunFailedError(
+            f"the workload raised {document.get('message', 'an exception')}", detail=detail
+        )
+    if returncode != 0:
+        raise RunFailedError(f"the measured child exited with code {returncode}", detail=detail)
+    if status != "ok":
+        raise RunFailedError("the measured child left no readable result", detail=detail)

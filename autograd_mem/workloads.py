@@ -1,0 +1,327 @@
+"""What a measured child runs: the built-in workloads, a user's ``module:function``, the floors.
+
+A workload is seen by the child as a *step*: a callable taking the iteration index,
+called once per iteration. Built-ins build their state (seeded RNG, data, parameters)
+in :func:`make_step`, so that a fresh step has fresh state; a user's workload is their
+own function, called as ``function(iteration_index)``.
+
+The parent only *checks* a user's workload (:func:`check_workload`): it finds the
+module or file and reads its source for the function without executing any of it, so
+a workload with side effects at import runs only in the child.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.machinery
+import importlib.util
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from autograd_mem.errors import WorkloadError
+from autograd_mem.result import RunConfig
+
+BUILTIN_WORKLOADS = ("seed", "mlp")
+
+# The mlp's hidden width; its ``size`` is the number of training samples (see _mlp_step).
+MLP_HIDDEN = 10
+MLP_LEARNING_RATE = 0.2
+FLOAT64_BYTES = 8
+
+Step = Callable[[int], object]
+
+_SPEC_HELP = "a built-in (seed, mlp), package.module:function or path/to/file.py:function"
+
+
+@dataclass(frozen=True)
+class WorkloadSpec:
+    """A parsed ``--workload`` value: a built-in name, or where a user's function lives."""
+
+    builtin: str | None = None
+    module: str | None = None
+    path: str | None = None
+    function: str | None = None
+
+    @property
+    def is_builtin(self) -> bool:
+        return self.builtin is not None
+
+
+def parse_spec(text: str) -> WorkloadSpec:
+    """Parse a workload name; raises WorkloadError for an unknown built-in or a malformed spec."""
+    if not isinstance(text, str) or not text.strip():
+        raise WorkloadError(f"empty workload name (expected {_SPEC_HELP})")
+    if ":" not in text:
+        if text in BUILTIN_WORKLOADS:
+            return WorkloadSpec(builtin=text)
+        raise WorkloadError(f"unknown workload {text!r} (expected {_SPEC_HELP})")
+    target, _, function = text.rpartition(":")
+    if not target or not function.isidentifier():
+        raise WorkloadError(f"malformed workload {text!r} (expected {_SPEC_HELP})")
+    if target.endswith(".py") or os.sep in target or "/" in target:
+        return WorkloadSpec(path=target, function=function)
+    if not all(part.isidentifier() for part in target.split(".")):
+        raise WorkloadError(f"malformed workload {text!r}: {target!r} is not a module name")
+    return WorkloadSpec(module=target, function=function)
+
+
+# --- the parent's check: find without executing ------------------------------------------
+
+
+def check_workload(text: str, cwd: str | None = None) -> WorkloadSpec:
+    """Check that a workload can be found, without importing the user's code.
+
+    Modules are searched as the child will see them: ``python -m`` puts the working
+    directory first on ``sys.path``. When the source is Python, it is parsed and the
+    function looked up among its top-level names; a module that defines ``__getattr__``
+    or star-imports is given the benefit of the doubt (the child will tell).
+    """
+    spec = parse_spec(text)
+    if spec.is_builtin:
+        return spec
+    cwd = cwd or os.getcwd()
+    if spec.path is not None:
+        source = Path(cwd, spec.path)
+        if not source.is_file():
+            raise WorkloadError(f"workload file not found: {spec.path}")
+        where = spec.path
+    else:
+        assert spec.module is not None
+        origin = _find_module_origin(spec.module, [cwd, *sys.path])
+        if origin is None:
+            raise WorkloadError(f"cannot find module {spec.module!r} for workload {text!r}")
+        if not origin.endswith(".py"):
+            return spec  # an extension or frozen module: only importing it can tell
+        source = Path(origin)
+        where = f"module {spec.module!r}"
+    assert spec.function is not None
+    names = _top_level_names(source, where)
+    if names is not None and spec.function not in names:
+        raise WorkloadError(f"{where} has no function {spec.function!r}")
+    return spec
+
+
+def _find_module_origin(dotted: str, search_path: list[str]) -> str | None:
+    """The file of a (sub)module, found package by package without running any ``__init__``."""
+    path: list[str] | None = search_path
+    origin: str | None = None
+    for depth, part in enumerate(dotted.split(".")):
+        if path is None:
+            return None  # a parent that is a module, not a package
+        found = importlib.machinery.PathFinder.find_spec(part, path)
+        if found is None and depth == 0:
+            # Built-ins and packages behind other finders (editable installs): for a
+            # top-level name, find_spec asks every finder without running any code.
+            try:
+                found = importlib.util.find_spec(part)
+            except (ImportError, ValueError):
+                found = None
+        if found is None:
+            return None
+        origin = found.origin
+        path = list(found.submodule_search_locations or []) or None
+    return origin or "<namespace>"
+
+
+def _top_level_names(source: Path, where: str) -> set[str] | None:
+    """Names bound at a module's top level, or None when they cannot be known statically."""
+    try:
+        tree = ast.parse(source.read_text(encoding="utf-8"), filename=str(source))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WorkloadError(f"cannot read {where}: {exc}") from None
+    except SyntaxError as exc:
+        raise WorkloadError(f"cannot parse {where}: {exc.msg} (line {exc.lineno})") from None
+    names: set[str] = set()
+    pending: list[ast.stmt] = list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name == "*":
+                    return None
+                names.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+        # Definitions under if/try/with/for at top level still bind module names.
+        for attr in ("body", "orelse", "finalbody", "handlers"):
+            pending.extend(s for s in getattr(node, attr, []) if isinstance(s, ast.AST))
+    if "__getattr__" in names:
+        return None
+    return names
+
+
+# --- the child's side: build a step --------------------------------------------------------
+
+_loaded_user_functions: dict[str, Step] = {}
+
+
+def load_user_function(spec: WorkloadSpec) -> Step:
+    """Import a user's workload in the child; raises WorkloadError when it cannot be imported."""
+    key = f"{spec.path or spec.module}:{spec.function}"
+    if key in _loaded_user_functions:
+        return _loaded_user_functions[key]
+    try:
+        if spec.path is not None:
+            path = Path(spec.path).resolve()
+            if not path.is_file():
+                raise WorkloadError(f"workload file not found: {spec.path}")
+            # Like running a script: the file's directory comes first on sys.path.
+            sys.path.insert(0, str(path.parent))
+            module_spec = importlib.util.spec_from_file_location("agmem_user_workload", path)
+            if module_spec is None or module_spec.loader is None:
+                raise WorkloadError(f"cannot import {spec.path}: not a Python file")
+            module = importlib.util.module_from_spec(module_spec)
+            sys.modules[module_spec.name] = module
+            module_spec.loader.exec_module(module)
+        else:
+            assert spec.module is not None
+            module = importlib.import_module(spec.module)
+    except WorkloadError:
+        raise
+    except Exception as exc:
+        where = spec.path or spec.module
+        raise WorkloadError(f"cannot import {where}: {type(exc).__name__}: {exc}") from exc
+    function = getattr(module, spec.function or "", None)
+    if function is None:
+        raise WorkloadError(f"{spec.path or spec.module} has no function {spec.function!r}")
+    if not callable(function):
+        raise WorkloadError(f"{spec.path or spec.module}:{spec.function} is not callable")
+    _loaded_user_functions[key] = function
+    return function
+
+
+def make_step(config: RunConfig) -> Step:
+    """A fresh step for this configuration: new state for a built-in, the function for a user's."""
+    spec = parse_spec(config.workload)
+    if spec.builtin == "seed":
+        return _seed_step(config)
+    if spec.builtin == "mlp":
+        return _mlp_step(config)
+    return load_user_function(spec)
+
+
+def _seed_step(config: RunConfig) -> Step:
+    """The notebook's loop body: ``x = Variable(randn(size)); y = square(...square(x))``.
+
+    In the notebook ``x`` and ``y`` are loop variables, so the previous iteration's graph
+    stays alive (through ``y``) while the next one is built; ``held`` keeps that exactly:
+    ``x`` is rebound first, ``y`` last, as the notebook's assignments do.
+    """
+    import numpy as np
+
+    from autograd_mem.engine import Variable
+    from autograd_mem.functions import square
+
+    rng = np.random.default_rng(config.rng_seed)
+    size, depth, backward = config.size, config.depth, config.backward
+    held: list[Any] = [None, None]
+
+    def seed_step(iteration: int) -> None:
+        x = Variable(rng.standard_normal(size))
+        held[0] = x
+        y = x
+        for _ in range(depth):
+            y = square(y)
+        if backward:
+            y.backward()
+        held[1] = y
+
+    return seed_step
+
+
+def _mlp_step(config: RunConfig) -> Step:
+    """One SGD step of a two-layer perceptron on synthetic data (DeZero's sine regression).
+
+    ``size`` is the number of training samples (the batch: every step sees them all) and
+    the hidden width is fixed at ``MLP_HIDDEN``, so ``size`` scales the activations the
+    graph holds, which is what the memory depends on. ``depth`` is not used. The previous
+    step's ``loss`` stays bound while the next graph is built, as in a training loop.
+    It always calls ``backward`` (``backward`` in the config changes nothing) unless
+    ``no_grad`` asks for the forward pass alone.
+    """
+    import numpy as np
+
+    from autograd_mem.engine import Variable
+    from autograd_mem.functions import linear, mean_squared_error, sigmoid
+
+    rng = np.random.default_rng(config.rng_seed)
+    x = rng.random((config.size, 1))
+    t = np.sin(2 * np.pi * x) + rng.random((config.size, 1))
+    w1 = Variable(0.01 * rng.standard_normal((1, MLP_HIDDEN)))
+    b1 = Variable(np.zeros(MLP_HIDDEN))
+    w2 = Variable(0.01 * rng.standard_normal((MLP_HIDDEN, 1)))
+    b2 = Variable(np.zeros(1))
+    parameters = (w1, b1, w2, b2)
+    train = not config.no_grad  # an SGD step always needs its gradients
+    held: list[Any] = [None]
+
+    def mlp_step(iteration: int) -> None:
+        hidden = sigmoid(linear(x, w1, b1))
+        loss = mean_squared_error(linear(hidden, w2, b2), t)
+        if train:
+            for p in parameters:
+                p.cleargrad()
+            loss.backward()
+            for p in parameters:
+                p.data -= MLP_LEARNING_RATE * _array(p.grad)
+        held[0] = loss
+
+    mlp_step.parameters = parameters  # type: ignore[attr-defined]  # for inspection
+    return mlp_step
+
+
+def _array(grad: Any) -> Any:
+    """A gradient as an array, whether the engine stores arrays or Variables in ``grad``."""
+    return getattr(grad, "data", grad)
+
+
+# --- floors -----------------------------------------------------------------------------------
+
+
+def floor_bytes(config: RunConfig) -> int | None:
+    """Bytes of array data that must be alive at the peak of one iteration; None for user workloads.
+
+    A lower bound: only arrays the algorithm itself keeps are counted, never the
+    temporaries numpy makes inside one operation.
+
+    ``seed`` (``size`` float64 per array, ``depth + 1`` arrays per graph: the input and
+    one output per square). The previous iteration's graph is alive, through ``y``,
+    while the next is built, so the floor is two graphs: ``2 * (depth + 1)`` arrays.
+    With ``backward`` the previous graph also keeps its leaf's gradient (the engine
+    frees intermediate gradients as it goes), and the iteration in backward holds, on
+    top of its graph, the seed gradient ``ones_like(y)``, the gradient it reads and the
+    one it makes (two when ``depth`` is 1, the seed being the one read):
+    ``(depth + 2) + (depth + 1) + min(depth + 1, 3)``. With ``no_grad`` no graph is
+    recorded: the previous ``y``, the new ``x`` and at most two squares in flight,
+    ``2 + min(depth, 2)``.
+
+    ``mlp``: the data (inputs and targets, ``2 * size``), the four parameters and
+    their gradients (``2 * (3 * hidden + 1)``), and two graphs' activations (the
+    first linear layer's and the sigmoid's ``size x hidden`` outputs and the
+    prediction's ``size``), the previous step's kept alive by its ``loss``.
+    """
+    spec = parse_spec(config.workload)
+    if spec.builtin == "seed":
+        graph = config.depth + 1
+        if config.no_grad:
+            arrays = 2 + min(config.depth, 2)
+        elif config.backward:
+            arrays = (graph + 1) + graph + min(graph, 3)
+        else:
+            arrays = 2 * graph
+        return arrays * config.size * FLOAT64_BYTES
+    if spec.builtin == "mlp":
+        activations = 2 * config.size * MLP_HIDDEN + config.size
+        parameters = 3 * MLP_HIDDEN + 1
+        floats = 2 * config.size + 2 * parameters + 2 * activations
+        return floats * FLOAT64_BYTES
+    return None

@@ -1,0 +1,295 @@
+"""Tests for the runner: real measurements in fresh children, their figures, and every fault."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from autograd_mem import runner
+from autograd_mem.errors import RunFailedError, UsageError, WorkloadError
+from autograd_mem.probes import gc_probe, rss
+from autograd_mem.result import RunConfig, dumps
+
+# The issue's acceptance figures: seed at size 10,000 and depth 3 holds 4 arrays of
+# 80,000 bytes per iteration; at 200 iterations with the collector off, strong mode
+# keeps every graph.
+ITERATIONS = 200
+GRAPH_VARIABLES = 4
+GRAPH_BYTES = 4 * 80_000
+
+
+def seed(mode: str, gc_policy: str, **changes: object) -> RunConfig:
+    return RunConfig(mode=mode, gc_policy=gc_policy, iterations=ITERATIONS, **changes)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def strong_off():
+    return runner.measure(seed("strong", "off", explain=True))
+
+
+@pytest.fixture(scope="module")
+def weak_off():
+    return runner.measure(seed("weak", "off", explain=True))
+
+
+@pytest.fixture(scope="module")
+def strong_auto():
+    return runner.measure(seed("strong", "auto", repeat=3))
+
+
+def test_strong_mode_without_the_collector_keeps_every_graph(strong_off):
+    metrics = strong_off.metrics
+    assert metrics.live_variables_end == ITERATIONS * GRAPH_VARIABLES
+    assert metrics.gc_collections == (0, 0, 0)
+    expected = ITERATIONS * GRAPH_BYTES
+    assert abs(metrics.peak_rss_growth_bytes - expected) <= 0.15 * expected
+    assert strong_off.representative.peak_rss_source == "VmHWM"
+
+
+def test_weak_mode_without_the_collector_keeps_one_graph_at_the_floor(weak_off):
+    metrics = weak_off.metrics
+    assert metrics.live_variables_end <= GRAPH_VARIABLES
+    assert metrics.floor_bytes == 2 * GRAPH_BYTES
+    # weak mode stays near the floor (RSS moves by whole pages, hence the slack below it)
+    assert 0.9 * metrics.floor_bytes <= metrics.peak_rss_growth_bytes <= 3 * metrics.floor_bytes
+
+
+def test_explain_finds_graphs_in_strong_garbage_and_none_in_weak(strong_off, weak_off):
+    strong = strong_off.explain
+    assert strong is not None
+    assert strong.garbage_by_type["Variable"] == ITERATIONS * GRAPH_VARIABLES
+    assert strong.garbage_by_type["Function"] > 0
+    assert strong.array_bytes_held == ITERATIONS * GRAPH_BYTES
+    assert strong.example_cycle[0] == strong.example_cycle[-1] == "Variable"
+    assert "Square" in strong.example_cycle
+    weak = weak_off.explain
+    assert weak is not None
+    assert "Variable" not in weak.garbage_by_type
+    assert "Function" not in weak.garbage_by_type
+    assert weak.example_cycle == ()
+
+
+def test_explain_pass_does_not_touch_the_main_runs_figures(strong_off):
+    # one explain report per measurement, on the representative run only
+    assert [r.explain is not None for r in strong_off.runs] == [True]
+    assert strong_off.metrics.gc_collected == 0
+
+
+def test_the_collector_frees_strong_graphs_when_on(strong_auto):
+    metrics = strong_auto.metrics
+    assert metrics.gc_collected > 0
+    assert sum(metrics.gc_collections) == len(strong_auto.gc_events)
+    assert metrics.live_variables_end < ITERATIONS * GRAPH_VARIABLES
+    for event in strong_auto.gc_events:
+        assert 0 <= event.iteration < ITERATIONS
+        assert event.pause_seconds >= 0
+
+
+def test_repeats_give_identical_counts_and_close_rss(strong_auto):
+    runs = strong_auto.runs
+    assert len(runs) == 3
+
+    def counts(m):
+        return (
+            m.live_variables_end,
+            m.live_functions_end,
+            m.max_live_variables,
+            m.gc_collections,
+            m.gc_collected,
+        )
+
+    assert len({counts(r.metrics) for r in runs}) == 1
+    growths = [r.metrics.peak_rss_growth_bytes for r in runs]
+    median = statistics.median(growths)
+    assert all(abs(g - median) <= 0.05 * median for g in growths)
+    # the measurement reports the median and the spread of each metric
+    assert strong_auto.metrics_min.peak_rss_growth_bytes == min(growths)
+    assert strong_auto.metrics_max.peak_rss_growth_bytes == max(growths)
+    assert strong_auto.metrics.peak_rss_growth_bytes in growths
+
+
+def test_mlp_trains_in_a_child_with_its_floor():
+    metrics = runner.measure(RunConfig(workload="mlp", size=1_000, iterations=50)).metrics
+    assert metrics.floor_bytes is not None
+    assert metrics.peak_rss_growth_bytes >= 0.9 * metrics.floor_bytes
+    assert metrics.max_live_variables > metrics.live_variables_end > 0
+
+
+def test_child_callbacks_agree_with_get_stats_over_the_same_span(tmp_path):
+    # given the child entry point run directly on strong/auto
+    config_path, result_path = tmp_path / "config.json", tmp_path / "result.json"
+    config_path.write_text(dumps(seed("strong", "auto").__dict__))
+    subprocess.run(
+        [sys.executable, "-m", "autograd_mem.child", "measure", str(config_path), str(result_path)],
+        check=True,
+    )
+    document = json.loads(result_path.read_text())
+    # then the per-generation counts it reports are the collector's own deltas
+    layout = gc_probe.detect_layout()
+    counts, collected, uncollectable = document["gc_stats_delta"]
+    metrics = document["run"]["metrics"]
+    assert metrics["gc_collections"] == list(layout.fold(counts))
+    assert metrics["gc_collected_per_generation"] == list(layout.fold(collected))
+    assert metrics["gc_uncollectable_per_generation"] == list(layout.fold(uncollectable))
+    assert sum(metrics["gc_collections"]) > 0
+
+
+def test_timeline_aligns_samples_with_iterations(tmp_path, monkeypatch):
+    # given a user workload slow enough for many 10 ms samples
+    (tmp_path / "slow.py").write_text(
+        "import time\nimport numpy as np\nblocks = []\n"
+        "def step(i):\n    blocks.append(np.ones(100_000))\n    time.sleep(0.004)\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    measurement = runner.measure(RunConfig(workload="slow.py:step", iterations=60))
+    timeline = measurement.timeline
+    # then samples lie within the workload, in order, each tagged with its iteration
+    assert len(timeline.seconds) >= 5
+    assert list(timeline.seconds) == sorted(timeline.seconds)
+    assert list(timeline.iteration) == sorted(timeline.iteration)
+    assert all(0 <= i < 60 for i in timeline.iteration)
+    assert timeline.rss_bytes[-1] > timeline.rss_bytes[0]
+    assert measurement.metrics.floor_bytes is None
+    assert timeline.seconds[-1] <= measurement.metrics.wall_seconds
+
+
+def test_memory_profiler_sampler_and_optional_probes(tmp_path, monkeypatch):
+    config = RunConfig(
+        iterations=50, size=1_000, sampler="memory_profiler", tracemalloc=True, uss=True
+    )
+    metrics = runner.measure(config).metrics
+    assert metrics.tracemalloc_peak_bytes is not None and metrics.tracemalloc_peak_bytes > 0
+    assert metrics.uss_end_bytes is not None and metrics.uss_end_bytes > 0
+
+
+def test_workload_output_stays_out_of_stdout(tmp_path, monkeypatch, capfd):
+    (tmp_path / "chatty.py").write_text("def step(i):\n    print('hello from the workload')\n")
+    monkeypatch.chdir(tmp_path)
+    runner.measure(RunConfig(workload="chatty.py:step", iterations=5))
+    assert "hello from the workload" not in capfd.readouterr().out
+
+
+def test_progress_reports_each_run(tmp_path, monkeypatch):
+    (tmp_path / "slow.py").write_text("import time\ndef step(i):\n    time.sleep(0.01)\n")
+    monkeypatch.chdir(tmp_path)
+    seen: list[runner.Progress] = []
+    config = RunConfig(workload="slow.py:step", iterations=30, repeat=2)
+    runner.measure(config, on_progress=seen.append)
+    assert {p.run_index for p in seen} == {0, 1}
+    assert all(p.runs_total == 2 and p.rss_bytes > 0 for p in seen)
+
+
+# --- bad input and faults ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"mode": "medium"}, "unknown mode"),
+        ({"gc_policy": "sometimes"}, "unknown gc policy"),
+        ({"sampler": "guess"}, "unknown sampler"),
+        ({"size": 0}, "size must be a positive integer"),
+        ({"depth": 0}, "depth must be a positive integer"),
+        ({"iterations": -1}, "iterations must be a positive integer"),
+        ({"repeat": 0}, "repeat must be a positive integer"),
+        ({"sample_interval_seconds": 0}, "sample interval"),
+        ({"backward": True, "no_grad": True}, "cannot be combined"),
+    ],
+)
+def test_bad_values_are_refused_before_any_run(changes, message):
+    with pytest.raises(UsageError, match=message):
+        runner.validate(RunConfig(**changes))  # type: ignore[arg-type]
+
+
+def test_unknown_workload_is_refused():
+    with pytest.raises(WorkloadError, match="unknown workload 'sead'"):
+        runner.measure(RunConfig(workload="sead"))
+
+
+def test_missing_function_is_refused_before_any_run(tmp_path, monkeypatch):
+    (tmp_path / "work.py").write_text("def other(i):\n    pass\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(WorkloadError, match="has no function 'step'"):
+        runner.measure(RunConfig(workload="work.py:step"))
+
+
+def test_unimportable_module_is_a_workload_error_from_the_child(tmp_path, monkeypatch):
+    # given a module the parent finds but that fails when the child imports it
+    (tmp_path / "needs_missing.py").write_text(
+        "import no_such_dependency_xyz\ndef step(i):\n    pass\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(WorkloadError, match="no_such_dependency_xyz") as caught:
+        runner.measure(RunConfig(workload="needs_missing:step", iterations=5))
+    assert caught.value.exit_code == 2
+
+
+def test_exception_inside_the_workload_fails_the_run_with_its_traceback(tmp_path, monkeypatch):
+    (tmp_path / "bad.py").write_text("def step(i):\n    if i == 2:\n        1 / 0\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(RunFailedError, match="ZeroDivisionError") as caught:
+        runner.measure(RunConfig(workload="bad.py:step", iterations=10))
+    assert caught.value.exit_code == 3
+    assert caught.value.detail is not None and "1 / 0" in caught.value.detail
+
+
+def test_child_killed_by_a_signal_names_it(tmp_path, monkeypatch):
+    (tmp_path / "dies.py").write_text(
+        "import os, signal, sys\n"
+        "def step(i):\n    print('about to die', file=sys.stderr)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    killed = r"killed \(SIGKILL\) — possibly the OOM killer"
+    with pytest.raises(RunFailedError, match=killed) as caught:
+        runner.measure(RunConfig(workload="dies.py:step", iterations=5))
+    assert caught.value.detail is not None and "about to die" in caught.value.detail
+
+
+def test_floor_above_available_memory_is_refused_unless_forced(monkeypatch):
+    # given a machine that (as the runner is told) has 100 kB available
+    monkeypatch.setattr(rss, "available_memory_bytes", lambda: 100_000)
+    config = RunConfig(iterations=5, size=10_000)
+    # then the seed's 640 kB floor is refused before any child starts
+    with pytest.raises(UsageError, match="floor"):
+        runner.measure(config)
+    # and forcing runs it anyway
+    assert runner.measure(config, force=True).metrics.live_variables_end == 4
+
+
+def test_huge_floor_is_refused_on_this_machine():
+    with pytest.raises(UsageError, match="floor"):
+        runner.measure(RunConfig(size=10**13, iterations=1))
+
+
+def test_interrupt_kills_and_reaps_the_child(tmp_path, monkeypatch):
+    (tmp_path / "forever.py").write_text("import time\ndef step(i):\n    time.sleep(1)\n")
+    monkeypatch.chdir(tmp_path)
+
+    def interrupt(progress: runner.Progress) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        runner.measure(RunConfig(workload="forever.py:step", iterations=100), on_progress=interrupt)
+    children = psutil.Process().children(recursive=True)
+    assert not [c for c in children if "autograd_mem.child" in " ".join(c.cmdline())]
+
+
+def test_no_result_file_is_left_behind(tmp_path, monkeypatch):
+    # the scratch directory of a failed child is removed with its half-results
+    (tmp_path / "bad.py").write_text("def step(i):\n    raise ValueError('no')\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "scratch"))
+    (tmp_path / "scratch").mkdir()
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    with pytest.raises(RunFailedError):
+        runner.measure(RunConfig(workload="bad.py:step", iterations=3))
+    assert list(Path(tmp_path / "scratch").iterdir()) == []
