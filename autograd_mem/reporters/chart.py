@@ -1,0 +1,219 @@
+"""The RSS timeline drawn in the terminal, one strip per run on one scale, collections marked.
+
+The x axis is the iteration, not the clock: the two reference modes run the same
+iterations at different speeds (the collector's pauses slow the strong graph), and
+only on the iteration axis do their strips line up. The y axis is growth above
+each run's own baseline RSS, so that every strip starts from the same zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement as Measure
+from rich.text import Text
+
+from autograd_mem.reporters.rows import plural
+from autograd_mem.result import Measurement
+from autograd_mem.units import format_bytes, format_count, format_seconds
+
+# Eighths of a character cell, from empty to full: 8 levels per row of height.
+_BLOCKS = " ▁▂▃▄▅▆▇█"
+_SERIES_STYLES = ("red", "green", "magenta", "cyan", "yellow", "blue")
+_GENERATION_STYLES = ("dim", "yellow", "bold red")
+_AXIS_WIDTH = 11
+_RIGHT_MARGIN = len(" ◂ floor")
+MIN_WIDTH, MAX_WIDTH = 20, 100
+
+
+def _columns_of(iteration: int, iterations: int, width: int) -> int:
+    return min(width - 1, max(0, iteration) * width // max(iterations, 1))
+
+
+def growth_by_column(measurement: Measurement, width: int) -> list[int | None]:
+    """The highest sampled growth above baseline in each column; None before the first sample.
+
+    A column without a sample of its own (iterations faster than the sampler) holds the
+    value of the column before it, as RSS holds its level between two samples.
+    """
+    timeline = measurement.timeline
+    baseline = measurement.metrics.baseline_rss_bytes
+    iterations = measurement.config.iterations
+    peaks: list[int | None] = [None] * width
+    for rss, iteration in zip(timeline.rss_bytes, timeline.iteration, strict=True):
+        if iteration < 0:
+            continue
+        column = _columns_of(iteration, iterations, width)
+        growth = max(0, rss - baseline)
+        current = peaks[column]
+        peaks[column] = growth if current is None else max(current, growth)
+    held: int | None = None
+    for column, value in enumerate(peaks):
+        if value is None:
+            peaks[column] = held
+        else:
+            held = value
+    return peaks
+
+
+def collections_by_column(measurement: Measurement, width: int) -> list[int | None]:
+    """The highest generation collected in each column, None where the collector did not run."""
+    marks: list[int | None] = [None] * width
+    for event in measurement.gc_events:
+        column = _columns_of(event.iteration, measurement.config.iterations, width)
+        current = marks[column]
+        marks[column] = event.generation if current is None else max(current, event.generation)
+    return marks
+
+
+def live_variables_by_column(measurement: Measurement, width: int) -> list[int | None]:
+    """The most Variables alive at an iteration's end in each column (the child's census)."""
+    counts = measurement.per_iteration.live_variables
+    iterations = measurement.config.iterations
+    peaks: list[int | None] = [None] * width
+    for iteration, count in enumerate(counts):
+        column = _columns_of(iteration, iterations, width)
+        current = peaks[column]
+        peaks[column] = count if current is None else max(current, count)
+    return peaks
+
+
+def _bars(text: Text, values: list[int | None], top: int, rows: int, row: int, style: str) -> None:
+    """One row of a bar strip: eighths of a cell, anything above zero at least a sliver."""
+    for value in values:
+        if value is None:
+            text.append(" ")
+            continue
+        level = round(value * rows * 8 / top)
+        eighths = (max(level, 1) if value > 0 else 0) - row * 8
+        text.append(_BLOCKS[max(0, min(8, eighths))], style=style)
+
+
+def _rss_rows(text: Text, measurement: Measurement, values: list[int | None], top: int,
+              height: int, style: str) -> None:
+    floor = measurement.metrics.floor_bytes
+    floor_row = None if not floor else min(height - 1, floor * height // top)
+    for row in range(height - 1, -1, -1):
+        if row == height - 1:
+            axis = format_bytes(top, signed=True)
+        elif row == 0:
+            axis = "+0 B"
+        else:
+            axis = ""
+        text.append(axis.rjust(_AXIS_WIDTH - 2) + " ┤", style="dim")
+        _bars(text, values, top, height, row, style)
+        if row == floor_row:
+            text.append(" ◂ floor", style="dim")
+        text.append("\n")
+
+
+def _generation_label(measurement: Measurement, generation: int) -> str:
+    labels = measurement.environment.gc_generations
+    return labels[generation][0] if generation < len(labels) else str(generation)
+
+
+def render_timelines(
+    measurements: Sequence[Measurement],
+    *,
+    width: int = 60,
+    height: int = 5,
+    labels: Sequence[str] | None = None,
+) -> Text:
+    """One strip per measurement, all on the scale of the highest growth among them.
+
+    Under each RSS strip, two rows of the live Variables the child counted at each
+    iteration's end (on one scale too: RSS hides what the allocator keeps, the census
+    does not), then a row marking the collections: the digit is the oldest generation
+    collected in that stretch of iterations. A run's analytical floor, when known, is
+    pointed at on the right, so the eye can tell how far above the unavoidable the
+    memory went.
+    """
+    columns = [growth_by_column(m, width) for m in measurements]
+    top = max([v for col in columns for v in col if v is not None], default=0)
+    # The kernel's high-water mark can lie above every sample: it tops the scale, so the
+    # axis and the peak growth quoted above each strip are the same figure.
+    peaks = [m.metrics.peak_rss_growth_bytes for m in measurements]
+    floors = [m.metrics.floor_bytes for m in measurements if m.metrics.floor_bytes]
+    top = max(top, *peaks, *floors, 1)
+    names = list(labels) if labels is not None else [m.config.label for m in measurements]
+    name_width = max(len(n) for n in names) if names else 0
+
+    live = [live_variables_by_column(m, width) for m in measurements]
+    # Topped by the census's own high-water mark, the figure the strip's title quotes.
+    live_top = max([v for col in live for v in col if v is not None], default=0)
+    live_top = max([live_top, *(m.metrics.max_live_variables for m in measurements)])
+
+    text = Text()
+    for index, (measurement, values) in enumerate(zip(measurements, columns, strict=True)):
+        style = _SERIES_STYLES[index % len(_SERIES_STYLES)]
+        text.append(names[index].ljust(name_width), style=f"bold {style}")
+        growth = format_bytes(measurement.metrics.peak_rss_growth_bytes, signed=True)
+        text.append(
+            f"  peak growth {growth}, {plural(len(measurement.gc_events), 'collection')}, "
+            f"up to {plural(measurement.metrics.max_live_variables, 'live Variable')}\n",
+            style="dim",
+        )
+        if all(value is None for value in values):
+            # Faster than the sampler: say so rather than draw an empty strip.
+            took = format_seconds(measurement.metrics.wall_seconds)
+            every = format_seconds(measurement.config.sample_interval_seconds)
+            text.append(
+                " " * _AXIS_WIDTH + f"no RSS sample in the {took} the iterations took\n"
+                + " " * _AXIS_WIDTH + f"(one every {every}): run more iterations for one\n",
+                style="yellow",
+            )
+        else:
+            _rss_rows(text, measurement, values, top, height, style)
+        if any(v is not None for v in live[index]):
+            # The census per iteration: the saw-tooth of a graph the collector has to cut.
+            for row, axis in ((1, format_count(live_top)), (0, "live Var.")):
+                text.append(axis.rjust(_AXIS_WIDTH - 2) + " ┤", style="dim")
+                _bars(text, live[index], live_top, 2, row, f"dim {style}")
+                text.append("\n")
+        text.append("gc".rjust(_AXIS_WIDTH - 2) + " ┤", style="dim")
+        for mark in collections_by_column(measurement, width):
+            if mark is None:
+                text.append(" ")
+            else:
+                text.append(
+                    _generation_label(measurement, mark),
+                    style=_GENERATION_STYLES[min(mark, len(_GENERATION_STYLES) - 1)],
+                )
+        text.append("\n")
+
+    if measurements:
+        iterations = max(m.config.iterations for m in measurements)
+        left, right = "0", format_count(iterations)
+        text.append(" " * (_AXIS_WIDTH - 1) + "└" + "─" * width + "\n", style="dim")
+        text.append(
+            " " * _AXIS_WIDTH + left + f"iteration → {right}".rjust(width - len(left)) + "\n",
+            style="dim",
+        )
+        text.append(
+            "RSS: growth above the run's baseline (freed memory mostly stays with the\n"
+            "allocator, so RSS holds its peak) · live Var.: Variables alive at each\n"
+            "iteration's end · gc: oldest generation collected there",
+            style="dim italic",
+        )
+    return text
+
+
+class Timelines:
+    """A renderable drawing ``render_timelines`` as wide as the console allows."""
+
+    def __init__(self, measurements: Sequence[Measurement], *, height: int = 5) -> None:
+        self.measurements = list(measurements)
+        self.height = height
+
+    def _width(self, max_width: int) -> int:
+        return max(MIN_WIDTH, min(MAX_WIDTH, max_width - _AXIS_WIDTH - _RIGHT_MARGIN))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield render_timelines(
+            self.measurements, width=self._width(options.max_width), height=self.height
+        )
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measure:
+        width = self._width(options.max_width) + _AXIS_WIDTH + _RIGHT_MARGIN
+        return Measure(width, width)

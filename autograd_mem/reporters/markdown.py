@@ -1,0 +1,97 @@
+"""Markdown reports (for a pull request comment or a notebook): the same rows as the table."""
+
+from __future__ import annotations
+
+from autograd_mem.compare import Comparison
+from autograd_mem.reporters import rows
+from autograd_mem.reporters.chart import render_timelines
+from autograd_mem.result import Measurement
+
+CHART_WIDTH = 60
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _table(headings: list[str], body: list[list[str]], align: list[str]) -> list[str]:
+    lines = ["| " + " | ".join(_escape(h) for h in headings) + " |"]
+    lines.append("|" + "|".join("---:" if a == "right" else "---" for a in align) + "|")
+    lines += ["| " + " | ".join(_escape(c) for c in line) + " |" for line in body]
+    return lines
+
+
+def _chart(measurements: list[Measurement]) -> list[str]:
+    return ["```text", render_timelines(measurements, width=CHART_WIDTH).plain, "```"]
+
+
+def _explain(measurement: Measurement, heading: str) -> list[str]:
+    lines = rows.explain_lines(measurement)
+    if not lines:
+        return []
+    return ["", f"### {heading}", "", *[f"- {line}" for line in lines]]
+
+
+def render_run(measurement: Measurement) -> str:
+    """One mode's report as Markdown."""
+    lines = [
+        f"## agmem run: {rows.describe_config(measurement)}",
+        "",
+        f"_{rows.describe_environment(measurement)}_",
+        "",
+    ]
+    body = [[row.title, rows.cell(measurement, row)] for row in rows.all_rows(measurement)]
+    lines += _table(["Metric", "Value"], body, ["left", "right"])
+    lines += ["", "### RSS and live Variables per iteration", "", *_chart([measurement])]
+    lines += _explain(measurement, "What the collector found (--explain)")
+    return "\n".join(lines) + "\n"
+
+
+def render_comparison(comparison: Comparison) -> str:
+    """The side-by-side comparison as Markdown, verdict first."""
+    reference = comparison.reference
+    lines = [
+        f"## agmem compare: {rows.describe_config(reference, with_mode=False)}",
+        "",
+        f"_{rows.describe_environment(reference)}_",
+        "",
+        *[f"**Verdict:** {v.sentence}" for v in comparison.verdicts],
+        "",
+    ]
+    headings = ["Metric", *comparison.labels, *rows.ratio_headings(comparison)]
+    body = [
+        [title, *[median if spread is None else f"{median} {spread}" for median, spread in cells],
+         *ratios]
+        for title, cells, ratios in rows.comparison_rows(comparison)
+    ]
+    lines += _table(headings, body, ["left"] + ["right"] * (len(headings) - 1))
+    lines += ["", "### RSS and live Variables per iteration, one scale", ""]
+    lines += _chart(list(comparison.measurements))
+    for m in comparison.measurements:
+        lines += _explain(m, f"What the collector found in {m.config.label} mode")
+    return "\n".join(lines) + "\n"
+
+
+# --- check reports (agmem check) ---
+# Imported here, below C's part, so that the two halves of this module stay apart.
+from autograd_mem.regression import CheckReport  # noqa: E402
+from autograd_mem.reporters import check_rows  # noqa: E402
+
+
+def render_check(report: CheckReport) -> str:
+    """The check as a pull-request comment: verdict first, then every metric."""
+    first, *rest = check_rows.header_lines(report)
+    warnings = set(check_rows.environment_warnings(report))
+    mark = "✅" if report.passed else "❌"
+    lines = [f"## agmem check {mark} {report.summary}", "", f"_{first}_", ""]
+    for line in rest:
+        lines += [f"> **Warning:** {line}" if line in warnings else f"- {line}", ""]
+    body = [
+        check_rows.cells(row, percent=True)
+        for _judged, members in check_rows.by_class(report)
+        for row in members
+    ]
+    lines += _table(check_rows.HEADINGS, body, ["left", "left"] + ["right"] * 5)
+    lines += ["", *[f"- note: {line}" for line in check_rows.notes(report)]]
+    lines += [f"_{check_rows.legend(report)}_"]
+    return "\n".join(lines) + "\n"

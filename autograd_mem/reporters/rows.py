@@ -1,0 +1,215 @@
+"""The rows every human-readable report shows, as plain strings: one source for table and Markdown.
+
+Choosing which figures to show, in which unit and with which spread, happens here
+once; ``table.py`` and ``markdown.py`` only lay these strings out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from autograd_mem.compare import Comparison, format_ratio
+from autograd_mem.result import Measurement, Metrics
+from autograd_mem.units import format_bytes, format_count, format_seconds
+
+Read = Callable[[Metrics], Any]
+Format = Callable[[Any], str]
+
+
+def _growth(n: float | None) -> str:
+    return format_bytes(n, signed=True)
+
+
+def _duration(seconds: float | None) -> str:
+    # No collection, no pause: "0 s" rather than a precise-looking "0.0 µs".
+    return "0 s" if seconds == 0 else format_seconds(seconds)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One figure of a report: a title and how to read and format it."""
+
+    title: str
+    read: Read
+    fmt: Format
+    ratio_key: str | None = None  # the key of compare.RATIO_METRICS, where a ratio is shown
+
+
+def _get(name: str) -> Read:
+    return lambda m: getattr(m, name)
+
+
+def _growth_over_floor(m: Metrics) -> float | None:
+    if not m.floor_bytes:
+        return None
+    return m.peak_rss_growth_bytes / m.floor_bytes
+
+
+def memory_rows(measurement: Measurement) -> list[Row]:
+    """The memory and object figures, in reading order; optional probes only when measured."""
+    m = measurement.metrics
+    rows = [
+        Row(f"Peak RSS ({measurement.representative.peak_rss_source})",
+            _get("peak_rss_bytes"), format_bytes, "peak_rss_bytes"),
+        Row("Baseline RSS", _get("baseline_rss_bytes"), format_bytes),
+        Row("Peak growth above baseline", _get("peak_rss_growth_bytes"), _growth,
+            "peak_rss_growth_bytes"),
+        Row("Floor (arrays needed)", _get("floor_bytes"), format_bytes),
+        Row("Peak growth ÷ floor", _growth_over_floor, format_ratio),
+        Row("RSS at the end", _get("end_rss_bytes"), format_bytes, "end_rss_bytes"),
+    ]
+    if m.uss_end_bytes is not None:
+        rows.append(Row("USS at the end", _get("uss_end_bytes"), format_bytes))
+    if m.tracemalloc_peak_bytes is not None:
+        rows.append(Row("tracemalloc current", _get("tracemalloc_current_bytes"), format_bytes))
+        rows.append(Row("tracemalloc peak", _get("tracemalloc_peak_bytes"), format_bytes))
+    rows += [
+        Row("Live Variables at the end", _get("live_variables_end"), format_count),
+        Row("Live Functions at the end", _get("live_functions_end"), format_count),
+        Row("Live Variables at most", _get("max_live_variables"), format_count,
+            "max_live_variables"),
+        Row("Live Functions at most", _get("max_live_functions"), format_count),
+    ]
+    return rows
+
+
+def _counts(values: object) -> str:
+    """Per-generation counts as ``"120 / 10 / 1"``."""
+    if not isinstance(values, tuple):
+        return "–"
+    return " / ".join(format_count(v) for v in values) or "–"
+
+
+def collector_rows(measurement: Measurement) -> list[Row]:
+    """Collections, objects collected and uncollectable per generation, then the pauses."""
+    generations = "/".join(measurement.environment.gc_generations) or "none"
+    return [
+        Row(f"Collections (gen {generations})", _get("gc_collections"), _counts),
+        Row(f"Objects collected (gen {generations})",
+            _get("gc_collected_per_generation"), _counts),
+        Row("Objects collected, total", _get("gc_collected"), format_count,
+            "gc_collected"),
+        Row(f"Uncollectable (gen {generations})",
+            _get("gc_uncollectable_per_generation"), _counts),
+        Row("Collector pause, total", _get("gc_pause_seconds"), _duration,
+            "gc_pause_seconds"),
+        Row("Collector pause, longest", _get("gc_max_pause_seconds"), _duration),
+    ]
+
+
+def time_rows() -> list[Row]:
+    return [
+        Row("Wall time (iterations only)", _get("wall_seconds"), format_seconds, "wall_seconds"),
+        Row("Time per iteration", _get("seconds_per_iteration"), format_seconds),
+    ]
+
+
+def all_rows(measurement: Measurement) -> list[Row]:
+    return memory_rows(measurement) + collector_rows(measurement) + time_rows()
+
+
+def cell_parts(measurement: Measurement, row: Row) -> tuple[str, str | None]:
+    """The median, and the ``(min – max)`` over the repeats when they differ (else None)."""
+    median = row.fmt(row.read(measurement.metrics))
+    if len(measurement.runs) < 2:
+        return median, None
+    low = row.fmt(row.read(measurement.metrics_min))
+    high = row.fmt(row.read(measurement.metrics_max))
+    if low == high:
+        return median, None
+    # "70.0 MiB (69.0 – 72.0)": the unit once, so that the column stays narrow.
+    unit = median.rpartition(" ")[2]
+    if " " in median and low.endswith(" " + unit) and high.endswith(" " + unit):
+        low, high = low[: -len(unit) - 1], high[: -len(unit) - 1]
+    return median, f"({low} – {high})"
+
+
+def cell(measurement: Measurement, row: Row) -> str:
+    """The median, followed by the min–max over the repeats when they differ."""
+    median, spread = cell_parts(measurement, row)
+    return median if spread is None else f"{median} {spread}"
+
+
+def comparison_rows(
+    comparison: Comparison,
+) -> list[tuple[str, list[tuple[str, str | None]], list[str]]]:
+    """``(title, one cell_parts per mode, one ratio per non-reference mode)`` for every row.
+
+    The rows are those of the reference's run report, so the two reports read alike;
+    a row measured in only some modes (an optional probe) shows ``–`` in the others.
+    """
+    reference = comparison.reference
+    table = []
+    for row in all_rows(reference):
+        cells = []
+        for m in comparison.measurements:
+            cells.append(cell_parts(m, row))
+        ratios = [
+            format_ratio(comparison.ratios[m.config.label][row.ratio_key])
+            if row.ratio_key
+            else ""
+            for m in comparison.measurements[1:]
+        ]
+        table.append((row.title, cells, ratios))
+    return table
+
+
+def ratio_headings(comparison: Comparison) -> list[str]:
+    reference = comparison.reference.config.label
+    return [f"{reference} ÷ {label}" for label in comparison.labels[1:]]
+
+
+def describe_config(measurement: Measurement, *, with_mode: bool = True) -> str:
+    """``seed · weak mode · gc auto · size 10,000 · depth 3 · 1,000 iterations``."""
+    c = measurement.config
+    parts = [c.workload]
+    if with_mode:
+        parts += [f"{c.mode} mode", f"gc {c.gc_policy}"]
+    parts += [f"size {format_count(c.size)}", f"depth {c.depth}",
+              f"{format_count(c.iterations)} iterations"]
+    if c.backward:
+        parts.append("backward")
+    if c.no_grad:
+        parts.append("no_grad")
+    if c.repeat > 1:
+        parts.append(f"median of {c.repeat} runs (min – max)")
+    return " · ".join(parts)
+
+
+def describe_environment(measurement: Measurement) -> str:
+    e = measurement.environment
+    generations = ", ".join(e.gc_generations) or "none"
+    return (
+        f"{e.python_implementation} {e.python_version} · numpy {e.numpy_version} · "
+        f"{e.gc_layout} collector (generations {generations}; thresholds "
+        f"{', '.join(format_count(t) for t in e.gc_threshold)})"
+    )
+
+
+def plural(count: int, noun: str) -> str:
+    """``"1 collection"``, ``"12,792 objects"``."""
+    return f"{format_count(count)} {noun}{'' if count == 1 else 's'}"
+
+
+def explain_lines(measurement: Measurement) -> list[str]:
+    """What the collector found, in sentences; empty when ``--explain`` was not asked."""
+    report = measurement.explain
+    if report is None:
+        return []
+    lines = [
+        f"A rerun with gc.DEBUG_SAVEALL kept what the collector found: "
+        f"{plural(report.garbage_objects, 'object')} in "
+        f"{plural(report.collections, 'collection')}.",
+    ]
+    if report.garbage_by_type:
+        ranked = sorted(report.garbage_by_type.items(), key=lambda kv: (-kv[1], kv[0]))
+        lines.append("Garbage by type: " + ", ".join(
+            f"{name} {format_count(count)}" for name, count in ranked))
+    lines.append(f"Array bytes held by that garbage: {format_bytes(report.array_bytes_held)}")
+    if report.example_cycle:
+        lines.append("Example reference cycle: " + " → ".join(report.example_cycle))
+    else:
+        lines.append("No reference cycle found: nothing was kept alive by a cycle.")
+    return lines

@@ -1,0 +1,172 @@
+"""Rich renderables for the terminal: the run report and the side-by-side comparison.
+
+Each function returns a renderable and prints nothing: the command decides the
+Console (stdout, a file, or a recording one for SVG/HTML export).
+"""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from autograd_mem.compare import Comparison
+from autograd_mem.reporters import rows
+from autograd_mem.reporters.chart import Timelines
+from autograd_mem.result import Measurement
+
+
+def _stacked(median: str, spread: str | None) -> Text:
+    """The median, and under it the min – max of the repeats, dimmed."""
+    text = Text(median)
+    if spread is not None:
+        text.append("\n" + spread, style="dim")
+    return text
+
+
+def _section(title: str, body: list[rows.Row], measurement: Measurement) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_header=True, pad_edge=False)
+    table.add_column(title, style="bold", no_wrap=True)
+    table.add_column("value", justify="right", no_wrap=True)
+    for row in body:
+        table.add_row(row.title, _stacked(*rows.cell_parts(measurement, row)))
+    return table
+
+
+def _explain(measurement: Measurement) -> Panel | None:
+    lines = rows.explain_lines(measurement)
+    if not lines:
+        return None
+    return Panel(
+        Text("\n".join(lines)),
+        title="What the collector found (--explain)",
+        title_align="left",
+        border_style="blue",
+    )
+
+
+def render_run(measurement: Measurement) -> RenderableType:
+    """The report of one mode: memory, collector, time, timeline, and the explain pass."""
+    header = Text.assemble(
+        ("agmem run", "bold"),
+        "  ",
+        rows.describe_config(measurement),
+        "\n",
+        (rows.describe_environment(measurement), "dim"),
+    )
+    parts: list[RenderableType] = [
+        header,
+        _section("Memory", rows.memory_rows(measurement), measurement),
+        _section("Collector", rows.collector_rows(measurement), measurement),
+        _section("Time", rows.time_rows(), measurement),
+        Panel(
+            Timelines([measurement]),
+            title="RSS and live Variables per iteration",
+            title_align="left",
+            border_style="dim",
+            expand=False,
+        ),
+    ]
+    explain = _explain(measurement)
+    if explain is not None:
+        parts.append(explain)
+    return Group(*parts)
+
+
+def render_comparison(comparison: Comparison) -> RenderableType:
+    """Modes side by side with ``reference ÷ mode`` ratios, both timelines, and the verdict."""
+    reference = comparison.reference
+    header = Text.assemble(
+        ("agmem compare", "bold"),
+        "  ",
+        rows.describe_config(reference, with_mode=False),
+        "\n",
+        (rows.describe_environment(reference), "dim"),
+    )
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    # The titles may wrap; the figures may not (a cut figure would be a wrong one).
+    table.add_column("", style="bold", min_width=16)
+    for label in comparison.labels:
+        table.add_column(label, justify="right", no_wrap=True)
+    for heading in rows.ratio_headings(comparison):
+        # "strong ÷" over "weak/off": two short lines keep four modes within 120 columns.
+        table.add_column(heading.replace(" ÷ ", " ÷\n"), justify="right", style="cyan",
+                         no_wrap=True)
+    for title, cells, ratios in rows.comparison_rows(comparison):
+        table.add_row(title, *[_stacked(median, spread) for median, spread in cells], *ratios)
+
+    # A line of text, not a panel: it wraps cleanly in a narrow terminal and copies whole.
+    verdict = Text()
+    for line in comparison.verdicts:
+        verdict.append("Verdict: ", style="bold green")
+        verdict.append(line.sentence + "\n", style="bold")
+    parts: list[RenderableType] = [
+        header,
+        table,
+        Panel(
+            Timelines(comparison.measurements),
+            title="RSS and live Variables per iteration, one scale",
+            title_align="left",
+            border_style="dim",
+            expand=False,
+        ),
+        verdict,
+    ]
+    for measurement in comparison.measurements:
+        explain = _explain(measurement)
+        if explain is not None:
+            explain.title = f"What the collector found in {measurement.config.label} mode"
+            parts.append(explain)
+    return Group(*parts)
+
+
+# --- check reports (agmem check) ---
+# Imported here, below C's part, so that the two halves of this module stay apart.
+from autograd_mem.regression import CheckReport  # noqa: E402
+from autograd_mem.reporters import check_rows  # noqa: E402
+
+_VERDICT_STYLES = {
+    "regressed": "bold red",
+    "over budget": "bold red",
+    "improved": "cyan",
+    "ok": "green",
+    "info": "dim",
+}
+
+
+def render_check(report: CheckReport) -> RenderableType:
+    """Every metric, grouped by how it is judged: baseline, now, change, limit, verdict."""
+    first, *rest = check_rows.header_lines(report)
+    warnings = set(check_rows.environment_warnings(report))
+    header = Text.assemble(("agmem check", "bold"), "  ", first)
+    for line in rest:
+        header.append("\n")
+        header.append(line, style="bold yellow" if line in warnings else "dim")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, show_edge=False)
+    headings = [h for h in check_rows.HEADINGS if h != "class"]
+    for i, heading in enumerate(headings):
+        table.add_column(heading, justify="left" if i == 0 else "right", no_wrap=True)
+    for judged, members in check_rows.by_class(report):
+        # The class is a section title rather than a column, so the table fits 80 columns
+        # (a CI log's width); the legend below says what each class means.
+        table.add_row(Text(judged, style="bold underline"))
+        for row in members:
+            metric, _judged, *values, verdict = check_rows.cells(row)
+            table.add_row(
+                metric, *values, Text(verdict, style=_VERDICT_STYLES.get(verdict, "")),
+                style="dim" if row.passed is None else None,
+            )
+    parts: list[RenderableType] = [header, table, Text(check_rows.legend(report), style="dim")]
+    parts += [Text(f"note: {line}", style="yellow") for line in check_rows.notes(report)]
+    parts.append(
+        Panel(
+            Text(report.summary, style="bold"),
+            title="Verdict",
+            title_align="left",
+            border_style="green" if report.passed else "red",
+            expand=False,
+        )
+    )
+    return Group(*parts)

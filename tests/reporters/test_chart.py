@@ -1,0 +1,107 @@
+"""The terminal RSS timeline: one scale for every strip, collections where they happened."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from rich.console import Console
+
+from autograd_mem.reporters.chart import (
+    Timelines,
+    collections_by_column,
+    growth_by_column,
+    live_variables_by_column,
+    render_timelines,
+)
+from autograd_mem.result import GcEvent, Timeline
+from reporters.factory import MiB, make_measurement
+
+
+def _strip_rows(text: str, label: str, height: int = 5) -> list[str]:
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(label))
+    return [line.split("┤", 1)[1] for line in lines[start + 1 : start + 1 + height]]
+
+
+def test_both_strips_share_one_scale():
+    # given strong grows 40 MiB and weak 2 MiB
+    strong = make_measurement("strong", peak_growth_bytes=40 * MiB, collected=100)
+    weak = make_measurement("weak", peak_growth_bytes=2 * MiB)
+
+    text = render_timelines([strong, weak], width=40).plain
+
+    # then both axes top out at the larger growth, and weak stays on the bottom row
+    assert text.count("+40.0 MiB ┤") == 2
+    weak_rows = _strip_rows(text, "weak")
+    assert all(row.strip() == "" for row in weak_rows[:-1])
+    # 2 MiB of 40 MiB over 5 rows of 8 eighths: 2 eighths, "▂", along the whole strip
+    assert set(weak_rows[-1].replace(" ◂ floor", "").strip()) == {"▂"}
+    assert "█" in _strip_rows(text, "strong")[0]
+
+
+def test_growth_is_bucketed_by_iteration_and_held_between_samples():
+    m = make_measurement("strong", iterations=100)
+    baseline = m.metrics.baseline_rss_bytes
+    run = dataclasses.replace(
+        m.runs[0],
+        timeline=Timeline(seconds=(0.0, 0.1, 0.2), rss_bytes=(baseline + 10, baseline + 30,
+                                                              baseline - 5),
+                          iteration=(-1, 10, 90)),
+    )
+    m = dataclasses.replace(m, runs=(run,))
+
+    columns = growth_by_column(m, 10)
+
+    # before the first sample: nothing; a sample under the baseline counts as 0 growth
+    assert columns == [None, 30, 30, 30, 30, 30, 30, 30, 30, 0]
+
+
+def test_collections_are_marked_with_the_oldest_generation_of_their_column():
+    m = make_measurement("strong", iterations=100)
+    events = (GcEvent(0, 5, 0, 1e-4, 12, 0.0), GcEvent(2, 50, 0, 1e-3, 15, 0.0),
+              GcEvent(1, 9, 0, 1e-4, 95, 0.0))
+    m = dataclasses.replace(m, runs=(dataclasses.replace(m.runs[0], gc_events=events),))
+
+    assert collections_by_column(m, 10) == [None, 2, None, None, None, None, None, None, None, 1]
+
+
+def test_a_run_too_fast_for_the_sampler_says_so():
+    m = make_measurement("weak", iterations=50)
+    m = dataclasses.replace(m, runs=(dataclasses.replace(m.runs[0], timeline=Timeline()),))
+
+    text = render_timelines([m], width=40).plain
+
+    assert "no RSS sample in the 500.00 ms the iterations took" in text
+    assert "(one every 10.00 ms): run more iterations for one" in text
+
+
+def test_the_renderable_fits_the_console():
+    m = make_measurement("strong", peak_growth_bytes=8 * MiB, collected=10)
+    for width in (60, 80, 160):
+        console = Console(width=width, file=None, record=True)
+        with console.capture() as capture:
+            console.print(Timelines([m]))
+        assert max(len(line) for line in capture.get().splitlines()) <= width
+
+
+def test_live_variables_share_one_scale_topped_by_the_census_high_water_mark():
+    strong = make_measurement("strong", peak_growth_bytes=40 * MiB, collected=100)
+    weak = make_measurement("weak", peak_growth_bytes=2 * MiB)
+
+    lines = render_timelines([strong, weak], width=40).plain.splitlines()
+
+    # the top row of each live strip is labelled with the higher high-water mark (200)
+    tops = [line for line in lines if line.startswith("      200 ┤")]
+    assert len(tops) == 2
+    strong_top, weak_top = (line.split("┤", 1)[1] for line in tops)
+    assert "█" in strong_top  # the strong graph piles Variables up to the mark
+    assert weak_top.strip() == ""  # 4 live Variables of 200 stay on the bottom row
+
+
+def test_live_variables_by_column_takes_the_most_alive_in_each_column():
+    m = make_measurement("strong", collected=10, iterations=100)
+
+    columns = live_variables_by_column(m, 4)
+
+    # 4 more each iteration, cut back every 50: each column of 25 iterations ends higher
+    assert columns == [100, 200, 100, 200]

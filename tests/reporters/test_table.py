@@ -1,0 +1,82 @@
+"""The rich table reports: headings, units, spreads, the explain pass and the verdict."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from autograd_mem.compare import compare
+from autograd_mem.reporters.table import render_comparison, render_run
+from reporters.factory import MiB, make_measurement
+
+
+def _text(renderable, width: int = 120) -> str:
+    console = Console(width=width, color_system=None)
+    with console.capture() as capture:
+        console.print(renderable)
+    return capture.get()
+
+
+def test_run_report_sections_and_human_units():
+    m = make_measurement("strong", peak_growth_bytes=40 * MiB, collected=12_792,
+                         iterations=1_000)
+
+    text = _text(render_run(m))
+
+    assert "agmem run  seed · strong mode · gc auto · size 10,000 · depth 3 · 1,000 iterations" \
+        in text
+    for heading in ("Memory", "Collector", "Time", "RSS and live Variables per iteration"):
+        assert heading in text
+    assert "Peak RSS (VmHWM)" in text and "70.0 MiB" in text
+    assert "Floor (arrays needed)" in text and "625.0 KiB" in text
+    assert "Peak growth ÷ floor" in text and "65.5x" in text
+    assert "12,792" in text
+    assert "Collector pause, total" in text and "7.00 ms" in text
+    assert "Time per iteration" in text and "500.0 µs" in text
+    assert "What the collector found" not in text  # no explain pass asked
+
+
+def test_repeats_show_median_and_spread_with_the_unit_once():
+    m = make_measurement("strong", peak_growth_bytes=[40 * MiB, 42 * MiB, 39 * MiB])
+
+    text = _text(render_run(m))
+
+    assert "+40.0 MiB" in text and "(+39.0 – +42.0)" in text
+    assert "median of 3 runs (min – max)" in text
+
+
+def test_explain_panel_lists_garbage_and_the_cycle():
+    m = make_measurement("strong", collected=500, explain=True)
+
+    text = _text(render_run(m))
+
+    assert "What the collector found (--explain)" in text
+    assert "Garbage by type: Variable 4,000, Square 3,000, list 3,000, dict 2,000" in text
+    assert "Example reference cycle: Variable → Square → list → Variable" in text
+
+
+def test_comparison_has_ratio_column_timelines_and_the_verdict_last():
+    c = compare([make_measurement("strong", peak_growth_bytes=40 * MiB, collected=12_792),
+                 make_measurement("weak", peak_growth_bytes=2 * MiB)])
+
+    text = _text(render_comparison(c))
+
+    assert "strong ÷" in text
+    growth_line = next(line for line in text.splitlines() if "Peak growth above" in line)
+    assert growth_line.split()[-4:] == ["MiB", "+2.0", "MiB", "20.0x"]
+    assert "Variables per iteration, one scale" in text
+    assert text.rstrip().splitlines()[-1].strip() == (
+        "Verdict: weak mode: 20.0x lower peak growth than strong, "
+        "0 objects left to the collector vs 12,792"
+    )
+
+
+def test_four_modes_fit_120_columns_without_cutting_a_figure():
+    modes = [make_measurement("strong", peak_growth_bytes=[40 * MiB, 41 * MiB], collected=9),
+             make_measurement("weak", peak_growth_bytes=[2 * MiB, 2 * MiB]),
+             make_measurement("strong", gc_policy="off", peak_growth_bytes=[80 * MiB] * 2),
+             make_measurement("weak", gc_policy="off", peak_growth_bytes=[MiB] * 2)]
+
+    text = _text(render_comparison(compare(modes)), width=120)
+
+    assert "…" not in text
+    assert all(len(line) <= 120 for line in text.splitlines())
