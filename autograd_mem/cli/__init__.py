@@ -40,7 +40,7 @@ class AgmemGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> object:
         try:
-            return super().invoke(ctx)
+            rv = super().invoke(ctx)
         except AgmemError as exc:
             click.echo(f"agmem: error: {exc.message}", err=True)
             if exc.detail:
@@ -49,7 +49,11 @@ class AgmemGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("agmem: interrupted", err=True)
             ctx.exit(EXIT_INTERRUPTED)
-        return None
+        # Click's standalone mode discards a command's return value; a subcommand that
+        # returns a non-zero int (``agmem check``: 1 on a regression) exits with it.
+        if isinstance(rv, int) and not isinstance(rv, bool) and rv != 0:
+            ctx.exit(rv)
+        return rv
 
 
 @click.group(

@@ -1,0 +1,174 @@
+"""The pytest plugin, driven through real pytest sessions with ``pytester``."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from autograd_mem.pytest_plugin import MarkerLimits, limits_from_marker
+
+# Plugins that cost an inner session seconds and have nothing to do with agmem's marker.
+QUIET = ("-p", "no:hypothesispytest", "-p", "no:cacheprovider")
+
+
+def run(pytester: pytest.Pytester) -> pytest.RunResult:
+    """A real pytest session, in-process, with agmem's plugin loaded from its entry point."""
+    return pytester.runpytest(*QUIET)
+
+
+GRAPHS = """
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from autograd_mem import Variable
+from autograd_mem.functions import square
+
+
+def build_graphs(n):
+    for _ in range(n):
+        x = Variable(np.ones(1000))
+        y = square(square(x))
+    return y.data.shape
+"""
+
+
+def test_a_weak_mode_graph_loop_passes_every_limit(pytester: pytest.Pytester) -> None:
+    # given a test body building graphs in weak mode under tight limits
+    pytester.makepyfile(
+        GRAPHS
+        + """
+@pytest.mark.agmem(max_peak_growth="20 MiB", max_live_objects=0, max_collected=0, mode="weak")
+def test_weak():
+    assert build_graphs(20) == (1000,)
+
+def test_unmarked_tests_are_not_traced():
+    assert not tracemalloc.is_tracing()
+"""
+    )
+    # when pytest runs it
+    result = run(pytester)
+    # then both pass
+    result.assert_outcomes(passed=2)
+
+
+def test_a_strong_mode_leak_fails_with_a_readable_report(pytester: pytest.Pytester) -> None:
+    # given the same loop under strong references, which leaves its graphs in cycles
+    pytester.makepyfile(
+        GRAPHS
+        + """
+@pytest.mark.agmem(max_live_objects=0, max_collected=0, mode="strong")
+def test_strong():
+    build_graphs(20)
+"""
+    )
+    result = run(pytester)
+    # then the test fails and the report names each exceeded limit, measured vs limit
+    result.assert_outcomes(failed=1)
+    text = result.stdout.str()
+    assert "agmem: test_strong exceeded its memory limits under reference mode 'strong':" in text
+    live = re.search(
+        r"live objects left by the body: ([\d,]+) \(([\d,]+) Variables \+ ([\d,]+) Functions\)"
+        r" > limit 0",
+        text,
+    )
+    assert live, text
+    total, variables, functions = (int(g.replace(",", "")) for g in live.groups())
+    assert variables > 0 and functions > 0 and total == variables + functions
+    collected = re.search(r"objects left to the cyclic collector: ([\d,]+) > limit 0", text)
+    assert collected and int(collected.group(1).replace(",", "")) >= total
+    assert "measured: peak growth" in text
+    # and no traceback of the plugin's own code is shown
+    assert "pytest_plugin.py" not in text
+
+
+def test_peak_growth_over_the_limit_fails(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+import numpy as np
+import pytest
+
+@pytest.mark.agmem(max_peak_growth="1 MiB")
+def test_big():
+    block = np.ones(1_000_000)  # 7.6 MiB of array data
+    del block
+"""
+    )
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.re_match_lines(
+        [r".*peak memory growth \(tracemalloc\): 7\.\d MiB > limit 1\.0 MiB"]
+    )
+
+
+def test_a_body_that_fails_on_its_own_reports_its_own_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+import pytest
+
+@pytest.mark.agmem(max_live_objects=0)
+def test_broken():
+    assert 1 == 2, "the test's own assertion"
+"""
+    )
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*the test's own assertion*"])
+    assert "exceeded its memory limits" not in result.stdout.str()
+
+
+def test_a_bad_marker_argument_is_one_clear_line(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+import pytest
+
+@pytest.mark.agmem(max_peak_growth="lots")
+def test_typo():
+    pass
+"""
+    )
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*@pytest.mark.agmem: max_peak_growth: not a size: 'lots'*"])
+    assert "During handling" not in result.stdout.str()
+
+
+def test_the_marker_is_documented_in_pytest_markers(pytester: pytest.Pytester) -> None:
+    # a subprocess, so the plugin is found through its pytest11 entry point
+    result = pytester.runpytest_subprocess("--markers")
+    result.stdout.fnmatch_lines(
+        ["@pytest.mark.agmem(max_peak_growth=None, *mode='weak'): Fail the test when its body*"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"max_peak_growth": "20 MiB"}, MarkerLimits(max_peak_growth_bytes=20 * 1024**2)),
+        ({"max_peak_growth": "1.5 GB"}, MarkerLimits(max_peak_growth_bytes=1_500_000_000)),
+        ({"max_live_objects": 0, "mode": "strong"},
+         MarkerLimits(max_live_objects=0, mode="strong")),
+        ({"mode": None}, MarkerLimits(mode=None)),
+    ],
+)
+def test_marker_arguments_are_parsed(kwargs: dict[str, object], expected: MarkerLimits) -> None:
+    assert limits_from_marker((), kwargs) == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "message"),
+    [
+        ((1,), {}, "keyword arguments only"),
+        ((), {"max_live": 0}, "unknown argument(s) max_live"),
+        ((), {"mode": "soft"}, "unknown mode 'soft'"),
+        ((), {"max_collected": -1}, "max_collected must be a count >= 0"),
+        ((), {"max_live_objects": 1.5}, "max_live_objects must be a count >= 0"),
+    ],
+)
+def test_marker_mistakes_are_refused(
+    args: tuple[object, ...], kwargs: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        limits_from_marker(args, kwargs)
