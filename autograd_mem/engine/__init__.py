@@ -1,0 +1,33 @@
+"""The autodiff engine agmem measures: DeZero's design with a strong/weak reference switch."""
+
+from autograd_mem.engine import census
+from autograd_mem.engine.core import (
+    REFERENCE_MODES,
+    Config,
+    Function,
+    Variable,
+    as_array,
+    as_variable,
+    get_reference_mode,
+    no_grad,
+    reference_mode,
+    set_reference_mode,
+    using_config,
+)
+from autograd_mem.engine.gradient_check import gradient_check
+
+__all__ = [
+    "REFERENCE_MODES",
+    "Config",
+    "Function",
+    "Variable",
+    "as_array",
+    "as_variable",
+    "census",
+    "get_reference_mode",
+    "gradient_check",
+    "no_grad",
+    "reference_mode",
+    "set_reference_mode",
+    "using_config",
+]

@@ -1,0 +1,584 @@
+"""Variable, Function, Config, the two reference modes, and backpropagation.
+
+The engine follows DeZero (``dezero/core.py``): a ``Function`` is a template whose
+``__call__`` unwraps Variables, runs ``forward`` on raw numpy arrays and wraps the
+results, recording the graph only while ``Config.enable_backprop`` is on.
+
+What agmem adds is the switch the seed notebook is about: whether a Function holds
+its outputs *strongly* (Variable <-> Function reference cycles, which only the cyclic
+collector can free) or through ``weakref``s (no cycles, so reference counting frees
+a graph the moment its last output is dropped).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import operator
+import weakref
+from collections.abc import Iterator
+from sys import getrefcount as _getrefcount
+from typing import Any
+
+import numpy as np
+
+from autograd_mem.engine import census as _census
+from autograd_mem.engine.census import FUNCTION_TOKEN as _FUNCTION_TOKEN
+from autograd_mem.engine.census import VARIABLE_TOKEN as _VARIABLE_TOKEN
+from autograd_mem.engine.census import peaks as _peaks
+
+# The mode names are part of the result schema, so they are defined there (a module
+# without numpy, cheap for readers of results) and re-exported by the engine.
+from autograd_mem.result import REFERENCE_MODES
+
+_new_object = object.__new__
+
+
+# ---------------------------------------------------------------- configuration
+
+
+class _Config:
+    """Process-wide switches read by every Function call (DeZero's ``Config``).
+
+    One instance rather than DeZero's class with class attributes: backward sets
+    ``enable_backprop`` on every call, and setting a class attribute invalidates the
+    interpreter's attribute caches for the class, setting an instance slot does not.
+    """
+
+    __slots__ = ("enable_backprop",)
+
+    def __init__(self) -> None:
+        self.enable_backprop = True
+
+
+Config = _Config()
+
+
+@contextlib.contextmanager
+def using_config(name: str, value: Any) -> Iterator[None]:
+    """Set ``Config.<name>`` to ``value`` for the block, restoring it even on error."""
+    old_value = getattr(Config, name)
+    setattr(Config, name, value)
+    try:
+        yield
+    finally:
+        setattr(Config, name, old_value)
+
+
+def no_grad() -> contextlib.AbstractContextManager[None]:
+    """Run a block without recording the graph: inference, or updates of parameters."""
+    return using_config("enable_backprop", False)
+
+
+# ---------------------------------------------------------------- reference modes
+
+
+# How a Function holds its outputs, by mode. Both give a callable that returns the
+# Variable, so backward reads outputs with ``ref()`` and never asks for the mode.
+# Strong: the bound method ``v._itself`` (a strong reference with weakref.ref's call
+# protocol, made in C by attrgetter). Weak: a ``weakref.ref``.
+_REF_TYPES = {"strong": operator.attrgetter("_itself"), "weak": weakref.ref}
+
+# The reference type new Functions use for their outputs. Default "weak": it is the
+# seed notebook's final engine, and the one whose graphs do not outlive their outputs.
+_output_ref: Any = weakref.ref
+
+
+def _ref_type(mode: str) -> Any:
+    try:
+        return _REF_TYPES[mode]
+    except (KeyError, TypeError):
+        valid = ", ".join(repr(m) for m in REFERENCE_MODES)
+        raise ValueError(f"unknown reference mode {mode!r}; valid modes: {valid}") from None
+
+
+def get_reference_mode() -> str:
+    """Return the mode new Functions are created in: ``"strong"`` or ``"weak"``."""
+    return "weak" if _output_ref is weakref.ref else "strong"
+
+
+def set_reference_mode(mode: str) -> None:
+    """Set the process-wide reference mode (default ``"weak"``, the notebook's final one).
+
+    Raises ``ValueError`` naming the mode and the valid ones for anything else.
+    """
+    global _output_ref
+    _output_ref = _ref_type(mode)
+
+
+@contextlib.contextmanager
+def reference_mode(mode: str) -> Iterator[None]:
+    """Create Functions in ``mode`` inside the block, restoring the previous mode after.
+
+    Functions keep the mode they were created in, so a graph built across mode
+    changes (a mixed graph) still backpropagates correctly.
+    """
+    global _output_ref
+    new_ref = _ref_type(mode)
+    old_ref = _output_ref
+    _output_ref = new_ref
+    try:
+        yield
+    finally:
+        _output_ref = old_ref
+
+
+# ---------------------------------------------------------------- conversions
+
+
+def as_array(x: Any, dtype: Any = None) -> np.ndarray:
+    """Return ``x`` as an ndarray: scalars (Python or numpy) become 0-d arrays."""
+    if type(x) is np.ndarray and dtype is None:
+        return x
+    return np.asarray(x, dtype=dtype)
+
+
+def as_variable(obj: Any) -> Variable:
+    """Return ``obj`` if it is a Variable, else a new Variable around it as an array."""
+    if isinstance(obj, Variable):
+        return obj
+    return Variable(as_array(obj))
+
+
+# ---------------------------------------------------------------- Variable
+
+
+class Variable:
+    """A node holding an ndarray, its gradient, and the Function that created it.
+
+    ``__array_ufunc__ = None`` makes numpy give way in mixed arithmetic, so
+    ``np.float64(2) * v`` and ``array * v`` call our reflected operators and return
+    Variables. Identity (not value) equality is kept on purpose: backward keys its
+    gradient table by Variable.
+    """
+
+    __slots__ = ("__weakref__", "_census", "creator", "data", "generation", "grad", "name")
+    __array_ufunc__ = None
+
+    def __init__(self, data: np.ndarray | None, name: str | None = None) -> None:
+        if data is not None and not isinstance(data, np.ndarray):
+            raise TypeError(
+                f"Variable data must be a numpy.ndarray or None, not {type(data).__name__}"
+            )
+        self.data = data
+        self.name = name
+        self.grad: Variable | None = None
+        self.creator: Function | None = None
+        self.generation = 0
+        self._census = _VARIABLE_TOKEN  # counted while this reference lives: see census
+        live = _getrefcount(_VARIABLE_TOKEN)
+        if live > _peaks[0]:
+            _peaks[0] = live
+
+    # -- array-like view of the data
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def T(self) -> Variable:
+        return _ops.transpose(self)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        body = "None" if self.data is None else str(self.data).replace("\n", "\n" + " " * 9)
+        if self.name is not None:
+            return f"variable({body}, name={self.name!r})"
+        return f"variable({body})"
+
+    # -- graph
+
+    def _itself(self) -> Variable:
+        """Return this Variable: ``v._itself`` is how strong-mode Functions hold outputs."""
+        return self
+
+    def set_creator(self, func: Function) -> None:
+        """Record ``func`` as this Variable's creator, one generation after it."""
+        self.creator = func
+        self.generation = func.generation + 1
+
+    def cleargrad(self) -> None:
+        """Forget the accumulated gradient (before reusing a Variable in a new pass)."""
+        self.grad = None
+
+    def unchain(self) -> None:
+        """Cut this Variable from its creator, so backward stops here."""
+        self.creator = None
+
+    def unchain_backward(self) -> None:
+        """Cut every Variable upstream of this one from its creator (iteratively)."""
+        creator = self.creator
+        if creator is None:
+            return
+        self.creator = None
+        pending = [creator]
+        while pending:
+            for x in pending.pop().inputs:
+                if x.creator is not None:
+                    pending.append(x.creator)
+                    x.creator = None
+
+    def backward(self, retain_grad: bool = False, create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(x) into ``x.grad`` for every Variable ``x`` upstream.
+
+        Iterative, each Function once, highest generation first, from a heap.
+        Gradients flow through a table keyed by Variable rather than through
+        ``.grad``, so an intermediate gradient is dropped as soon as its creator has
+        used it; only the leaves (and, with ``retain_grad``, every Variable) get a
+        ``.grad``. Without ``create_graph`` gradients are raw arrays, each op's
+        ``vjp`` computes on ``x.data`` and no graph is recorded: the fast path. With
+        it, the same ``vjp`` runs on Variables, so the gradient can be
+        differentiated again. The reference mode never enters here: outputs are
+        read with ``ref()`` whether a Function holds them strongly or weakly.
+        """
+        seed = self.grad
+        if seed is None:
+            seed = np.empty_like(self.data)  # cheaper than np.ones_like on small arrays
+            seed.fill(1)
+        if create_graph:
+            seed = as_variable(seed)
+            ops, grad_type, to_grad = _ops.VARIABLE_OPS, Variable, as_variable
+            store = _store_variable
+        else:
+            if type(seed) is not np.ndarray:
+                seed = _to_array(seed)
+            ops, grad_type, to_grad = _ops.ARRAY_OPS, np.ndarray, _to_array
+            store = _store_array
+
+        grads: dict[Variable, Any] = {self: seed}
+        # ids of the arrays handed out as .grad by this call: one array is never the
+        # gradient of two Variables (add passes one to both inputs), so a later
+        # in-place update of one gradient cannot change another.
+        stored = {id(seed)}
+        pop = grads.pop
+        # Pending Functions wait in a heap as (-generation, order pushed, Function): the
+        # order breaks ties, so Functions are never compared. The first creator found
+        # while running a Function skips the heap unless something there outranks it,
+        # so a chain never touches the heap at all.
+        heap: list[tuple[int, int, Function]] = []
+        pushed = 0
+        f = self.creator
+        seen: set[Function] = set()  # Functions of several outputs already found
+        saved_enable_backprop = Config.enable_backprop
+        Config.enable_backprop = create_graph
+        try:
+            while f is not None:
+                inputs, refs = f.inputs, f.outputs
+                if len(refs) == 1:  # the common case, kept free of list building
+                    y = refs[0]()
+                    gys: Any = (pop(y),)
+                    ys: Any = (y,) if create_graph else (y.data,)
+                    if retain_grad and y is not self:
+                        store(y, gys[0], stored)
+                else:
+                    outputs, ys, gys = f._output_gradients(pop, create_graph)
+                    if retain_grad:
+                        for y, gy in zip(outputs, gys, strict=True):
+                            if y is not None and y is not self:
+                                store(y, gy, stored)
+                if create_graph:
+                    xs: Any = inputs
+                elif len(inputs) == 1:
+                    xs = (inputs[0].data,)
+                else:
+                    xs = [x.data for x in inputs]
+                gxs = f.vjp(ops, xs, ys, gys)
+                # A single gradient for a single input is the common case: no zip for it
+                # (and zip(strict=True) would cost more than the rest of this loop).
+                if type(gxs) is not tuple and len(inputs) == 1:
+                    pairs: Any = ((inputs[0], gxs),)
+                else:
+                    pairs = _checked_pairs(f, inputs, gxs)
+                found = None
+                for x, gx in pairs:
+                    if gx is None:
+                        continue
+                    if type(gx) is not grad_type:
+                        gx = to_grad(gx)
+                    if x in grads:
+                        # Never in place: the earlier gradient may be shared with another
+                        # Variable (add passes one gradient to both inputs).
+                        grads[x] = grads[x] + gx
+                        continue
+                    grads[x] = gx
+                    creator = x.creator
+                    if creator is None:
+                        continue
+                    # x's first gradient: its creator is new, unless it has other outputs.
+                    if len(creator.outputs) > 1:
+                        if creator in seen:
+                            continue
+                        seen.add(creator)
+                    if found is not None:
+                        heapq.heappush(heap, (-found.generation, pushed, found))
+                        pushed += 1
+                    found = creator
+                if found is None:
+                    f = heapq.heappop(heap)[2] if heap else None
+                elif heap:
+                    f = heapq.heappushpop(heap, (-found.generation, pushed, found))[2]
+                    pushed += 1
+                else:
+                    f = found
+        finally:
+            Config.enable_backprop = saved_enable_backprop
+        # What is left in the table has no creator: the leaves.
+        pop(self, None)
+        for x, g in grads.items():
+            store(x, g, stored)
+        if self.creator is None or retain_grad:
+            self.grad = seed if create_graph else _variable_of(seed)
+        else:
+            self.grad = None
+
+    # -- shape methods
+
+    def reshape(self, *shape: Any) -> Variable:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _ops.reshape(self, shape)
+
+    def transpose(self, *axes: Any) -> Variable:
+        if not axes:
+            axes = None
+        elif len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = axes[0]
+        return _ops.transpose(self, axes)
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Variable:
+        return _ops.sum(self, axis, keepdims)
+
+    # -- operators (each is an op from ``ops``; the reflected ones swap operands)
+
+    def __add__(self, other: Any) -> Variable:
+        return _ops.add(self, other)
+
+    def __radd__(self, other: Any) -> Variable:
+        return _ops.add(other, self)
+
+    def __sub__(self, other: Any) -> Variable:
+        return _ops.sub(self, other)
+
+    def __rsub__(self, other: Any) -> Variable:
+        return _ops.sub(other, self)
+
+    def __mul__(self, other: Any) -> Variable:
+        return _ops.mul(self, other)
+
+    def __rmul__(self, other: Any) -> Variable:
+        return _ops.mul(other, self)
+
+    def __truediv__(self, other: Any) -> Variable:
+        return _ops.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Variable:
+        return _ops.div(other, self)
+
+    def __pow__(self, other: Any) -> Variable:
+        return _ops.pow(self, other)
+
+    def __rpow__(self, other: Any) -> Variable:
+        return _ops.pow(other, self)
+
+    def __neg__(self) -> Variable:
+        return _ops.neg(self)
+
+    def __matmul__(self, other: Any) -> Variable:
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Variable:
+        return _ops.matmul(other, self)
+
+    def __getitem__(self, slices: Any) -> Variable:
+        return _ops.get_item(self, slices)
+
+
+def _checked_pairs(f: Function, inputs: Any, gxs: Any) -> Any:
+    """(input, gradient) pairs of ``f``, or a clear error if the counts differ."""
+    if type(gxs) is not tuple:
+        gxs = (gxs,)
+    if len(gxs) != len(inputs):
+        raise ValueError(
+            f"{type(f).__name__} returned {len(gxs)} gradients for {len(inputs)} inputs"
+        )
+    return zip(inputs, gxs)  # noqa: B905 - lengths checked above
+
+
+def _to_array(x: Any) -> np.ndarray:
+    """A gradient as a raw array: a Variable's data, or a numpy scalar made 0-d."""
+    return as_array(x.data if isinstance(x, Variable) else x)
+
+
+def _variable_of(data: np.ndarray) -> Variable:
+    """``Variable(data)`` for data known to be an array: what ops and backward use.
+
+    A plain function call is much cheaper than a class call into a Python
+    ``__init__``, and making a Variable is the costliest step of a small op. Keep
+    it in step with ``Variable.__init__``.
+    """
+    v = _new_object(Variable)
+    v.data = data
+    v.name = None
+    v.grad = None
+    v.creator = None
+    v.generation = 0
+    v._census = _VARIABLE_TOKEN
+    live = _getrefcount(_VARIABLE_TOKEN)
+    if live > _peaks[0]:
+        _peaks[0] = live
+    return v
+
+
+def _store_array(x: Variable, g: np.ndarray, stored: set[int]) -> None:
+    """Give ``x`` its gradient (fast path): added to an earlier one, never shared."""
+    if x.grad is not None:
+        x.grad = _variable_of(x.grad.data + g)
+        return
+    if id(g) in stored:
+        g = g.copy()
+    stored.add(id(g))
+    x.grad = _variable_of(g)
+
+
+def _store_variable(x: Variable, g: Variable, stored: set[int]) -> None:
+    """Give ``x`` its gradient (``create_graph``): a graph node, so it may be shared."""
+    x.grad = g if x.grad is None else x.grad + g
+
+
+# ---------------------------------------------------------------- Function
+
+
+class Function:
+    """One differentiable operation; subclasses define ``forward`` and a gradient.
+
+    A built-in op defines ``vjp(ops, xs, ys, gys)`` once, written against ``ops``, a
+    namespace that is plain numpy when backward runs on arrays and the engine's own
+    functions when it builds a graph (``create_graph=True``); arithmetic operators
+    work on both. A DeZero-style subclass may instead override ``backward(*gys)``.
+    """
+
+    __slots__ = ("__weakref__", "_census", "_output_specs", "generation", "inputs", "outputs")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A DeZero-style subclass (its own backward, no vjp): backward serves as vjp.
+        if "backward" in cls.__dict__ and "vjp" not in cls.__dict__:
+            cls.vjp = Function._vjp_through_backward
+
+    def __call__(self, *inputs: Any) -> Any:
+        # Counted when called, not in __init__: an op's construction then stays in C
+        # (no Python __init__ per op), and a Function holds nothing before its call.
+        # Calling one Function twice still counts it once: the token is one slot.
+        self._census = _FUNCTION_TOKEN
+        live = _getrefcount(_FUNCTION_TOKEN)
+        if live > _peaks[1]:
+            _peaks[1] = live
+
+        if len(inputs) == 1:  # by far the commonest call: spare it the comprehensions
+            x = inputs[0]
+            if not isinstance(x, Variable):
+                x = as_variable(x)
+                inputs = (x,)
+            ys = self.forward(x.data)
+            generation = x.generation
+        else:
+            inputs = tuple([x if isinstance(x, Variable) else as_variable(x) for x in inputs])
+            ys = self.forward(*[x.data for x in inputs])
+            generation = max([x.generation for x in inputs])
+        if type(ys) is tuple:
+            return self._record_outputs(inputs, [Variable(as_array(y)) for y in ys], generation)
+
+        # _variable_of inlined: making the output is the costliest step of a small op.
+        y = _new_object(Variable)
+        y.data = ys if type(ys) is np.ndarray else as_array(ys)
+        y.name = y.grad = None
+        y._census = _VARIABLE_TOKEN
+        live = _getrefcount(_VARIABLE_TOKEN)
+        if live > _peaks[0]:
+            _peaks[0] = live
+        if Config.enable_backprop:
+            self.generation = generation
+            self.inputs = inputs
+            # The reference mode is read here, once, and kept by this Function.
+            self.outputs = (_output_ref(y),)
+            y.creator = self
+            y.generation = generation + 1
+        else:
+            y.creator = None
+            y.generation = 0
+        return y
+
+    def _record_outputs(self, inputs: Any, outputs: list[Variable], generation: int) -> Any:
+        """The general end of ``__call__``, for a forward that returned a tuple."""
+        if Config.enable_backprop:
+            self.generation = generation
+            generation += 1
+            for y in outputs:
+                y.creator = self
+                y.generation = generation
+            self.inputs = inputs
+            self.outputs = tuple([_output_ref(y) for y in outputs])
+            self._output_specs = [(y.shape, y.dtype) for y in outputs]
+        return outputs if len(outputs) > 1 else outputs[0]
+
+    @property
+    def reference_mode(self) -> str:
+        """The mode this Function was called in: how it holds its outputs."""
+        return "weak" if type(self.outputs[0]) is weakref.ref else "strong"
+
+    def forward(self, *xs: np.ndarray) -> Any:
+        """Compute the outputs from raw arrays."""
+        raise NotImplementedError(f"{type(self).__name__}.forward")
+
+    def vjp(self, ops: Any, xs: Any, ys: Any, gys: Any) -> Any:
+        """Return the inputs' gradients (a tuple, or one) from the outputs' ``gys``.
+
+        ``xs``/``ys`` are the inputs and outputs as arrays (fast path) or Variables
+        (``create_graph``), and ``ops`` holds the matching functions.
+        """
+        raise NotImplementedError(f"{type(self).__name__} defines neither vjp nor backward")
+
+    def backward(self, *gys: Any) -> Any:
+        """DeZero's hook: the inputs' gradients, as Variables, from the outputs' ``gys``."""
+        outputs = [ref() for ref in self.outputs]
+        gys = tuple(as_variable(gy) for gy in gys)
+        return self.vjp(_ops.VARIABLE_OPS, self.inputs, outputs, gys)
+
+    def _vjp_through_backward(self, ops: Any, xs: Any, ys: Any, gys: Any) -> Any:
+        return self.backward(*gys)
+
+    def _output_gradients(self, pop: Any, create_graph: bool) -> tuple[list[Any], ...]:
+        """Outputs, their values for ``vjp`` and their gradients, for several outputs.
+
+        An output nobody differentiated, or one already freed (weak mode), gets a
+        zero gradient, built from the shape and dtype recorded at the call.
+        """
+        outputs = [ref() for ref in self.outputs]
+        gys = [pop(y, None) for y in outputs]
+        for i, (shape, dtype) in enumerate(self._output_specs):
+            if gys[i] is None:
+                zero = np.zeros(shape, dtype)
+                gys[i] = Variable(zero) if create_graph else zero
+        ys = outputs if create_graph else [None if y is None else y.data for y in outputs]
+        return outputs, ys, gys
+
+
+# Imported last: the ops are Functions, and Variable's operators call them.
+from autograd_mem.engine import ops as _ops  # noqa: E402
+
+_census.calibrate(lambda: Variable(None), lambda: _ops.Neg()(np.zeros(1)))
