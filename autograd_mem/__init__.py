@@ -5,22 +5,33 @@ The engine is re-exported here so a workload reads like DeZero code::
     import autograd_mem as am
     with am.reference_mode("weak"):
         y = am.functions.square(am.Variable(x))
+
+The re-exports are resolved on first use (PEP 562), not at import: the pytest plugin
+and the CLI's parent process import this package without needing numpy or the engine,
+and a pytest session of any project with agmem installed should not pay for them.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from autograd_mem._version import __version__
-from autograd_mem.engine import (
-    Config,
-    Function,
-    Variable,
-    as_array,
-    as_variable,
-    get_reference_mode,
-    gradient_check,
-    no_grad,
-    reference_mode,
-    set_reference_mode,
-    using_config,
-)
+
+if TYPE_CHECKING:
+    from autograd_mem.engine import (
+        Config,
+        Function,
+        Variable,
+        as_array,
+        as_variable,
+        get_reference_mode,
+        gradient_check,
+        no_grad,
+        reference_mode,
+        set_reference_mode,
+        using_config,
+    )
 
 __all__ = [
     "Config",
@@ -36,3 +47,19 @@ __all__ = [
     "set_reference_mode",
     "using_config",
 ]
+
+_ENGINE_NAMES = frozenset(__all__) - {"__version__"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ENGINE_NAMES:
+        value = getattr(importlib.import_module("autograd_mem.engine"), name)
+        globals()[name] = value  # resolved once; later lookups skip this hook
+        return value
+    if name == "functions":
+        return importlib.import_module("autograd_mem.functions")
+    raise AttributeError(f"module 'autograd_mem' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*__all__, "functions"])

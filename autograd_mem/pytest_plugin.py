@@ -2,8 +2,8 @@
 
 Registered through the ``pytest11`` entry point ``agmem``, so it loads into every
 pytest session: the module itself only defines functions and imports the engine
-when a marked test runs (though Python first imports the ``autograd_mem`` package,
-whose ``__init__`` re-exports the engine, numpy included).
+when a marked test runs (the ``autograd_mem`` package resolves its engine re-exports
+lazily, so loading the plugin imports neither the engine nor numpy).
 
 How the body is isolated, and why in-process rather than a fresh interpreter:
 each figure the marker gates is measured so that earlier tests cannot pollute it.
