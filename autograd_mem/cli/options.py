@@ -117,7 +117,7 @@ def shared_workload_options(func: F) -> F:
                      help="Built-in workload (seed, mlp) or your own as package.module:function "
                      "or path/to/file.py:function, called once per iteration with its index."),
         click.option("--size", type=IntAtLeast(1), metavar="N", default=10_000, show_default=True,
-                     help="Elements per array (seed) or width of the layers (mlp)."),
+                     help="Elements per array (seed) or training samples per step (mlp)."),
         click.option("--depth", type=IntAtLeast(1), metavar="N", default=3, show_default=True,
                      help="Functions chained per iteration (seed: square applied depth times)."),
         click.option("--iterations", type=IntAtLeast(1), metavar="N", default=1_000,
