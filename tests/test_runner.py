@@ -40,7 +40,7 @@ def weak_off():
 
 @pytest.fixture(scope="module")
 def strong_auto():
-    return runner.measure(seed("strong", "auto", repeat=3))
+    return runner.measure(seed("strong", "auto", repeat=3, tracemalloc=True))
 
 
 def test_strong_mode_without_the_collector_keeps_every_graph(strong_off):
@@ -101,7 +101,9 @@ def test_repeats_give_identical_counts_and_close_rss(strong_auto):
             m.live_functions_end,
             m.max_live_variables,
             m.gc_collections,
-            m.gc_collected,
+            m.gc_collected_per_generation,
+            m.tracemalloc_peak_bytes,
+            m.tracemalloc_current_bytes,
         )
 
     assert len({counts(r.metrics) for r in runs}) == 1

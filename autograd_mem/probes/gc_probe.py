@@ -90,12 +90,40 @@ def detect_layout(
 
 def raw_stats() -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
     """``gc.get_stats()`` by raw generation: (collections, collected, uncollectable) tuples."""
-    stats = gc.get_stats()
-    return (
-        tuple(s.get("collections", 0) for s in stats),
-        tuple(s.get("collected", 0) for s in stats),
-        tuple(s.get("uncollectable", 0) for s in stats),
-    )
+    reading = new_stats_reading()
+    read_stats_into(reading)
+    return stats_of(reading)
+
+
+# The fields of a gc.get_stats() entry that a reading keeps, in the order it keeps them.
+STATS_FIELDS = ("collections", "collected", "uncollectable")
+
+
+def new_stats_reading() -> array:
+    """A zeroed buffer for :func:`read_stats_into`: one int per field per raw generation."""
+    return array("q", bytes(8 * len(STATS_FIELDS) * RAW_GENERATIONS))
+
+
+def read_stats_into(reading: array) -> None:
+    """Store ``gc.get_stats()`` into a preallocated buffer, keeping no object the collector tracks.
+
+    Why not keep the tuples :func:`raw_stats` returns: a reading taken just before a
+    measured window would leave four tracked tuples alive through it, and every tracked
+    object alive moves the collector's next automatic collection by one allocation.
+    Everything made here (the list, its dicts, the iterators) is freed before return.
+    """
+    for generation, stats in enumerate(gc.get_stats()[:RAW_GENERATIONS]):
+        for field_index, name in enumerate(STATS_FIELDS):
+            reading[field_index * RAW_GENERATIONS + generation] = stats.get(name, 0)
+
+
+def stats_of(reading: array) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """A buffer filled by :func:`read_stats_into`, in :func:`raw_stats`' shape."""
+    columns = [
+        tuple(reading[i * RAW_GENERATIONS : (i + 1) * RAW_GENERATIONS])
+        for i in range(len(STATS_FIELDS))
+    ]
+    return columns[0], columns[1], columns[2]
 
 
 def stats_delta(
@@ -120,24 +148,30 @@ class Collection:
 
 
 class GcRecorder:
-    """Times every collection through ``gc.callbacks`` while it is entered as a context.
+    """Times every collection through ``gc.callbacks`` between :meth:`start` and :meth:`stop`.
 
     The callback stores into ``array`` columns: floats and small ints are not tracked by
     the collector, so recording a collection allocates nothing that would advance the
-    collector's own counts and shift the next collection. The iteration a collection
-    happened in is not recorded here but derived afterwards from its start time and the
-    iterations' end times (:meth:`collections`), which keeps the hot path free of it.
+    collector's own counts and shift the next collection. The ``gc.get_stats()``
+    readings around the span go into preallocated buffers for the same reason. The
+    iteration a collection happened in is not recorded here but derived afterwards from
+    its start time and the iterations' end times (:meth:`collections`), which keeps the
+    hot path free of it.
+
+    Also a context manager, for code that does not count allocations; a measured window
+    calls :meth:`start` and :meth:`stop` itself, because ``with`` keeps a bound
+    ``__exit__`` (a tracked object) alive for the whole block.
     """
 
     __slots__ = (
+        "_after",
+        "_before",
         "_callback",
         "_started",
         "collected",
         "generation",
         "pause",
-        "start",
-        "stats_after",
-        "stats_before",
+        "start_seconds",
         "uncollectable",
     )
 
@@ -145,13 +179,17 @@ class GcRecorder:
         self.generation = array("b")
         self.collected = array("q")
         self.uncollectable = array("q")
-        self.start = array("d")
+        self.start_seconds = array("d")
         self.pause = array("d")
         self._started = 0.0
-        self.stats_before: tuple[tuple[int, ...], ...] = ()
-        self.stats_after: tuple[tuple[int, ...], ...] = ()
+        self._before = new_stats_reading()
+        self._after = new_stats_reading()
         # One bound method, kept, so that the very object appended is the one removed.
         self._callback = self._on_collection
+        # Called once now, harmlessly: CPython 3.10 makes a frame object (a tracked
+        # object, which it then keeps for reuse) on a function's first call, and that
+        # must not happen in the middle of a measured window.
+        self._callback("start", {})
 
     def _on_collection(self, phase: str, info: dict[str, int]) -> None:
         now = time.monotonic()
@@ -161,17 +199,35 @@ class GcRecorder:
         self.generation.append(info["generation"])
         self.collected.append(info["collected"])
         self.uncollectable.append(info["uncollectable"])
-        self.start.append(self._started)
+        self.start_seconds.append(self._started)
         self.pause.append(now - self._started)
 
-    def __enter__(self) -> GcRecorder:
-        self.stats_before = raw_stats()
+    def start(self) -> None:
+        """Read the collector's statistics, then watch every collection."""
+        read_stats_into(self._before)
         gc.callbacks.append(self._callback)
+
+    def stop(self) -> None:
+        """Stop watching, then read the collector's statistics again."""
+        gc.callbacks.remove(self._callback)
+        read_stats_into(self._after)
+
+    def __enter__(self) -> GcRecorder:
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        gc.callbacks.remove(self._callback)
-        self.stats_after = raw_stats()
+        self.stop()
+
+    @property
+    def stats_before(self) -> tuple[tuple[int, ...], ...]:
+        """``gc.get_stats()`` when recording started, in :func:`raw_stats`' shape."""
+        return stats_of(self._before)
+
+    @property
+    def stats_after(self) -> tuple[tuple[int, ...], ...]:
+        """``gc.get_stats()`` when recording stopped, in :func:`raw_stats`' shape."""
+        return stats_of(self._after)
 
     def collections(self) -> list[Collection]:
         return [
@@ -180,7 +236,7 @@ class GcRecorder:
                 self.generation,
                 self.collected,
                 self.uncollectable,
-                self.start,
+                self.start_seconds,
                 self.pause,
                 strict=True,
             )

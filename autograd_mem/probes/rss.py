@@ -44,6 +44,24 @@ def current_rss_bytes() -> int:
     return int(psutil.Process().memory_info().rss)
 
 
+def _find_malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, looked up once; None where the C library has none."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    return trim  # type: ignore[no-any-return]
+
+
+# Looked up at import, not per call: a ``CDLL`` caches each function it hands out in
+# its own ``__dict__`` and the function keeps its library alive, a reference cycle of
+# 12 objects on 3.11. Made per call, just before a measurement, that cycle was garbage
+# lying in the measured window for its first collection to find and count, and one of
+# its blocks was among those whose survival differed from run to run under tracemalloc.
+_MALLOC_TRIM = _find_malloc_trim()
+
+
 def release_free_heap() -> bool:
     """Give the allocator's free memory back to the OS (glibc ``malloc_trim``); False if impossible.
 
@@ -51,13 +69,9 @@ def release_free_heap() -> bool:
     be counted in the baseline and then reused by the workload, so the growth above the
     baseline would understate what the workload needs.
     """
-    try:
-        libc = ctypes.CDLL(None)
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):
+    if _MALLOC_TRIM is None:
         return False
-    trim.argtypes = [ctypes.c_size_t]
-    trim(0)
+    _MALLOC_TRIM(0)
     return True
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import time
@@ -36,6 +37,15 @@ def test_peak_reset_forgets_an_earlier_peak():
     assert source == "VmHWM"
     assert peak_after <= peak_before - 32 * MIB
     assert peak_after >= rss.current_rss_bytes() - 4 * MIB
+
+
+def test_releasing_the_free_heap_leaves_no_garbage_for_the_collector():
+    # given no garbage before
+    gc.collect()
+    # when the free heap is given back, as the child does just before its baseline
+    rss.release_free_heap()
+    # then the collector finds nothing: no garbage of agmem's lands in a measured window
+    assert gc.collect() == 0
 
 
 GROWING_CHILD = """
