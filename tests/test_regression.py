@@ -227,3 +227,30 @@ def test_check_json_is_a_versioned_document_with_every_row() -> None:
     first = document["rows"][0]
     assert set(first) == {"metric", "unit", "class", "baseline", "now", "change", "limit",
                           "verdict", "note"}
+
+
+def test_tracemalloc_peak_is_exact_for_built_in_workloads() -> None:
+    # given a seed baseline traced by tracemalloc, and a run 67 bytes above it
+    base = saved(metrics(tracemalloc_peak_bytes=643_216, tracemalloc_current_bytes=321_904))
+    now = measurement(metrics(tracemalloc_peak_bytes=643_283, tracemalloc_current_bytes=321_904))
+    report = check(now, base, Limits())
+    # then the built-in workload's peak is judged exactly, and 67 bytes fail it
+    assert row(report, "tracemalloc_peak_bytes").judged == EXACT
+    assert [r.metric for r in report.failures] == ["tracemalloc_peak_bytes"]
+
+
+def test_tracemalloc_peak_of_a_user_workload_is_judged_with_the_tolerance() -> None:
+    # given the same figures for a user workload, whose peak varies by a few dozen bytes
+    traced = {"workload": "my_pkg.train:step"}
+    base = saved(metrics(tracemalloc_peak_bytes=643_216, tracemalloc_current_bytes=1), **traced)
+    small = measurement(
+        metrics(tracemalloc_peak_bytes=643_283, tracemalloc_current_bytes=1), **traced
+    )
+    large = measurement(
+        metrics(tracemalloc_peak_bytes=643_216 + 2 * MiB, tracemalloc_current_bytes=1), **traced
+    )
+    # then 67 bytes pass under the tolerance, with a note saying why, and 2 MiB still fail
+    small_row = row(check(small, base, Limits()), "tracemalloc_peak_bytes")
+    assert (small_row.judged, small_row.passed) == (TOLERANCE, True)
+    assert "user workload" in small_row.note
+    assert row(check(large, base, Limits()), "tracemalloc_peak_bytes").passed is False
