@@ -1,6 +1,6 @@
 """Time agmem's engine against the seed notebook's engine and raw numpy, and check the targets.
 
-Run: ``python benchmarks/engine.py`` (about 30 s). The workload is the seed's loop
+Run: ``python benchmarks/engine.py`` (about 15 s). The workload is the seed's loop
 body, ``square(square(square(x)))``, forward only and forward+backward, at sizes 1
 (where the engine's own overhead is everything) and 10,000 (where numpy's work
 should dominate). Each implementation is timed in interleaved rounds, so a burst of

@@ -7,14 +7,16 @@ results, recording the graph only while ``Config.enable_backprop`` is on.
 What agmem adds is the switch the seed notebook is about: whether a Function holds
 its outputs *strongly* (Variable <-> Function reference cycles, which only the cyclic
 collector can free) or through ``weakref``s (no cycles, so reference counting frees
-a graph the moment its last output is dropped).
+a graph the moment its last output is dropped). A strong Function holds the output
+Variables themselves, as the notebook's engine did before its weakref step, and a
+Variable called returns itself (``weakref.ref``'s protocol), so backward reads
+outputs the same way in both modes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import heapq
-import operator
 import weakref
 from collections.abc import Iterator
 from sys import getrefcount as _getrefcount
@@ -32,6 +34,8 @@ from autograd_mem.engine.census import peaks as _peaks
 from autograd_mem.result import REFERENCE_MODES
 
 _new_object = object.__new__
+_ndarray = np.ndarray
+_empty = np.empty
 
 
 # ---------------------------------------------------------------- configuration
@@ -73,14 +77,17 @@ def no_grad() -> contextlib.AbstractContextManager[None]:
 # ---------------------------------------------------------------- reference modes
 
 
-# How a Function holds its outputs, by mode. Both give a callable that returns the
-# Variable, so backward reads outputs with ``ref()`` and never asks for the mode.
-# Strong: the bound method ``v._itself`` (a strong reference with weakref.ref's call
-# protocol, made in C by attrgetter). Weak: a ``weakref.ref``.
-_REF_TYPES = {"strong": operator.attrgetter("_itself"), "weak": weakref.ref}
+# How a Function holds its outputs, by mode. Both hold something that, called, returns
+# the Variable, so backward reads outputs with ``ref()`` and never asks for the mode.
+# Weak: a ``weakref.ref``. Strong: the Variable itself (``Variable.__call__`` returns
+# the Variable, weakref.ref's protocol), so the cycle is Variable -> Function ->
+# outputs tuple -> Variable, with no object in between: the notebook's strong engine.
+# ``_output_ref`` is the reference type new Functions use: ``weakref.ref``, or None
+# for strong (a Function call then stores the Variable, with no call at all).
+_REF_TYPES: dict[str, Any] = {"strong": None, "weak": weakref.ref}
 
-# The reference type new Functions use for their outputs. Default "weak": it is the
-# seed notebook's final engine, and the one whose graphs do not outlive their outputs.
+# Default "weak": it is the seed notebook's final engine, and the one whose graphs
+# do not outlive their outputs.
 _output_ref: Any = weakref.ref
 
 
@@ -156,7 +163,7 @@ class Variable:
     __array_ufunc__ = None
 
     def __init__(self, data: np.ndarray | None, name: str | None = None) -> None:
-        if data is not None and not isinstance(data, np.ndarray):
+        if not isinstance(data, _ndarray) and data is not None:
             raise TypeError(
                 f"Variable data must be a numpy.ndarray or None, not {type(data).__name__}"
             )
@@ -166,9 +173,8 @@ class Variable:
         self.creator: Function | None = None
         self.generation = 0
         self._census = _VARIABLE_TOKEN  # counted while this reference lives: see census
-        live = _getrefcount(_VARIABLE_TOKEN)
-        if live > _peaks[0]:
-            _peaks[0] = live
+        if _getrefcount(_VARIABLE_TOKEN) > _peaks[0]:
+            _peaks[0] = _getrefcount(_VARIABLE_TOKEN)
 
     # -- array-like view of the data
 
@@ -203,8 +209,12 @@ class Variable:
 
     # -- graph
 
-    def _itself(self) -> Variable:
-        """Return this Variable: ``v._itself`` is how strong-mode Functions hold outputs."""
+    def __call__(self) -> Variable:
+        """Return this Variable: a strong-mode Function holds its outputs themselves.
+
+        Same protocol as ``weakref.ref``, so backward reads every output with
+        ``ref()`` whatever the mode the Function was created in.
+        """
         return self
 
     def set_creator(self, func: Function) -> None:
@@ -248,86 +258,114 @@ class Variable:
         """
         seed = self.grad
         if seed is None:
-            seed = np.empty_like(self.data)  # cheaper than np.ones_like on small arrays
+            # Cheaper than np.ones_like (Python) and np.empty_like (dispatched) on small
+            # arrays, where this call is a fair part of a whole backward.
+            data = self.data
+            seed = _empty(data.shape, data.dtype)
             seed.fill(1)
         if create_graph:
             seed = as_variable(seed)
             ops, grad_type, to_grad = _ops.VARIABLE_OPS, Variable, as_variable
             store = _store_variable
         else:
-            if type(seed) is not np.ndarray:
+            if type(seed) is not _ndarray:
                 seed = _to_array(seed)
-            ops, grad_type, to_grad = _ops.ARRAY_OPS, np.ndarray, _to_array
+            ops, grad_type, to_grad = _ops.ARRAY_OPS, _ndarray, _to_array
             store = _store_array
 
         grads: dict[Variable, Any] = {self: seed}
+        pop = grads.pop
         # ids of the arrays handed out as .grad by this call: one array is never the
         # gradient of two Variables (add passes one to both inputs), so a later
-        # in-place update of one gradient cannot change another.
-        stored = {id(seed)}
-        pop = grads.pop
+        # in-place update of one gradient cannot change another. Only retain_grad
+        # hands one out before the end.
+        stored = {id(seed)} if retain_grad else None
         # Pending Functions wait in a heap as (-generation, order pushed, Function): the
         # order breaks ties, so Functions are never compared. The first creator found
         # while running a Function skips the heap unless something there outranks it,
         # so a chain never touches the heap at all.
         heap: list[tuple[int, int, Function]] = []
         pushed = 0
+        seen: set[Function] | None = None  # Functions of several outputs already found
+        # The gradient of the next Function's single output when it skips the table: a
+        # chain's step hands it over directly (see below).
+        carried = None
         f = self.creator
-        seen: set[Function] = set()  # Functions of several outputs already found
         saved_enable_backprop = Config.enable_backprop
         Config.enable_backprop = create_graph
         try:
             while f is not None:
                 inputs, refs = f.inputs, f.outputs
+                one_input = len(inputs) == 1
                 if len(refs) == 1:  # the common case, kept free of list building
                     y = refs[0]()
-                    gys: Any = (pop(y),)
-                    ys: Any = (y,) if create_graph else (y.data,)
+                    if carried is None:
+                        gy = pop(y)
+                    else:
+                        gy, carried = carried, None
                     if retain_grad and y is not self:
-                        store(y, gys[0], stored)
+                        store(y, gy, stored)
+                    if create_graph:
+                        gxs = f.vjp(ops, inputs, (y,), (gy,))
+                    elif one_input:
+                        gxs = f.vjp(ops, (inputs[0].data,), (y.data,), (gy,))
+                    else:
+                        gxs = f.vjp(ops, [x.data for x in inputs], (y.data,), (gy,))
                 else:
                     outputs, ys, gys = f._output_gradients(pop, create_graph)
                     if retain_grad:
                         for y, gy in zip(outputs, gys, strict=True):
                             if y is not None and y is not self:
                                 store(y, gy, stored)
-                if create_graph:
-                    xs: Any = inputs
-                elif len(inputs) == 1:
-                    xs = (inputs[0].data,)
-                else:
-                    xs = [x.data for x in inputs]
-                gxs = f.vjp(ops, xs, ys, gys)
-                # A single gradient for a single input is the common case: no zip for it
-                # (and zip(strict=True) would cost more than the rest of this loop).
-                if type(gxs) is not tuple and len(inputs) == 1:
-                    pairs: Any = ((inputs[0], gxs),)
-                else:
-                    pairs = _checked_pairs(f, inputs, gxs)
+                    xs = inputs if create_graph else [x.data for x in inputs]
+                    gxs = f.vjp(ops, xs, ys, gys)
                 found = None
-                for x, gx in pairs:
-                    if gx is None:
-                        continue
-                    if type(gx) is not grad_type:
-                        gx = to_grad(gx)
+                if one_input and type(gxs) is grad_type:
+                    # One gradient of the right type for one input, a chain's step: the
+                    # loop below, unrolled (its pairs cost more than the rest of a step).
+                    x = inputs[0]
                     if x in grads:
-                        # Never in place: the earlier gradient may be shared with another
-                        # Variable (add passes one gradient to both inputs).
-                        grads[x] = grads[x] + gx
-                        continue
-                    grads[x] = gx
-                    creator = x.creator
-                    if creator is None:
-                        continue
-                    # x's first gradient: its creator is new, unless it has other outputs.
-                    if len(creator.outputs) > 1:
-                        if creator in seen:
+                        grads[x] = grads[x] + gxs  # never in place: see below
+                    else:
+                        found = x.creator
+                        if found is not None and len(found.outputs) == 1 and not heap:
+                            # x's creator runs next, and nothing pending can add to x's
+                            # gradient: a Function that could is downstream of x, so of a
+                            # higher generation than x's creator, so it would be in the
+                            # heap. The gradient skips the table.
+                            carried = gxs
+                            f = found
                             continue
-                        seen.add(creator)
-                    if found is not None:
-                        heapq.heappush(heap, (-found.generation, pushed, found))
-                        pushed += 1
-                    found = creator
+                        grads[x] = gxs
+                        if found is not None and len(found.outputs) > 1:
+                            if seen is None:
+                                seen = set()
+                            found = _first_sighting(found, seen)
+                else:
+                    for x, gx in _checked_pairs(f, inputs, gxs):
+                        if gx is None:
+                            continue
+                        if type(gx) is not grad_type:
+                            gx = to_grad(gx)
+                        if x in grads:
+                            # Never in place: the earlier gradient may be shared with
+                            # another Variable (add passes one gradient to both inputs).
+                            grads[x] = grads[x] + gx
+                            continue
+                        grads[x] = gx
+                        creator = x.creator
+                        # x's first gradient: its creator is new, unless it has other outputs.
+                        if creator is None:
+                            continue
+                        if len(creator.outputs) > 1:
+                            if seen is None:
+                                seen = set()
+                            if _first_sighting(creator, seen) is None:
+                                continue
+                        if found is not None:
+                            heapq.heappush(heap, (-found.generation, pushed, found))
+                            pushed += 1
+                        found = creator
                 if found is None:
                     f = heapq.heappop(heap)[2] if heap else None
                 elif heap:
@@ -339,8 +377,18 @@ class Variable:
             Config.enable_backprop = saved_enable_backprop
         # What is left in the table has no creator: the leaves.
         pop(self, None)
-        for x, g in grads.items():
-            store(x, g, stored)
+        if stored is None and len(grads) == 1 and not create_graph:
+            # One leaf, the usual end: its gradient can be shared only with the seed.
+            for x, g in grads.items():
+                if x.grad is None:
+                    x.grad = _variable_of(g.copy() if g is seed else g)
+                else:
+                    x.grad = _variable_of(x.grad.data + g)
+        else:
+            if stored is None:
+                stored = {id(seed)}
+            for x, g in grads.items():
+                store(x, g, stored)
         if self.creator is None or retain_grad:
             self.grad = seed if create_graph else _variable_of(seed)
         else:
@@ -419,6 +467,14 @@ def _checked_pairs(f: Function, inputs: Any, gxs: Any) -> Any:
     return zip(inputs, gxs)  # noqa: B905 - lengths checked above
 
 
+def _first_sighting(f: Function, seen: set[Function]) -> Function | None:
+    """``f`` the first time a Function of several outputs is found, None after."""
+    if f in seen:
+        return None
+    seen.add(f)
+    return f
+
+
 def _to_array(x: Any) -> np.ndarray:
     """A gradient as a raw array: a Variable's data, or a numpy scalar made 0-d."""
     return as_array(x.data if isinstance(x, Variable) else x)
@@ -438,9 +494,8 @@ def _variable_of(data: np.ndarray) -> Variable:
     v.creator = None
     v.generation = 0
     v._census = _VARIABLE_TOKEN
-    live = _getrefcount(_VARIABLE_TOKEN)
-    if live > _peaks[0]:
-        _peaks[0] = live
+    if _getrefcount(_VARIABLE_TOKEN) > _peaks[0]:
+        _peaks[0] = _getrefcount(_VARIABLE_TOKEN)
     return v
 
 
@@ -450,8 +505,9 @@ def _store_array(x: Variable, g: np.ndarray, stored: set[int]) -> None:
         x.grad = _variable_of(x.grad.data + g)
         return
     if id(g) in stored:
-        g = g.copy()
-    stored.add(id(g))
+        g = g.copy()  # a fresh array: no need to remember it
+    else:
+        stored.add(id(g))
     x.grad = _variable_of(g)
 
 
@@ -485,9 +541,8 @@ class Function:
         # (no Python __init__ per op), and a Function holds nothing before its call.
         # Calling one Function twice still counts it once: the token is one slot.
         self._census = _FUNCTION_TOKEN
-        live = _getrefcount(_FUNCTION_TOKEN)
-        if live > _peaks[1]:
-            _peaks[1] = live
+        if _getrefcount(_FUNCTION_TOKEN) > _peaks[1]:
+            _peaks[1] = _getrefcount(_FUNCTION_TOKEN)
 
         if len(inputs) == 1:  # by far the commonest call: spare it the comprehensions
             x = inputs[0]
@@ -500,22 +555,25 @@ class Function:
             inputs = tuple([x if isinstance(x, Variable) else as_variable(x) for x in inputs])
             ys = self.forward(*[x.data for x in inputs])
             generation = max([x.generation for x in inputs])
-        if type(ys) is tuple:
-            return self._record_outputs(inputs, [Variable(as_array(y)) for y in ys], generation)
+        if type(ys) is not _ndarray:
+            if type(ys) is tuple:
+                outputs = [Variable(as_array(y)) for y in ys]
+                return self._record_outputs(inputs, outputs, generation)
+            ys = as_array(ys)
 
         # _variable_of inlined: making the output is the costliest step of a small op.
         y = _new_object(Variable)
-        y.data = ys if type(ys) is np.ndarray else as_array(ys)
+        y.data = ys
         y.name = y.grad = None
         y._census = _VARIABLE_TOKEN
-        live = _getrefcount(_VARIABLE_TOKEN)
-        if live > _peaks[0]:
-            _peaks[0] = live
+        if _getrefcount(_VARIABLE_TOKEN) > _peaks[0]:
+            _peaks[0] = _getrefcount(_VARIABLE_TOKEN)
         if Config.enable_backprop:
             self.generation = generation
             self.inputs = inputs
             # The reference mode is read here, once, and kept by this Function.
-            self.outputs = (_output_ref(y),)
+            ref = _output_ref
+            self.outputs = (y,) if ref is None else (ref(y),)
             y.creator = self
             y.generation = generation + 1
         else:
@@ -532,13 +590,14 @@ class Function:
                 y.creator = self
                 y.generation = generation
             self.inputs = inputs
-            self.outputs = tuple([_output_ref(y) for y in outputs])
+            ref = _output_ref
+            self.outputs = tuple(outputs) if ref is None else tuple([ref(y) for y in outputs])
             self._output_specs = [(y.shape, y.dtype) for y in outputs]
         return outputs if len(outputs) > 1 else outputs[0]
 
     @property
     def reference_mode(self) -> str:
-        """The mode this Function was called in: how it holds its outputs."""
+        """The mode this Function was called in: ``weakref``s to its outputs, or them."""
         return "weak" if type(self.outputs[0]) is weakref.ref else "strong"
 
     def forward(self, *xs: np.ndarray) -> Any:

@@ -19,6 +19,11 @@ import numpy as np
 
 from autograd_mem.engine.core import Function, Variable, as_array
 
+# The op functions call ``Function.__call__`` as a plain function: Python then runs it
+# inline, where ``Square()(x)`` would go through the C slot for ``__call__`` (a tuple of
+# arguments and a nested interpreter loop, per op).
+_call = Function.__call__
+
 
 def _operand(x: Any, other: Any) -> Any:
     """Make a binary op's operand an array or Variable; Python scalars take the other's dtype.
@@ -158,34 +163,34 @@ class Square(Function):
 
 
 def add(x0: Any, x1: Any) -> Variable:
-    return Add()(_operand(x0, x1), _operand(x1, x0))
+    return _call(Add(), _operand(x0, x1), _operand(x1, x0))
 
 
 def sub(x0: Any, x1: Any) -> Variable:
-    return Sub()(_operand(x0, x1), _operand(x1, x0))
+    return _call(Sub(), _operand(x0, x1), _operand(x1, x0))
 
 
 def mul(x0: Any, x1: Any) -> Variable:
-    return Mul()(_operand(x0, x1), _operand(x1, x0))
+    return _call(Mul(), _operand(x0, x1), _operand(x1, x0))
 
 
 def div(x0: Any, x1: Any) -> Variable:
-    return Div()(_operand(x0, x1), _operand(x1, x0))
+    return _call(Div(), _operand(x0, x1), _operand(x1, x0))
 
 
 def neg(x: Any) -> Variable:
-    return Neg()(x)
+    return _call(Neg(), x)
 
 
 def pow(x: Any, c: Any) -> Variable:
     """``x ** c``; differentiable in ``c`` too when ``c`` is a Variable (then x must be > 0)."""
     if isinstance(c, Variable):
         return exp(c * log(_operand(x, c)))
-    return Pow(c)(x)
+    return _call(Pow(c), x)
 
 
 def square(x: Any) -> Variable:
-    return Square()(x)
+    return _call(Square(), x)
 
 
 # ---------------------------------------------------------------- elementwise functions
@@ -261,31 +266,31 @@ class ReLU(Function):
 
 
 def exp(x: Any) -> Variable:
-    return Exp()(x)
+    return _call(Exp(), x)
 
 
 def log(x: Any) -> Variable:
-    return Log()(x)
+    return _call(Log(), x)
 
 
 def sin(x: Any) -> Variable:
-    return Sin()(x)
+    return _call(Sin(), x)
 
 
 def cos(x: Any) -> Variable:
-    return Cos()(x)
+    return _call(Cos(), x)
 
 
 def tanh(x: Any) -> Variable:
-    return Tanh()(x)
+    return _call(Tanh(), x)
 
 
 def sigmoid(x: Any) -> Variable:
-    return Sigmoid()(x)
+    return _call(Sigmoid(), x)
 
 
 def relu(x: Any) -> Variable:
-    return ReLU()(x)
+    return _call(ReLU(), x)
 
 
 # ---------------------------------------------------------------- shapes
@@ -397,35 +402,35 @@ class GetItemGrad(Function):
 def reshape(x: Any, shape: tuple[int, ...]) -> Variable:
     if isinstance(x, Variable) and x.shape == tuple(shape):
         return x
-    return Reshape(tuple(shape))(x)
+    return _call(Reshape(tuple(shape)), x)
 
 
 def transpose(x: Any, axes: tuple[int, ...] | None = None) -> Variable:
-    return Transpose(None if axes is None else tuple(axes))(x)
+    return _call(Transpose(None if axes is None else tuple(axes)), x)
 
 
 def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:
-    return Sum(axis, keepdims)(x)
+    return _call(Sum(axis, keepdims), x)
 
 
 def broadcast_to(x: Any, shape: tuple[int, ...]) -> Variable:
     if isinstance(x, Variable) and x.shape == tuple(shape):
         return x
-    return BroadcastTo(tuple(shape))(x)
+    return _call(BroadcastTo(tuple(shape)), x)
 
 
 def sum_to(x: Any, shape: tuple[int, ...]) -> Variable:
     if isinstance(x, Variable) and x.shape == tuple(shape):
         return x
-    return SumTo(tuple(shape))(x)
+    return _call(SumTo(tuple(shape)), x)
 
 
 def get_item(x: Any, slices: Any) -> Variable:
-    return GetItem(slices)(x)
+    return _call(GetItem(slices), x)
 
 
 def get_item_grad(gy: Any, slices: Any, in_shape: tuple[int, ...]) -> Variable:
-    return GetItemGrad(slices, in_shape)(gy)
+    return _call(GetItemGrad(slices, in_shape), gy)
 
 
 # ---------------------------------------------------------------- linear algebra and losses
@@ -479,15 +484,15 @@ class MeanSquaredError(Function):
 
 
 def matmul(x: Any, w: Any) -> Variable:
-    return MatMul()(x, w)
+    return _call(MatMul(), x, w)
 
 
 def linear(x: Any, w: Any, b: Any = None) -> Variable:
-    return Linear()(x, w) if b is None else Linear()(x, w, b)
+    return _call(Linear(), x, w) if b is None else _call(Linear(), x, w, b)
 
 
 def mean_squared_error(x0: Any, x1: Any) -> Variable:
-    return MeanSquaredError()(x0, x1)
+    return _call(MeanSquaredError(), x0, x1)
 
 
 # ---------------------------------------------------------------- the two gradient namespaces

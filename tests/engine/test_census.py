@@ -164,3 +164,50 @@ def test_census_counts_subclasses_and_no_grad_calls() -> None:
     assert census.snapshot()[:2] == (3, 1)  # p, q, y; only y's Function is recorded
     del p, q, y
     assert census.snapshot()[:2] == (0, 0)
+
+
+def test_live_readers_agree_with_the_snapshot_and_the_heap() -> None:
+    # given: two Variables and one Function alive
+    gc.collect()
+    x = am.Variable(np.ones(2))
+    y = F.square(x)
+    # when
+    counted = (census.live_variables(), census.live_functions())
+    # then
+    assert counted == (2, 1)
+    assert counted == census.snapshot()[:2] == live_on_heap()
+    del x, y
+    assert (census.live_variables(), census.live_functions()) == (0, 0)
+
+
+def test_live_readers_allocate_no_gc_tracked_object() -> None:
+    # given: a collector that runs at every gc-tracked allocation, and counts its runs
+    keep = [am.Variable(np.ones(1)) for _ in range(3)]
+    live_variables, live_functions = census.live_variables, census.live_functions
+    runs = []
+
+    def count_run(phase: str, info: dict) -> None:
+        if phase == "start":
+            runs.append(info["generation"])
+
+    threshold = gc.get_threshold()
+    gc.collect()
+    gc.callbacks.append(count_run)
+    gc.set_threshold(1)
+    try:
+        # when: the readers are called many times
+        for _ in range(1000):
+            live_variables()
+            live_functions()
+        runs_during_readers = len(runs)
+        # and, to show the probe can see an allocation: snapshot builds a tuple
+        for _ in range(1000):
+            census.snapshot()
+        runs_during_snapshots = len(runs) - runs_during_readers
+    finally:
+        gc.set_threshold(*threshold)
+        gc.callbacks.remove(count_run)
+    # then
+    assert runs_during_readers == 0
+    assert runs_during_snapshots > 0
+    del keep
