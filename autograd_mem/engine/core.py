@@ -261,6 +261,8 @@ class Variable:
             # Cheaper than np.ones_like (Python) and np.empty_like (dispatched) on small
             # arrays, where this call is a fair part of a whole backward.
             data = self.data
+            if data is None:
+                raise ValueError("backward() needs data: this Variable holds None")
             seed = _empty(data.shape, data.dtype)
             seed.fill(1)
         if create_graph:

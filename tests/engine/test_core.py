@@ -428,3 +428,11 @@ def test_function_whose_outputs_both_get_gradients_runs_once() -> None:
     # then: d(x0*x2 + ...)/dx, with the split's gradient computed once from both parts
     assert runs == [1]
     np.testing.assert_array_equal(x.grad.data, [3.0, 4.0, 1.0, 2.0])
+
+
+def test_backward_of_a_variable_without_data_says_why() -> None:
+    # given a Variable that holds no data
+    v = am.Variable(None)
+    # when backward is asked of it, then a ValueError names the problem
+    with pytest.raises(ValueError, match="holds None"):
+        v.backward()
