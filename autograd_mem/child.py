@@ -187,6 +187,7 @@ def run_window(step: Callable[[int], object], iterations: int, trace_memory: boo
             traced = tracemalloc.get_traced_memory()
             tracemalloc.stop()
         recorder.stop()
+        recorder.release()
     return Window(start, end_seconds, live_variables, live_functions, recorder, traced)
 
 

@@ -204,6 +204,8 @@ class GcRecorder:
 
     def start(self) -> None:
         """Read the collector's statistics, then watch every collection."""
+        if self._callback is None:
+            raise RuntimeError("this GcRecorder was released; make a new one")
         read_stats_into(self._before)
         gc.callbacks.append(self._callback)
 
@@ -211,6 +213,15 @@ class GcRecorder:
         """Stop watching, then read the collector's statistics again."""
         gc.callbacks.remove(self._callback)
         read_stats_into(self._after)
+
+    def release(self) -> None:
+        """Drop the kept callback once recording is over; what was recorded stays readable.
+
+        The bound method refers back to this recorder: a reference cycle. Dropping it
+        lets reference counting free the recorder, so agmem's own bookkeeping never
+        turns up among the garbage an explain pass reports as the workload's.
+        """
+        self._callback = None
 
     def __enter__(self) -> GcRecorder:
         self.start()

@@ -122,3 +122,24 @@ def test_detection_and_recorder_hold_on_each_installed_interpreter(python):
     assert report["layout"] == expected.name
     if (major, minor) == (3, 13):
         assert report["threshold"][0] == 2000  # 3.13 raised the young threshold
+
+
+@pytest.mark.parametrize("released", [False, True])
+def test_a_released_recorder_is_freed_by_reference_counting(released: bool) -> None:
+    # given a recorder that watched a (trivial) window, with the collector paused
+    gc.collect()
+    gc.disable()
+    try:
+        recorder = gc_probe.GcRecorder()
+        recorder.start()
+        recorder.stop()
+        if released:
+            recorder.release()
+        # when its last reference goes
+        del recorder
+        # then, released, it leaves no cycle for the collector (an explain pass would
+        # otherwise report agmem's own recorder among the workload's garbage)
+        left_to_the_collector = gc.collect()
+    finally:
+        gc.enable()
+    assert (left_to_the_collector == 0) is released
