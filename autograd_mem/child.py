@@ -191,21 +191,34 @@ def run_window(step: Callable[[int], object], iterations: int, trace_memory: boo
     return Window(start, end_seconds, live_variables, live_functions, recorder, traced)
 
 
-def measure(config: RunConfig) -> dict[str, Any]:
-    """Measure one run and return the ``ok`` document."""
-    from autograd_mem.engine import census
-    from autograd_mem.workloads import floor_bytes, make_step
+def _prepared_step(config: RunConfig, modes: ExitStack) -> Callable[[int], object]:
+    """A fresh step, ready to measure: RNGs seeded, collector policy and modes entered
+    (on ``modes``, which the caller closes), warmed up, and its set-up garbage collected,
+    so the collector's counts start from zero. Shared by the measured and explain passes
+    so that both see the same workload in the same state.
+    """
+    from autograd_mem.workloads import make_step
 
-    layout = gc_probe.detect_layout()
-    env = environment(layout)
     _seed_everything(config)
     if config.gc_policy == "off":
         gc.disable()
-    with _modes(config):
-        _warm_up(config)
-        step = make_step(config)
-        gc.collect()  # the fresh step's set-up garbage, freed before the heap is trimmed
-        rss.release_free_heap()
+    modes.enter_context(_modes(config))
+    _warm_up(config)
+    step = make_step(config)
+    gc.collect()
+    return step
+
+
+def measure(config: RunConfig) -> dict[str, Any]:
+    """Measure one run and return the ``ok`` document."""
+    from autograd_mem.engine import census
+    from autograd_mem.workloads import floor_bytes
+
+    layout = gc_probe.detect_layout()
+    env = environment(layout)
+    with ExitStack() as modes:
+        step = _prepared_step(config, modes)
+        rss.release_free_heap()  # after the set-up garbage was freed
         baseline_rss = rss.current_rss_bytes()
         reset_done = rss.reset_peak_rss()
         window = run_window(step, config.iterations, config.tracemalloc)
@@ -280,15 +293,8 @@ def measure(config: RunConfig) -> dict[str, Any]:
 
 def explain(config: RunConfig) -> dict[str, Any]:
     """Rerun with ``gc.DEBUG_SAVEALL`` and tally what the collector found."""
-    _seed_everything(config)
-    if config.gc_policy == "off":
-        gc.disable()
-    from autograd_mem.workloads import make_step
-
-    with _modes(config):
-        _warm_up(config)
-        step = make_step(config)
-        gc.collect()  # the step's set-up garbage is not the workload's
+    with ExitStack() as modes:
+        step = _prepared_step(config, modes)
         with explain_probe.GarbageTally() as tally:
             run_window(step, config.iterations, trace_memory=False)
             # With the collector off nothing was collected yet: one collection now shows
