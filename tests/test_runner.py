@@ -233,6 +233,32 @@ def test_unimportable_module_is_a_workload_error_from_the_child(tmp_path, monkey
     assert caught.value.exit_code == 2
 
 
+@pytest.mark.parametrize(
+    "source",
+    ["def step():\n    pass\n", "def step(i, j):\n    pass\n", "step = 3\n"],
+    ids=["no-argument", "two-arguments", "not-callable"],
+)
+def test_a_function_that_cannot_take_the_iteration_index_is_a_workload_error(
+    tmp_path, monkeypatch, source
+):
+    # given a workload whose function cannot be called as function(iteration_index)
+    (tmp_path / "work.py").write_text(source)
+    monkeypatch.chdir(tmp_path)
+    # when it is measured, then one line says so (exit 2), not the workload's traceback
+    with pytest.raises(WorkloadError, match=r"work\.py:step") as caught:
+        runner.measure(RunConfig(workload="work.py:step", iterations=5))
+    assert caught.value.exit_code == 2
+    assert "Traceback" not in (caught.value.detail or "")
+    assert caught.value.message not in (caught.value.detail or "")
+
+
+def test_a_function_with_defaults_or_star_args_is_a_valid_workload(tmp_path, monkeypatch):
+    (tmp_path / "work.py").write_text("def step(*args, scale=2):\n    pass\n")
+    monkeypatch.chdir(tmp_path)
+    measurement = runner.measure(RunConfig(workload="work.py:step", iterations=5))
+    assert measurement.metrics.wall_seconds > 0
+
+
 def test_exception_inside_the_workload_fails_the_run_with_its_traceback(tmp_path, monkeypatch):
     (tmp_path / "bad.py").write_text("def step(i):\n    if i == 2:\n        1 / 0\n")
     monkeypatch.chdir(tmp_path)
@@ -296,3 +322,40 @@ def test_no_result_file_is_left_behind(tmp_path, monkeypatch):
     with pytest.raises(RunFailedError):
         runner.measure(RunConfig(workload="bad.py:step", iterations=3))
     assert list(Path(tmp_path / "scratch").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"backward": True, "depth": 1},
+        {"no_grad": True},
+        {"workload": "mlp"},
+        {"workload": "mlp", "no_grad": True},
+    ],
+    ids=["seed", "seed-backward-depth-1", "seed-no-grad", "mlp", "mlp-no-grad"],
+)
+def test_floor_never_exceeds_what_the_iterations_really_allocated(changes):
+    # given a built-in workload traced by tracemalloc, which numpy tells of every buffer
+    config = RunConfig(size=2_000, iterations=20, tracemalloc=True, **changes)  # type: ignore[arg-type]
+    # when it is measured
+    metrics = runner.measure(config).metrics
+    # then its floor, a lower bound on what the iterations keep alive at their peak,
+    # is at most the peak of what they allocated (the trace starts with the iterations,
+    # after the workload's own data and parameters were made)
+    assert metrics.tracemalloc_peak_bytes is not None
+    assert 0 < metrics.floor_bytes <= metrics.tracemalloc_peak_bytes
+
+
+def test_agmem_bookkeeping_is_not_counted_as_the_workloads_growth():
+    # given a workload that keeps almost nothing (two graphs of 8-byte arrays) run for
+    # many iterations, for which agmem keeps 24 bytes per iteration of its own
+    iterations = 100_000
+    config = RunConfig(size=1, iterations=iterations, mode="weak", gc_policy="off")
+    # when it is measured
+    metrics = runner.measure(config).metrics
+    # then the peak growth is the workload's few pages, far below even one of agmem's
+    # per-iteration columns (8 bytes per iteration), which predate the baseline
+    assert 0 <= metrics.peak_rss_growth_bytes < 8 * iterations
+    assert metrics.end_rss_bytes - metrics.baseline_rss_bytes < 8 * iterations
+

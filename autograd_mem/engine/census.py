@@ -25,7 +25,9 @@ no gc-tracked object, for callers that read once per measured iteration;
 
 Rule that keeps the count exact: the tokens are bound only here and in ``core``;
 ``calibrate`` (run once when ``core`` is imported) measures the references that
-are not instances.
+are not instances. Copies made by ``copy``, ``deepcopy`` and ``pickle`` hold the
+same tokens (see ``_Token``), so they are counted live; they bypass the
+constructors, though, so a peak made of copies alone is not in the high-water marks.
 """
 
 from __future__ import annotations
@@ -33,8 +35,31 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-VARIABLE_TOKEN = object()
-FUNCTION_TOKEN = object()
+
+class _Token:
+    """A census sentinel that stays itself when the object holding it is copied.
+
+    A plain ``object()`` would do for counting, but ``copy.deepcopy`` and ``pickle``
+    rebuild an ``object()`` they meet as a *new* one, so a deep-copied or unpickled
+    Variable would hold a stranger and escape the count. Reducing to a module-level
+    name makes both hand back the token itself (``copy`` returns an object whose
+    reduction is a string unchanged; ``pickle`` stores it as a global reference).
+    """
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __reduce__(self) -> str:
+        return self._name
+
+    def __repr__(self) -> str:
+        return f"<census {self._name}>"
+
+
+VARIABLE_TOKEN = _Token("VARIABLE_TOKEN")
+FUNCTION_TOKEN = _Token("FUNCTION_TOKEN")
 
 # Raw reference counts of the tokens at their highest, as seen by the constructors.
 peaks: list[int] = [0, 0]

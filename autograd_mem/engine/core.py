@@ -597,6 +597,39 @@ class Function:
             self._output_specs = [(y.shape, y.dtype) for y in outputs]
         return outputs if len(outputs) > 1 else outputs[0]
 
+    # -- copying and pickling
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Every attribute set, with a weak Function's outputs as the Variables themselves.
+
+        ``copy.deepcopy`` treats a ``weakref.ref`` as atomic and ``pickle`` refuses
+        one, so by default a weak graph's copy would point at the *original* outputs
+        (its backward then finds no gradient for them: a KeyError, or a silent zero
+        for a Function of several outputs) and could not be pickled at all. The
+        outputs travel as Variables (None for one already freed) and
+        ``__setstate__`` makes weakrefs to their copies again.
+        """
+        state: dict[str, Any] = {}
+        for cls in type(self).__mro__:
+            slots = cls.__dict__.get("__slots__", ())
+            for name in (slots,) if isinstance(slots, str) else slots:
+                if name not in ("__weakref__", "__dict__") and hasattr(self, name):
+                    state[name] = getattr(self, name)
+        state.update(getattr(self, "__dict__", {}))
+        outputs = state.get("outputs")
+        if outputs and type(outputs[0]) is weakref.ref:
+            state["outputs"] = tuple([ref() for ref in outputs])
+            state[_WEAK_OUTPUTS] = True
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        weak = state.pop(_WEAK_OUTPUTS, False)
+        for name, value in state.items():
+            setattr(self, name, value)
+        if weak:
+            self.outputs = tuple([_gone() if y is None else weakref.ref(y) for y in self.outputs])
+
     @property
     def reference_mode(self) -> str:
         """The mode this Function was called in: ``weakref``s to its outputs, or them."""
@@ -637,6 +670,20 @@ class Function:
                 gys[i] = Variable(zero) if create_graph else zero
         ys = outputs if create_graph else [None if y is None else y.data for y in outputs]
         return outputs, ys, gys
+
+
+# The key under which a weak Function's state says its outputs were weakrefs.
+_WEAK_OUTPUTS = "_weak_outputs"
+
+
+class _Gone:
+    """Something to make a dead ``weakref.ref`` from: a copied output that was already freed."""
+
+    __slots__ = ("__weakref__",)
+
+
+def _gone() -> weakref.ref:
+    return weakref.ref(_Gone())
 
 
 # Imported last: the ops are Functions, and Variable's operators call them.

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import gc
+import pickle
 import weakref
+from typing import Any
 
 import numpy as np
 import pytest
@@ -211,3 +214,36 @@ def test_live_readers_allocate_no_gc_tracked_object() -> None:
     assert runs_during_readers == 0
     assert runs_during_snapshots > 0
     del keep
+
+
+@pytest.mark.parametrize(
+    "duplicate",
+    [copy.copy, copy.deepcopy, lambda v: pickle.loads(pickle.dumps(v))],
+    ids=["copy", "deepcopy", "pickle"],
+)
+def test_copies_of_a_variable_are_counted(duplicate: Any) -> None:
+    # given: one Variable alive
+    gc.collect()
+    original = am.Variable(np.ones(2))
+    # when: it is duplicated the ways users duplicate objects
+    duplicated = duplicate(original)
+    # then: the census sees both, as the heap does, and forgets the copy when it goes
+    assert (census.live_variables(), census.live_functions()) == live_on_heap() == (2, 0)
+    del duplicated
+    assert census.live_variables() == 1
+    del original
+
+
+def test_a_deep_copied_graph_is_counted() -> None:
+    # given: a strong graph of three Variables and two Functions
+    gc.collect()
+    with am.reference_mode("strong"):
+        x = am.Variable(np.ones(2))
+        y = F.square(F.square(x))
+    # when
+    copied = copy.deepcopy(y)
+    # then: the copy's Variables and Functions count like the originals
+    assert (census.live_variables(), census.live_functions()) == live_on_heap() == (6, 4)
+    del x, y, copied
+    gc.collect()
+    assert (census.live_variables(), census.live_functions()) == (0, 0)
