@@ -74,8 +74,9 @@ def format_ratio(value: float | None) -> str:
         return "–"
     if value >= 100:
         return f"{value:,.0f}x"
-    # Below 1, two significant digits: 0.33x, not a misleading 0.3x.
-    return f"{value:.1f}x" if value >= 1 else f"{value:.2g}x"
+    # Below 1, two significant digits: 0.33x, not a misleading 0.3x; one that rounds up
+    # to 1 (0.998) reads 1.0x like its neighbours, not a bare "1x".
+    return f"{value:.1f}x" if round(value, 2) >= 1 else f"{value:.2g}x"
 
 
 @dataclass(frozen=True)

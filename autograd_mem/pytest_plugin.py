@@ -105,7 +105,8 @@ def limits_from_marker(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Mark
     mode = kwargs.get("mode", "weak")
     if mode is not None and mode not in REFERENCE_MODES:
         raise ValueError(
-            f"@pytest.mark.{MARKER}: unknown mode {mode!r} (expected one of {REFERENCE_MODES})"
+            f"@pytest.mark.{MARKER}: unknown mode {mode!r} "
+            f"(expected {', '.join(map(repr, REFERENCE_MODES))} or None)"
         )
     peak = kwargs.get("max_peak_growth")
     return MarkerLimits(

@@ -81,6 +81,9 @@ def format_seconds(seconds: float | None) -> str:
     """Durations in the unit that keeps 3 significant digits: s, ms or µs."""
     if seconds is None:
         return "–"
+    if seconds == 0:
+        # No collection, no pause: "0 s" rather than a precise-looking "0.0 µs".
+        return "0 s"
     value = abs(seconds)
     if value >= 1:
         return f"{seconds:.2f} s"

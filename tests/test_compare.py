@@ -148,3 +148,12 @@ def test_the_verdict_agrees_with_the_numbers_for_any_growth(strong_growth, weak_
     if expected in ("lower", "higher") and strong and weak:
         factor = max(strong, weak) / min(strong, weak)
         assert f"{format_ratio(factor)} {expected} peak growth" in verdict.sentence
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(0.998, "1.0x"), (0.99, "0.99x"), (0.333, "0.33x"), (1.04, "1.0x"), (56.49, "56.5x"),
+     (151.2, "151x"), (None, "–")],
+)
+def test_ratios_read_alike_on_either_side_of_1(value, text):
+    assert format_ratio(value) == text

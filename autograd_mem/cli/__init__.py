@@ -13,6 +13,20 @@ from autograd_mem.errors import (
     AgmemError,
 )
 
+
+def _one_line_usage_error(exc: click.UsageError) -> click.exceptions.Exit:
+    """Click's own usage errors (unknown option, missing argument) as agmem's one line.
+
+    Click would print a usage block and an ``Error:`` line; every other bad input
+    gets ``agmem: error: …``, and a CI log or a script should not have to tell the two
+    apart. Asking for help with no arguments (``NoArgsIsHelpError``) keeps click's help.
+    """
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        raise exc
+    where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+    click.echo(f"agmem: error: {exc.format_message()}{where}", err=True)
+    return click.exceptions.Exit(EXIT_USAGE)
+
 EPILOG = """\b
 Examples:
   agmem compare                          both reference modes, side by side
@@ -38,9 +52,23 @@ class AgmemGroup(click.Group):
     and the console script see the same messages and exit codes.
     """
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: object,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)  # type: ignore[arg-type]
+        except click.UsageError as exc:
+            raise _one_line_usage_error(exc) from None
+
     def invoke(self, ctx: click.Context) -> object:
         try:
             rv = super().invoke(ctx)
+        except click.UsageError as exc:
+            raise _one_line_usage_error(exc) from None
         except AgmemError as exc:
             click.echo(f"agmem: error: {exc.message}", err=True)
             if exc.detail:

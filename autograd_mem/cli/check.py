@@ -19,7 +19,7 @@ from autograd_mem.cli.options import (
 )
 from autograd_mem.cli.output import deliver, note
 from autograd_mem.cli.progress import run_progress
-from autograd_mem.errors import UsageError
+from autograd_mem.errors import BaselineError, UsageError, WorkloadError
 from autograd_mem.reporters import check_rows, markdown, table
 from autograd_mem.result import RunConfig, dumps
 from autograd_mem.units import parse_size
@@ -48,7 +48,7 @@ Examples:
   agmem check --baseline base.json
   agmem check --baseline base.json --mode strong       override the baseline's mode
   agmem check --baseline base.json --format markdown -o comment.md
-  agmem check --workload mlp --max-live-objects 0 --max-peak-growth 50MiB
+  agmem check --workload mlp --max-collected 0 --max-peak-growth 50MiB
 
 \b
 Exit codes:
@@ -186,7 +186,19 @@ def command(ctx: click.Context, baseline_path: str | None, **options: Any) -> in
     else:
         saved = baseline_file.load(baseline_path)
         config = _override(ctx, saved.config, options)
-    runner.validate(config)
+    try:
+        runner.validate(config)
+    except WorkloadError:
+        raise
+    except UsageError as exc:
+        if saved is None:
+            raise
+        # The command line's values were checked while parsing: a bad one (a size of -3)
+        # came from the file, which the message must name, or the user hunts for an
+        # option they never typed.
+        raise BaselineError(
+            f"baseline {baseline_path}: its configuration is invalid: {exc.message}"
+        ) from None
 
     with run_progress(config.repeat, quiet=output.quiet) as progress:
         measurement = runner.measure(

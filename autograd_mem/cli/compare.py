@@ -30,7 +30,7 @@ Examples:
 
 \b
 The first mode is the reference: ratios read "reference ÷ mode", so with the
-defaults "strong ÷ weak 11.4x" means the strong graph costs 11.4 times as much.
+defaults a "strong ÷ weak" of 50x means the strong graph costs 50 times as much.
 
 \b
 Exit codes:

@@ -9,6 +9,7 @@ and all of it happens while the command line is parsed: before any run starts.
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from collections.abc import Callable, Mapping
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 
 import click
 
+from autograd_mem.baseline import NUMPY_SEED_MAX
 from autograd_mem.errors import UsageError
 from autograd_mem.result import GC_POLICIES, REFERENCE_MODES, SAMPLERS, RunConfig
 
@@ -33,12 +35,13 @@ def _option_name(param: click.Parameter | None) -> str:
 
 
 class IntAtLeast(click.ParamType):
-    """An integer of at least ``minimum``: sizes, depths, iteration and repeat counts, seeds."""
+    """An integer of at least ``minimum`` (and at most ``maximum``): sizes, counts, seeds."""
 
     name = "integer"
 
-    def __init__(self, minimum: int = 1) -> None:
+    def __init__(self, minimum: int = 1, maximum: int | None = None) -> None:
         self.minimum = minimum
+        self.maximum = maximum
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int) and not isinstance(value, bool):
@@ -51,11 +54,15 @@ class IntAtLeast(click.ParamType):
         if number < self.minimum:
             kind = "a positive integer" if self.minimum == 1 else f"an integer ≥ {self.minimum}"
             raise UsageError(f"{_option_name(param)} must be {kind}, got {value!r}")
+        if self.maximum is not None and number > self.maximum:
+            raise UsageError(
+                f"{_option_name(param)} must be at most {self.maximum:,}, got {value!r}"
+            )
         return number
 
 
 class PositiveFloat(click.ParamType):
-    """A number above 0: the sampling interval."""
+    """A finite number above 0: the sampling interval."""
 
     name = "seconds"
 
@@ -66,8 +73,10 @@ class PositiveFloat(click.ParamType):
             number = float(value)
         except (TypeError, ValueError):
             number = 0.0
-        if not number > 0:
-            raise UsageError(f"{_option_name(param)} must be a number above 0, got {value!r}")
+        if not 0 < number < math.inf:
+            raise UsageError(
+                f"{_option_name(param)} must be a finite number above 0, got {value!r}"
+            )
         return number
 
 
@@ -144,8 +153,9 @@ def shared_workload_options(func: F) -> F:
         click.option("--uss", is_flag=True, help="Also measure USS at the end (slow)."),
         click.option("--explain", is_flag=True,
                      help="Rerun with gc.DEBUG_SAVEALL and report what the collector found."),
-        click.option("--seed", "rng_seed", type=IntAtLeast(0), metavar="N", default=0,
-                     show_default=True,
+        # numpy's legacy seeding takes 0 .. 2**32 - 1; refuse the rest before any run.
+        click.option("--seed", "rng_seed", type=IntAtLeast(0, NUMPY_SEED_MAX), metavar="N",
+                     default=0, show_default=True,
                      help="Seed of the workload's random numbers."),
         click.option("--force", is_flag=True,
                      help="Run even if the workload's floor exceeds the memory available."),

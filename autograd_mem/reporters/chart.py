@@ -22,6 +22,8 @@ from autograd_mem.units import format_bytes, format_count, format_seconds
 _BLOCKS = " ▁▂▃▄▅▆▇█"
 _SERIES_STYLES = ("red", "green", "magenta", "cyan", "yellow", "blue")
 _GENERATION_STYLES = ("dim", "yellow", "bold red")
+# The y-axis labels take at least this many columns ("+34.5 MiB ┤"); a longer label
+# ("+628.0 KiB") widens the axis of the whole chart, so the strips stay aligned.
 _AXIS_WIDTH = 11
 _RIGHT_MARGIN = len(" ◂ floor")
 MIN_WIDTH, MAX_WIDTH = 20, 100
@@ -91,7 +93,7 @@ def _bars(text: Text, values: list[int | None], top: int, rows: int, row: int, s
 
 
 def _rss_rows(text: Text, measurement: Measurement, values: list[int | None], top: int,
-              height: int, style: str) -> None:
+              height: int, style: str, axis_width: int) -> None:
     floor = measurement.metrics.floor_bytes
     floor_row = None if not floor else min(height - 1, floor * height // top)
     for row in range(height - 1, -1, -1):
@@ -101,7 +103,7 @@ def _rss_rows(text: Text, measurement: Measurement, values: list[int | None], to
             axis = "+0 B"
         else:
             axis = ""
-        text.append(axis.rjust(_AXIS_WIDTH - 2) + " ┤", style="dim")
+        text.append(axis.rjust(axis_width - 2) + " ┤", style="dim")
         _bars(text, values, top, height, row, style)
         if row == floor_row:
             text.append(" ◂ floor", style="dim")
@@ -111,6 +113,34 @@ def _rss_rows(text: Text, measurement: Measurement, values: list[int | None], to
 def _generation_label(measurement: Measurement, generation: int) -> str:
     labels = measurement.environment.gc_generations
     return labels[generation][0] if generation < len(labels) else str(generation)
+
+
+def _scales(measurements: Sequence[Measurement]) -> tuple[int, int]:
+    """The top of the RSS scale and of the live-Variables scale, shared by every strip."""
+    samples = [
+        max(0, rss - m.metrics.baseline_rss_bytes)
+        for m in measurements
+        for rss, iteration in zip(m.timeline.rss_bytes, m.timeline.iteration, strict=True)
+        if iteration >= 0
+    ]
+    # The kernel's high-water mark can lie above every sample: it tops the scale, so the
+    # axis and the peak growth quoted above each strip are the same figure.
+    peaks = [m.metrics.peak_rss_growth_bytes for m in measurements]
+    floors = [m.metrics.floor_bytes for m in measurements if m.metrics.floor_bytes]
+    top = max([*samples, *peaks, *floors, 1])
+    # Topped by the census's own high-water mark, the figure the strip's title quotes.
+    live_top = max(
+        [0, *(n for m in measurements for n in m.per_iteration.live_variables),
+         *(m.metrics.max_live_variables for m in measurements)]
+    )
+    return top, live_top
+
+
+def _axis_width(measurements: Sequence[Measurement]) -> int:
+    """Columns left of the strips: the longest y-axis label, " ┤", never under the minimum."""
+    top, live_top = _scales(measurements)
+    longest = max(len(format_bytes(top, signed=True)), len(format_count(live_top)))
+    return max(_AXIS_WIDTH, longest + 2)
 
 
 def render_timelines(
@@ -130,19 +160,11 @@ def render_timelines(
     memory went.
     """
     columns = [growth_by_column(m, width) for m in measurements]
-    top = max([v for col in columns for v in col if v is not None], default=0)
-    # The kernel's high-water mark can lie above every sample: it tops the scale, so the
-    # axis and the peak growth quoted above each strip are the same figure.
-    peaks = [m.metrics.peak_rss_growth_bytes for m in measurements]
-    floors = [m.metrics.floor_bytes for m in measurements if m.metrics.floor_bytes]
-    top = max(top, *peaks, *floors, 1)
+    top, live_top = _scales(measurements)
+    axis_width = _axis_width(measurements)
     names = list(labels) if labels is not None else [m.config.label for m in measurements]
     name_width = max(len(n) for n in names) if names else 0
-
     live = [live_variables_by_column(m, width) for m in measurements]
-    # Topped by the census's own high-water mark, the figure the strip's title quotes.
-    live_top = max([v for col in live for v in col if v is not None], default=0)
-    live_top = max([live_top, *(m.metrics.max_live_variables for m in measurements)])
 
     text = Text()
     for index, (measurement, values) in enumerate(zip(measurements, columns, strict=True)):
@@ -159,19 +181,19 @@ def render_timelines(
             took = format_seconds(measurement.metrics.wall_seconds)
             every = format_seconds(measurement.config.sample_interval_seconds)
             text.append(
-                " " * _AXIS_WIDTH + f"no RSS sample in the {took} the iterations took\n"
-                + " " * _AXIS_WIDTH + f"(one every {every}): run more iterations for one\n",
+                " " * axis_width + f"no RSS sample in the {took} the iterations took\n"
+                + " " * axis_width + f"(one every {every}): run more iterations for one\n",
                 style="yellow",
             )
         else:
-            _rss_rows(text, measurement, values, top, height, style)
+            _rss_rows(text, measurement, values, top, height, style, axis_width)
         if any(v is not None for v in live[index]):
             # The census per iteration: the saw-tooth of a graph the collector has to cut.
             for row, axis in ((1, format_count(live_top)), (0, "live Var.")):
-                text.append(axis.rjust(_AXIS_WIDTH - 2) + " ┤", style="dim")
+                text.append(axis.rjust(axis_width - 2) + " ┤", style="dim")
                 _bars(text, live[index], live_top, 2, row, f"dim {style}")
                 text.append("\n")
-        text.append("gc".rjust(_AXIS_WIDTH - 2) + " ┤", style="dim")
+        text.append("gc".rjust(axis_width - 2) + " ┤", style="dim")
         for mark in collections_by_column(measurement, width):
             if mark is None:
                 text.append(" ")
@@ -185,14 +207,16 @@ def render_timelines(
     if measurements:
         iterations = max(m.config.iterations for m in measurements)
         left, right = "0", format_count(iterations)
-        text.append(" " * (_AXIS_WIDTH - 1) + "└" + "─" * width + "\n", style="dim")
+        text.append(" " * (axis_width - 1) + "└" + "─" * width + "\n", style="dim")
         text.append(
-            " " * _AXIS_WIDTH + left + f"iteration → {right}".rjust(width - len(left)) + "\n",
+            " " * axis_width + left + f"iteration → {right}".rjust(width - len(left)) + "\n",
             style="dim",
         )
         text.append(
-            "RSS: growth above the run's baseline (freed memory mostly stays with the\n"
-            "allocator, so RSS holds its peak) · live Var.: Variables alive at each\n"
+            # One paragraph: the console wraps it to its own width (hard line breaks
+            # made ragged lines in a narrow terminal).
+            "RSS: growth above the run's baseline (freed memory mostly stays with the "
+            "allocator, so RSS holds its peak) · live Var.: Variables alive at each "
             "iteration's end · gc: oldest generation collected there",
             style="dim italic",
         )
@@ -207,7 +231,8 @@ class Timelines:
         self.height = height
 
     def _width(self, max_width: int) -> int:
-        return max(MIN_WIDTH, min(MAX_WIDTH, max_width - _AXIS_WIDTH - _RIGHT_MARGIN))
+        axis_width = _axis_width(self.measurements)
+        return max(MIN_WIDTH, min(MAX_WIDTH, max_width - axis_width - _RIGHT_MARGIN))
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield render_timelines(
@@ -215,5 +240,5 @@ class Timelines:
         )
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measure:
-        width = self._width(options.max_width) + _AXIS_WIDTH + _RIGHT_MARGIN
+        width = self._width(options.max_width) + _axis_width(self.measurements) + _RIGHT_MARGIN
         return Measure(width, width)

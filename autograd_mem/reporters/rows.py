@@ -22,11 +22,6 @@ def _growth(n: float | None) -> str:
     return format_bytes(n, signed=True)
 
 
-def _duration(seconds: float | None) -> str:
-    # No collection, no pause: "0 s" rather than a precise-looking "0.0 µs".
-    return "0 s" if seconds == 0 else format_seconds(seconds)
-
-
 @dataclass(frozen=True)
 class Row:
     """One figure of a report: a title and how to read and format it."""
@@ -93,9 +88,9 @@ def collector_rows(measurement: Measurement) -> list[Row]:
             "gc_collected"),
         Row(f"Uncollectable (gen {generations})",
             _get("gc_uncollectable_per_generation"), _counts),
-        Row("Collector pause, total", _get("gc_pause_seconds"), _duration,
+        Row("Collector pause, total", _get("gc_pause_seconds"), format_seconds,
             "gc_pause_seconds"),
-        Row("Collector pause, longest", _get("gc_max_pause_seconds"), _duration),
+        Row("Collector pause, longest", _get("gc_max_pause_seconds"), format_seconds),
     ]
 
 

@@ -7,7 +7,9 @@ Console (stdout, a file, or a recording one for SVG/HTML export).
 from __future__ import annotations
 
 from rich import box
-from rich.console import Group, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement as Measure
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -75,6 +77,53 @@ def render_run(measurement: Measurement) -> RenderableType:
     return Group(*parts)
 
 
+class _FigureColumns:
+    """The comparison's figures in as many side-by-side tables as the console needs.
+
+    The titles may wrap; the figures may not (a cut figure would be a wrong one). Four
+    modes and their ratios need about 120 columns: a narrower console gets the columns
+    that fit, then the rest in a second table under the same row titles, rather than
+    figures cut to "+620.0 …" and row titles squeezed out of sight.
+    """
+
+    def __init__(self, headings: list[str], body: list[tuple[str, list[Text]]],
+                 ratio_from: int) -> None:
+        self.headings = headings
+        self.body = body
+        self.ratio_from = ratio_from
+        # The widest line of each column, its heading included: its width when whole.
+        self.widths = [
+            max(cell_len(line) for text in [Text(heading), *(cells[i] for _, cells in body)]
+                for line in text.plain.split("\n"))
+            for i, heading in enumerate(headings)
+        ]
+
+    def table(self, columns: list[int]) -> Table:
+        """A table of the row titles and the figure ``columns`` (indexes into the headings)."""
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+        table.add_column("", style="bold", min_width=16)
+        for i in columns:
+            table.add_column(self.headings[i], justify="right", no_wrap=True,
+                             min_width=self.widths[i],
+                             style="cyan" if i >= self.ratio_from else "")
+        for title, cells in self.body:
+            table.add_row(title, *(cells[i] for i in columns))
+        return table
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        # Measured unbounded: a measurement is clamped to the width it is given.
+        unbounded = options.update(max_width=10_000)
+        groups: list[list[int]] = [[]]
+        for i in range(len(self.headings)):
+            trial = self.table([*groups[-1], i])
+            if groups[-1] and Measure.get(console, unbounded, trial).minimum > options.max_width:
+                groups.append([i])
+            else:
+                groups[-1].append(i)
+        for group in groups:
+            yield self.table(group)
+
+
 def render_comparison(comparison: Comparison) -> RenderableType:
     """Modes side by side with ``reference ÷ mode`` ratios, both timelines, and the verdict."""
     reference = comparison.reference
@@ -85,17 +134,16 @@ def render_comparison(comparison: Comparison) -> RenderableType:
         "\n",
         (rows.describe_environment(reference), "dim"),
     )
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    # The titles may wrap; the figures may not (a cut figure would be a wrong one).
-    table.add_column("", style="bold", min_width=16)
-    for label in comparison.labels:
-        table.add_column(label, justify="right", no_wrap=True)
-    for heading in rows.ratio_headings(comparison):
+    headings = list(comparison.labels) + [
         # "strong ÷" over "weak/off": two short lines keep four modes within 120 columns.
-        table.add_column(heading.replace(" ÷ ", " ÷\n"), justify="right", style="cyan",
-                         no_wrap=True)
-    for title, cells, ratios in rows.comparison_rows(comparison):
-        table.add_row(title, *[_stacked(median, spread) for median, spread in cells], *ratios)
+        heading.replace(" ÷ ", " ÷\n") for heading in rows.ratio_headings(comparison)
+    ]
+    body = [
+        (title, [_stacked(median, spread) for median, spread in cells]
+         + [Text(ratio) for ratio in ratios])
+        for title, cells, ratios in rows.comparison_rows(comparison)
+    ]
+    table = _FigureColumns(headings, body, ratio_from=len(comparison.labels))
 
     # A line of text, not a panel: it wraps cleanly in a narrow terminal and copies whole.
     verdict = Text()

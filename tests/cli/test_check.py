@@ -182,3 +182,40 @@ def test_the_console_script_exits_1_on_a_regression(weak_baseline: Path) -> None
     )
     assert process.returncode == 1, process.stderr
     assert "FAIL:" in process.stdout and "live_variables_end" in process.stdout
+
+
+def test_the_help_budget_example_passes_on_a_workload_that_does_not_leak() -> None:
+    # given the budgets-only example that `agmem check --help` offers
+    _, help_text, _ = agmem("check", "--help")
+    example = next(
+        line.split()[1:] for line in help_text.splitlines()
+        if line.strip().startswith("agmem check --workload")
+    )
+    # when it is run as printed, in the default (weak) mode, on fewer iterations
+    code, out, _ = agmem(*example, "--iterations", "20")
+    # then a workload that leaks nothing passes: an example that always fails teaches nothing
+    assert code == 0, out
+    assert "PASS" in out
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("size", -3, "its configuration is invalid: size must be a positive integer"),
+        ("rng_seed", 2**40, "config.rng_seed: expected 0 to 4,294,967,295"),
+    ],
+)
+def test_a_baseline_with_an_impossible_configuration_names_the_file(
+    weak_baseline: Path, tmp_path: Path, field: str, value: int, message: str
+) -> None:
+    # given a saved baseline whose configuration was edited into one no run can take
+    document = json.loads(weak_baseline.read_text())
+    document["config"][field] = value
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(document))
+    # when it is checked
+    code, out, err = agmem("check", "--baseline", str(path))
+    # then exit 2 before any run, one line naming the file (not a child's traceback, exit 3)
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and err.startswith(f"agmem: error: baseline {path}")
+    assert message in err

@@ -34,7 +34,9 @@ def _refused(result, fake_measure, message: str) -> None:
         (["--seed", "-1"], "--seed must be an integer ≥ 0, got '-1'"),
         (["--gc", "sometimes"], "unknown collector policy 'sometimes' for --gc"),
         (["--sampler", "top"], "unknown sampler 'top' for --sampler"),
-        (["--sample-interval", "0"], "--sample-interval must be a number above 0, got '0'"),
+        (["--seed", "4294967296"], "--seed must be at most 4,294,967,295, got '4294967296'"),
+        (["--sample-interval", "0"], "--sample-interval must be a finite number above 0, got '0'"),
+        (["--sample-interval", "inf"], "--sample-interval must be a finite number above 0"),
         (["--format", "yaml"], "unknown format 'yaml' for --format"),
         (["--workload", "no_such_module_xyz:step"], "no_such_module_xyz"),
         (["--backward", "--no-grad"], "backward"),
@@ -110,3 +112,31 @@ def test_a_writable_path_passes_and_leaves_no_trace(tmp_path):
     check_writable(tmp_path / "report.svg", "--svg")
 
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--unknown"], "No such option '--unknown'"),
+        (["run", "extra"], "unexpected extra argument (extra)"),
+        (["compare", "--mode", "strong"], "No such option '--mode'"),
+        (["baseline", "save"], "Missing argument 'FILE'"),
+        (["check", "--baseline"], "Option '--baseline' requires an argument"),
+        (["nosuch"], "No such command 'nosuch'"),
+        (["--bogus"], "No such option '--bogus'"),
+    ],
+)
+def test_clicks_own_usage_errors_are_one_agmem_line_too(invoke, fake_measure, args, message):
+    # when click itself refuses the command line (an option or argument it does not know)
+    result = invoke(*args)
+
+    # then the user sees agmem's one line and exit 2, not click's usage block
+    _refused(result, fake_measure, message)
+
+
+def test_agmem_alone_still_shows_the_help(invoke):
+    result = invoke()
+
+    assert result.exit_code == 2
+    assert "Usage: agmem" in result.output
+    assert "Exit codes:" in result.output

@@ -105,3 +105,33 @@ def test_live_variables_by_column_takes_the_most_alive_in_each_column():
 
     # 4 more each iteration, cut back every 50: each column of 25 iterations ends higher
     assert columns == [100, 200, 100, 200]
+
+
+def test_a_three_digit_axis_label_keeps_every_strip_aligned():
+    # given a weak run whose growth reads "+628.0 KiB", a label wider than "+34.5 MiB"
+    weak = make_measurement("weak", peak_growth_bytes=628 * 1024)
+
+    lines = render_timelines([weak], width=40).plain.splitlines()
+
+    # then every row of the chart puts its axis mark in the same column
+    axis_rows = [line for line in lines if "┤" in line]
+    assert any(line.lstrip().startswith("+628.0 KiB ┤") for line in axis_rows)
+    assert len({line.index("┤") for line in axis_rows}) == 1
+    corner = next(line for line in lines if "└" in line)
+    assert corner.index("└") == axis_rows[0].index("┤")
+
+
+def test_the_footnote_is_wrapped_by_the_console_not_by_hard_line_breaks():
+    # given a chart in a 60-column terminal
+    m = make_measurement("strong", peak_growth_bytes=8 * MiB, collected=10)
+    console = Console(width=60, file=None, record=True)
+
+    with console.capture() as capture:
+        console.print(Timelines([m]))
+
+    # then the footnote's lines fill the width: none but the last stops short
+    lines = capture.get().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("RSS: growth"))
+    footnote = [line.rstrip() for line in lines[start:]]
+    assert len(footnote) >= 2
+    assert all(len(line) > 60 - len(" allocator,") for line in footnote[:-1])

@@ -62,3 +62,17 @@ def test_markdown_leads_with_the_verdict_and_lists_every_row() -> None:
     table_lines = [line for line in text.splitlines() if line.startswith("| ")]
     assert len(table_lines) == 1 + len(report.rows)  # heading + one line per row
     assert "| live_variables_end | exact | 4 | 800 | +796 (+19900.0%) | ≤ 4 | regressed |" in text
+
+
+def test_no_pause_reads_0_s_as_in_the_run_report() -> None:
+    # given a weak-mode rerun of a weak-mode baseline, where the collector never ran
+    still = make_measurement("weak", collections=(0, 0, 0))
+    saved = baseline_file.from_measurement(still)
+    report = check(still, saved, Limits(), baseline_path="base.json")
+
+    text = render(table_check(report))
+
+    # then its pauses read "0 s", as `agmem run` prints them, not a precise-looking "0.0 µs"
+    pause = next(line for line in text.splitlines() if "gc_pause_seconds" in line)
+    assert pause.split()[1:4] == ["0", "s", "0"]
+    assert "µs" not in pause

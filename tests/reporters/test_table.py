@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from rich.console import Console
 
 from autograd_mem.compare import compare
@@ -80,3 +81,32 @@ def test_four_modes_fit_120_columns_without_cutting_a_figure():
 
     assert "…" not in text
     assert all(len(line) <= 120 for line in text.splitlines())
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_four_modes_in_a_narrow_terminal_split_the_columns_rather_than_cut_them(width):
+    # given four modes and three ratios: about 120 columns side by side
+    modes = [make_measurement("strong", peak_growth_bytes=40 * MiB, collected=9),
+             make_measurement("weak", peak_growth_bytes=620 * 1024),
+             make_measurement("strong", gc_policy="off", peak_growth_bytes=80 * MiB),
+             make_measurement("weak", gc_policy="off", peak_growth_bytes=620 * 1024)]
+
+    text = _text(render_comparison(compare(modes)), width=width)
+
+    # then no figure is cut and no line overflows: the columns that do not fit go below
+    assert "…" not in text
+    assert all(len(line) <= width for line in text.splitlines())
+    for figure in ("+40.0 MiB", "+620.0 KiB", "+80.0 MiB", "strong/off", "weak/off"):
+        assert figure in text
+    # and every table keeps its row titles, so each figure can be read against its metric
+    assert text.count("Peak RSS (VmHWM)") >= 2
+
+
+def test_two_modes_in_80_columns_stay_in_one_table():
+    c = compare([make_measurement("strong", peak_growth_bytes=40 * MiB, collected=9),
+                 make_measurement("weak", peak_growth_bytes=2 * MiB)])
+
+    text = _text(render_comparison(c), width=80)
+
+    assert text.count("Peak RSS (VmHWM)") == 1
+    assert "strong ÷" in text
