@@ -32,10 +32,10 @@ from autograd_mem.result import (
     dumps,
     write_atomic,
 )
+from autograd_mem.workloads import MAX_RNG_SEED
 
 # The seeds numpy's legacy seeding accepts (the child seeds with np.random.seed): a
 # larger one would only fail inside the measured child. `agmem`'s --seed refuses it too.
-NUMPY_SEED_MAX = 2**32 - 1
 
 KIND = "baseline"
 
@@ -197,10 +197,10 @@ def _config(data: Any, where: str) -> RunConfig:
             raise ResultFormatError(
                 f"{where}.{f.name}: expected {expected.__name__}, found {value!r}"
             )
-    if not 0 <= config.rng_seed <= NUMPY_SEED_MAX:
+    if not 0 <= config.rng_seed <= MAX_RNG_SEED:
         # numpy would refuse it only in the child, as a failed run (exit 3).
         raise ResultFormatError(
-            f"{where}.rng_seed: expected 0 to {NUMPY_SEED_MAX:,}, found {config.rng_seed!r}"
+            f"{where}.rng_seed: expected 0 to {MAX_RNG_SEED:,}, found {config.rng_seed!r}"
         )
     return config
 

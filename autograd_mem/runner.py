@@ -43,6 +43,8 @@ from autograd_mem.result import (
     dumps,
     run_from_dict,
 )
+from autograd_mem.units import format_bytes
+from autograd_mem.workloads import MAX_RNG_SEED
 
 # How much of a failed child's stderr an error shows.
 STDERR_TAIL_LINES = 20
@@ -83,8 +85,10 @@ def validate(config: RunConfig) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise UsageError(f"{name} must be a positive integer, not {value!r}")
     seed = config.rng_seed
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise UsageError(f"rng_seed must be a non-negative integer, not {config.rng_seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_RNG_SEED:
+        raise UsageError(
+            f"rng_seed must be an integer from 0 to {MAX_RNG_SEED:,}, not {config.rng_seed!r}"
+        )
     interval = config.sample_interval_seconds
     if not isinstance(interval, (int, float)) or not math.isfinite(interval) or interval <= 0:
         raise UsageError(f"sample interval must be a positive number of seconds, not {interval!r}")
@@ -94,6 +98,28 @@ def validate(config: RunConfig) -> None:
     if config.backward and config.no_grad:
         raise UsageError("backward needs a recorded graph: it cannot be combined with no_grad")
     workloads.check_workload(config.workload)
+
+
+def _refuse_what_cannot_fit(config: RunConfig) -> None:
+    """Refuse, before any child starts, a run whose floor and bookkeeping exceed free memory.
+
+    The floor is what a built-in workload must hold at its peak; the bookkeeping is
+    what agmem keeps per iteration, which alone makes ``--iterations 10**12``
+    impossible whatever the workload. Better one clear line now than an OOM kill later.
+    """
+    floor = workloads.floor_bytes(config) or 0
+    bookkeeping = config.iterations * workloads.BOOKKEEPING_BYTES_PER_ITERATION
+    available = rss.available_memory_bytes()
+    if floor + bookkeeping <= available:
+        return
+    parts = []
+    if floor:
+        parts.append(f"{format_bytes(floor)} of arrays at its peak (its floor)")
+    parts.append(f"{format_bytes(bookkeeping)} of per-iteration records")
+    raise UsageError(
+        f"the run needs at least {' and '.join(parts)}, but only {format_bytes(available)} "
+        "of memory is available; use a smaller size or fewer iterations, or force it (--force)"
+    )
 
 
 def measure(
@@ -110,14 +136,8 @@ def measure(
     KeyboardInterrupt the running child is killed and reaped, then the interrupt goes on.
     """
     validate(config)
-    floor = workloads.floor_bytes(config)
-    if floor is not None and not force:
-        available = rss.available_memory_bytes()
-        if floor > available:
-            raise UsageError(
-                f"the workload needs at least {floor:,} bytes (its floor) but only "
-                f"{available:,} are available; use a smaller size or force the run"
-            )
+    if not force:
+        _refuse_what_cannot_fit(config)
     runs: list[RunResult] = []
     environment: Environment | None = None
     for index in range(config.repeat):

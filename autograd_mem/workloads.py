@@ -29,6 +29,15 @@ from autograd_mem.result import RunConfig
 
 BUILTIN_WORKLOADS = ("seed", "mlp")
 
+# numpy's seeds are 32-bit: a larger --seed would fail inside the child, mid-run.
+MAX_RNG_SEED = 2**32 - 1
+
+# What the measurement itself keeps per iteration, all processes together: the child's
+# three 8-byte counters, their Python floats and ints when the result is built, its
+# JSON text, and the parent's parsed copy. An estimate, used only to refuse a run that
+# could not fit before it starts (``runner.measure``).
+BOOKKEEPING_BYTES_PER_ITERATION = 300
+
 # The mlp's hidden width; its ``size`` is the number of training samples (see _mlp_step).
 MLP_HIDDEN = 10
 MLP_LEARNING_RATE = 0.2

@@ -359,3 +359,17 @@ def test_agmem_bookkeeping_is_not_counted_as_the_workloads_growth():
     assert 0 <= metrics.peak_rss_growth_bytes < 8 * iterations
     assert metrics.end_rss_bytes - metrics.baseline_rss_bytes < 8 * iterations
 
+
+
+def test_iterations_whose_records_cannot_fit_are_refused_before_any_child_starts(tmp_path):
+    # given a user workload (no floor) asked for 10**12 iterations: 300 TB of records
+    (tmp_path / "noop.py").write_text("def step(i):\n    pass\n")
+    config = RunConfig(workload=str(tmp_path / "noop.py") + ":step", iterations=10**12)
+    # then the runner refuses it in one line naming the records and --force
+    with pytest.raises(UsageError, match=r"per-iteration records.*--force"):
+        runner.measure(config)
+
+
+def test_seeds_numpy_cannot_take_are_refused():
+    with pytest.raises(UsageError, match="rng_seed must be an integer from 0 to 4,294,967,295"):
+        runner.validate(RunConfig(rng_seed=2**32))

@@ -19,9 +19,9 @@ from typing import Any, TypeVar
 
 import click
 
-from autograd_mem.baseline import NUMPY_SEED_MAX
 from autograd_mem.errors import UsageError
 from autograd_mem.result import GC_POLICIES, REFERENCE_MODES, SAMPLERS, RunConfig
+from autograd_mem.workloads import MAX_RNG_SEED
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -154,7 +154,7 @@ def shared_workload_options(func: F) -> F:
         click.option("--explain", is_flag=True,
                      help="Rerun with gc.DEBUG_SAVEALL and report what the collector found."),
         # numpy's legacy seeding takes 0 .. 2**32 - 1; refuse the rest before any run.
-        click.option("--seed", "rng_seed", type=IntAtLeast(0, NUMPY_SEED_MAX), metavar="N",
+        click.option("--seed", "rng_seed", type=IntAtLeast(0, MAX_RNG_SEED), metavar="N",
                      default=0, show_default=True,
                      help="Seed of the workload's random numbers."),
         click.option("--force", is_flag=True,

@@ -87,7 +87,8 @@ def _bars(text: Text, values: list[int | None], top: int, rows: int, row: int, s
         if value is None:
             text.append(" ")
             continue
-        level = round(value * rows * 8 / top)
+        # A workload that builds no Variables has a scale of 0: empty bars, not ÷ 0.
+        level = round(value * rows * 8 / top) if top > 0 else 0
         eighths = (max(level, 1) if value > 0 else 0) - row * 8
         text.append(_BLOCKS[max(0, min(8, eighths))], style=style)
 

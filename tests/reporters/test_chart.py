@@ -135,3 +135,22 @@ def test_the_footnote_is_wrapped_by_the_console_not_by_hard_line_breaks():
     footnote = [line.rstrip() for line in lines[start:]]
     assert len(footnote) >= 2
     assert all(len(line) > 60 - len(" allocator,") for line in footnote[:-1])
+
+
+def test_a_workload_without_variables_draws_an_empty_live_strip():
+    # given a user workload that never builds a Variable: the census reads 0 throughout
+    measurement = make_measurement("weak", live_variables_end=0)
+    run = measurement.runs[0]
+    silent = dataclasses.replace(
+        run,
+        metrics=dataclasses.replace(run.metrics, max_live_variables=0),
+        per_iteration=dataclasses.replace(
+            run.per_iteration, live_variables=(0,) * len(run.per_iteration.live_variables)
+        ),
+    )
+    measurement = dataclasses.replace(measurement, runs=(silent,))
+    # when its timeline is drawn
+    text = render_timelines([measurement]).plain
+    # then it renders, with the live strip empty rather than a division by zero
+    live_rows = _strip_rows(text, "weak", height=7)[5:7]
+    assert all(set(row.rstrip()) <= {" "} for row in live_rows)
