@@ -21,6 +21,9 @@ from autograd_mem.units import format_bytes, format_count, format_seconds
 # Eighths of a character cell, from empty to full: 8 levels per row of height.
 _BLOCKS = " ▁▂▃▄▅▆▇█"
 _SERIES_STYLES = ("red", "green", "magenta", "cyan", "yellow", "blue")
+# A mode keeps its colour whatever the order or the company: weak is never drawn in
+# strong's red. Labels not listed take the series colours by position.
+_MODE_STYLES = {"strong": "red", "weak": "green", "strong/off": "magenta", "weak/off": "cyan"}
 _GENERATION_STYLES = ("dim", "yellow", "bold red")
 # The y-axis labels take at least this many columns ("+34.5 MiB ┤"); a longer label
 # ("+628.0 KiB") widens the axis of the whole chart, so the strips stay aligned.
@@ -169,7 +172,9 @@ def render_timelines(
 
     text = Text()
     for index, (measurement, values) in enumerate(zip(measurements, columns, strict=True)):
-        style = _SERIES_STYLES[index % len(_SERIES_STYLES)]
+        style = _MODE_STYLES.get(
+            measurement.config.label, _SERIES_STYLES[index % len(_SERIES_STYLES)]
+        )
         text.append(names[index].ljust(name_width), style=f"bold {style}")
         growth = format_bytes(measurement.metrics.peak_rss_growth_bytes, signed=True)
         text.append(

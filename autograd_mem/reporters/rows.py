@@ -162,8 +162,12 @@ def describe_config(measurement: Measurement, *, with_mode: bool = True) -> str:
     parts = [c.workload]
     if with_mode:
         parts += [f"{c.mode} mode", f"gc {c.gc_policy}"]
-    parts += [f"size {format_count(c.size)}", f"depth {c.depth}",
-              f"{format_count(c.iterations)} iterations"]
+    # Only what the workload reads: mlp has no depth, and a user's function neither.
+    if c.workload == "seed":
+        parts += [f"size {format_count(c.size)}", f"depth {c.depth}"]
+    elif c.workload == "mlp":
+        parts.append(f"{format_count(c.size)} samples")
+    parts.append(f"{format_count(c.iterations)} iterations")
     if c.backward:
         parts.append("backward")
     if c.no_grad:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from rich.console import Console
 
@@ -110,3 +112,35 @@ def test_two_modes_in_80_columns_stay_in_one_table():
 
     assert text.count("Peak RSS (VmHWM)") == 1
     assert "strong ÷" in text
+
+
+@pytest.mark.parametrize(
+    ("workload", "expected"),
+    [
+        ("mlp", "agmem run  mlp · weak mode · gc auto · 10,000 samples · 200 iterations"),
+        ("loop.py:step", "agmem run  loop.py:step · weak mode · gc auto · 200 iterations"),
+    ],
+)
+def test_the_header_names_only_what_the_workload_reads(workload: str, expected: str) -> None:
+    # given a measurement of mlp (no depth) or of a user's function (neither size nor depth)
+    m = make_measurement("weak")
+    m = dataclasses.replace(m, config=dataclasses.replace(m.config, workload=workload))
+    # then the header describes it without options the workload ignores
+    assert expected in _text(render_run(m))
+
+
+def test_a_mode_keeps_its_colour_whatever_its_position() -> None:
+    # given weak measured alone, and weak after strong
+    from autograd_mem.reporters.chart import render_timelines
+
+    alone = render_timelines([make_measurement("weak")])
+    second = render_timelines([make_measurement("strong"), make_measurement("weak")])
+
+    def title_style(text, label):
+        start = text.plain.index(label)
+        return next(str(span.style) for span in text.spans if span.start == start)
+
+    # then weak's title is drawn in the same colour both times, and not in strong's
+    assert title_style(alone, "weak") == title_style(second, "weak") != title_style(
+        second, "strong"
+    )
