@@ -27,9 +27,9 @@ from autograd_mem.result import (
     Measurement,
     Metrics,
     RunConfig,
-    _build,
-    _plain,
     dumps,
+    from_plain,
+    to_plain,
     write_atomic,
 )
 from autograd_mem.workloads import MAX_RNG_SEED
@@ -78,13 +78,13 @@ def to_dict(baseline: Baseline) -> dict[str, Any]:
         "kind": KIND,
         "tool": {"name": "agmem", "version": baseline.tool_version},
         "created_at": baseline.created_at,
-        "environment": _plain(baseline.environment),
-        "config": _plain(baseline.config),
+        "environment": to_plain(baseline.environment),
+        "config": to_plain(baseline.config),
         "runs": baseline.runs,
         "peak_rss_source": baseline.peak_rss_source,
-        "metrics": _plain(baseline.metrics),
-        "metrics_min": _plain(baseline.metrics_min),
-        "metrics_max": _plain(baseline.metrics_max),
+        "metrics": to_plain(baseline.metrics),
+        "metrics_min": to_plain(baseline.metrics_min),
+        "metrics_max": to_plain(baseline.metrics_max),
     }
 
 
@@ -118,7 +118,7 @@ def from_dict(data: Any, where: str = "baseline") -> Baseline:
     tool = data.get("tool")
     return Baseline(
         config=_config(data.get("config"), f"{where}.config"),
-        environment=_build(Environment, data.get("environment"), f"{where}.environment"),
+        environment=from_plain(Environment, data.get("environment"), f"{where}.environment"),
         metrics=_metrics(data.get("metrics"), f"{where}.metrics"),
         metrics_min=_metrics(data.get("metrics_min"), f"{where}.metrics_min"),
         metrics_max=_metrics(data.get("metrics_max"), f"{where}.metrics_max"),
@@ -183,7 +183,7 @@ def _reason(exc: OSError) -> str:
 
 
 def _config(data: Any, where: str) -> RunConfig:
-    config = _build(RunConfig, data, where)
+    config = from_plain(RunConfig, data, where)
     for f in dataclasses.fields(RunConfig):
         value = getattr(config, f.name)
         expected = type(f.default)
@@ -208,10 +208,10 @@ def _config(data: Any, where: str) -> RunConfig:
 def _metrics(data: Any, where: str) -> Metrics:
     """Metrics whose every figure is a finite number (or a tuple of them, or None).
 
-    ``result._build`` checks keys, not types; a hand-edited baseline with a string
+    ``result.from_plain`` checks keys, not types; a hand-edited baseline with a string
     where a count belongs must fail here, as one line, not later as a traceback.
     """
-    metrics = _build(Metrics, data, where)
+    metrics = from_plain(Metrics, data, where)
     for f in dataclasses.fields(Metrics):
         value = getattr(metrics, f.name)
         parts = value if isinstance(value, tuple) else (value,)

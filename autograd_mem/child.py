@@ -38,8 +38,8 @@ from autograd_mem.result import (
     Metrics,
     RunConfig,
     RunResult,
-    _build,
     dumps,
+    from_plain,
     run_to_dict,
     write_atomic,
 )
@@ -340,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     role, config_path, result_path = args
     with open(config_path, encoding="utf-8") as handle:
-        config = _build(RunConfig, json.load(handle), "config")
+        config = from_plain(RunConfig, json.load(handle), "config")
     try:
         document = measure(config) if role == "measure" else explain(config)
         code = 0

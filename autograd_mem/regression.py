@@ -40,7 +40,7 @@ from autograd_mem.result import (
     Measurement,
     Metrics,
     RunConfig,
-    _plain,
+    to_plain,
 )
 from autograd_mem.workloads import BUILTIN_WORKLOADS
 
@@ -427,14 +427,14 @@ def report_to_dict(report: CheckReport) -> dict[str, Any]:
         else {
             "path": report.baseline_path,
             "runs": report.baseline_runs,
-            "config": _plain(report.baseline_config),
-            "environment": _plain(report.baseline_environment),
+            "config": to_plain(report.baseline_config),
+            "environment": to_plain(report.baseline_environment),
         },
-        "config": _plain(report.config),
-        "environment": _plain(report.environment),
+        "config": to_plain(report.config),
+        "environment": to_plain(report.environment),
         "environment_differences": list(report.environment_differences),
         "config_differences": list(report.config_differences),
-        "limits": _plain(report.limits),
+        "limits": to_plain(report.limits),
         "rows": [_row_to_dict(row) for row in report.rows],
     }
 

@@ -229,19 +229,26 @@ def aggregate_metrics(runs: Sequence[Metrics], reduce: Any) -> Metrics:
 # --- JSON ---------------------------------------------------------------------------
 
 
-def _plain(value: Any) -> Any:
-    """Dataclasses and tuples to dicts and lists, recursively."""
+def to_plain(value: Any) -> Any:
+    """Dataclasses and tuples to dicts and lists, recursively: the JSON side of a result.
+
+    Public because the baseline and check documents are built from the same pieces.
+    """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
+        return [to_plain(v) for v in value]
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): to_plain(v) for k, v in value.items()}
     return value
 
 
-def _build(cls: type, data: Any, where: str) -> Any:
-    """Rebuild a dataclass from plain data, refusing missing or unknown keys."""
+def from_plain(cls: type, data: Any, where: str) -> Any:
+    """Rebuild a dataclass from plain data, refusing missing or unknown keys.
+
+    A reader of agmem's JSON (the runner reading its child, ``agmem check`` reading a
+    baseline) must fail on a document it does not understand, never guess.
+    """
     if not isinstance(data, Mapping):
         raise ResultFormatError(f"{where}: expected an object, found {type(data).__name__}")
     names = {f.name: f for f in dataclasses.fields(cls)}
@@ -265,29 +272,29 @@ def _build(cls: type, data: Any, where: str) -> Any:
 
 
 def run_to_dict(run: RunResult) -> dict[str, Any]:
-    return _plain(run)
+    return to_plain(run)
 
 
 def run_from_dict(data: Mapping[str, Any], where: str = "run") -> RunResult:
     if not isinstance(data, Mapping):
         raise ResultFormatError(f"{where}: expected an object")
     explain = data.get("explain")
-    return _build(
+    return from_plain(
         RunResult,
         {
             **data,
-            "metrics": _build(Metrics, data.get("metrics"), f"{where}.metrics"),
-            "timeline": _build(Timeline, data.get("timeline", {}), f"{where}.timeline"),
+            "metrics": from_plain(Metrics, data.get("metrics"), f"{where}.metrics"),
+            "timeline": from_plain(Timeline, data.get("timeline", {}), f"{where}.timeline"),
             "gc_events": tuple(
-                _build(GcEvent, e, f"{where}.gc_events[{i}]")
+                from_plain(GcEvent, e, f"{where}.gc_events[{i}]")
                 for i, e in enumerate(data.get("gc_events", []))
             ),
-            "per_iteration": _build(
+            "per_iteration": from_plain(
                 IterationRecord, data.get("per_iteration", {}), f"{where}.per_iteration"
             ),
             "explain": None
             if explain is None
-            else _build(ExplainReport, explain, f"{where}.explain"),
+            else from_plain(ExplainReport, explain, f"{where}.explain"),
         },
         where,
     )
@@ -304,16 +311,16 @@ def measurement_to_dict(m: Measurement) -> dict[str, Any]:
         "schema_version": m.schema_version,
         "kind": "run",
         "tool": {"name": "agmem", "version": m.tool_version},
-        "environment": _plain(m.environment),
-        "config": _plain(m.config),
-        "metrics": _plain(m.metrics),
-        "metrics_min": _plain(m.metrics_min),
-        "metrics_max": _plain(m.metrics_max),
+        "environment": to_plain(m.environment),
+        "config": to_plain(m.config),
+        "metrics": to_plain(m.metrics),
+        "metrics_min": to_plain(m.metrics_min),
+        "metrics_max": to_plain(m.metrics_max),
         "peak_rss_source": m.representative.peak_rss_source,
-        "timeline": _plain(m.timeline),
-        "gc_events": _plain(m.gc_events),
-        "per_iteration": _plain(m.per_iteration),
-        "explain": _plain(m.explain),
+        "timeline": to_plain(m.timeline),
+        "gc_events": to_plain(m.gc_events),
+        "per_iteration": to_plain(m.per_iteration),
+        "explain": to_plain(m.explain),
         "runs": [run_to_dict(r) for r in m.runs],
     }
 
@@ -340,8 +347,8 @@ def measurement_from_dict(data: Any, where: str = "run") -> Measurement:
     if not isinstance(runs, list) or not runs:
         raise ResultFormatError(f"{where}: 'runs' must be a non-empty list")
     return Measurement(
-        config=_build(RunConfig, data.get("config"), f"{where}.config"),
-        environment=_build(Environment, data.get("environment"), f"{where}.environment"),
+        config=from_plain(RunConfig, data.get("config"), f"{where}.config"),
+        environment=from_plain(Environment, data.get("environment"), f"{where}.environment"),
         runs=tuple(run_from_dict(r, f"{where}.runs[{i}]") for i, r in enumerate(runs)),
         tool_version=str(tool.get("version", "unknown")),
         schema_version=data["schema_version"],

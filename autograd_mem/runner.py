@@ -39,8 +39,8 @@ from autograd_mem.result import (
     RunConfig,
     RunResult,
     Timeline,
-    _build,
     dumps,
+    from_plain,
     run_from_dict,
 )
 from autograd_mem.units import format_bytes
@@ -142,7 +142,7 @@ def measure(
     environment: Environment | None = None
     for index in range(config.repeat):
         document, samples = _run_child("measure", config, index, on_progress)
-        environment = _build(Environment, document["environment"], "child environment")
+        environment = from_plain(Environment, document["environment"], "child environment")
         runs.append(_with_timeline(document, samples))
     assert environment is not None
     measurement = Measurement(config=config, environment=environment, runs=tuple(runs))
@@ -151,7 +151,7 @@ def measure(
     # One explain pass per measurement, in its own child: its report goes on the
     # representative run, which is the one Measurement.explain reads.
     document, _ = _run_child("explain", config, config.repeat, on_progress)
-    report = _build(ExplainReport, document["explain"], "child explain")
+    report = from_plain(ExplainReport, document["explain"], "child explain")
     representative = measurement.representative
     return dataclasses.replace(
         measurement,
