@@ -136,7 +136,7 @@ class IterationRecord:
 class ExplainReport:
     """What the collector found, from a rerun with ``gc.DEBUG_SAVEALL``."""
 
-    collections: int
+    collections: int  # the collections that found garbage
     garbage_objects: int
     garbage_by_type: Mapping[str, int]
     array_bytes_held: int

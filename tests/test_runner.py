@@ -70,9 +70,12 @@ def test_explain_finds_graphs_in_strong_garbage_and_none_in_weak(strong_off, wea
     assert strong.example_cycle == ("Variable", "Square", "tuple", "Variable")
     # only the graphs' own objects: none of agmem's bookkeeping is reported as garbage
     assert set(strong.garbage_by_type) == {"Variable", "Function", "tuple"}
+    # with the collector off, one collection (the pass's last) found it all
+    assert strong.collections == 1
     weak = weak_off.explain
     assert weak is not None
     assert dict(weak.garbage_by_type) == {}
+    assert weak.collections == 0
     assert weak.example_cycle == ()
 
 

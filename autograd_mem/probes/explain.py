@@ -125,10 +125,12 @@ class GarbageTally:
     def _on_collection(self, phase: str, info: dict[str, int]) -> None:
         if phase != "stop":
             return
-        self.collections += 1
         found = gc.garbage[self._garbage_before :]
         if not found:
+            # Not counted: the pass's own set-up collection finds nothing, and "2
+            # collections" for a run with the collector off would puzzle its reader.
             return
+        self.collections += 1
         self.garbage_objects += len(found)
         self.by_type.update(type_group(o) for o in found)
         arrays: dict[int, int] = {}
