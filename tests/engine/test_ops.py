@@ -215,3 +215,38 @@ def test_matmul_and_linear_on_any_compatible_shapes(n: int, k: int, m: int, mode
     with am.reference_mode(mode):
         assert am.gradient_check(F.matmul, x, w)
         assert am.gradient_check(F.linear, x, w, b)
+
+
+@settings_
+@given(
+    hnp.arrays(
+        np.float64,
+        hnp.array_shapes(min_dims=1, max_dims=3, max_side=4),
+        # away from relu's kink, where a central difference straddles two slopes
+        elements=st.floats(0.1, 3.0) | st.floats(-3.0, -0.1),
+    ),
+    st.sampled_from(REFERENCE_MODES),
+)
+def test_relu_on_any_shape(x: np.ndarray, mode: str) -> None:
+    with am.reference_mode(mode):
+        assert am.gradient_check(F.relu, x)
+
+
+@settings_
+@given(st.data(), st.sampled_from(REFERENCE_MODES))
+def test_get_item_of_any_index_and_slice(data: st.DataObject, mode: str) -> None:
+    x = data.draw(hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=4),
+                             elements=elements))
+    index = data.draw(hnp.basic_indices(x.shape, min_dims=0, allow_ellipsis=True))
+    with am.reference_mode(mode):
+        assert am.gradient_check(lambda v: F.get_item(v, index), x)
+
+
+@settings_
+@given(st.data(), st.sampled_from(REFERENCE_MODES))
+def test_mean_squared_error_on_any_shape(data: st.DataObject, mode: str) -> None:
+    shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=2, max_side=4))
+    x0 = data.draw(hnp.arrays(np.float64, shape, elements=elements))
+    x1 = data.draw(hnp.arrays(np.float64, shape, elements=elements))
+    with am.reference_mode(mode):
+        assert am.gradient_check(F.mean_squared_error, x0, x1)
