@@ -12,7 +12,9 @@ from autograd_mem import baseline as baseline_file
 from autograd_mem import regression, runner
 from autograd_mem.baseline import Baseline
 from autograd_mem.cli.options import (
+    IntAtLeast,
     config_from_options,
+    option_name,
     output_from_options,
     output_options,
     workload_options,
@@ -63,6 +65,8 @@ Exit codes:
 _WORKLOAD_FIELDS = {f.name for f in dataclasses.fields(RunConfig)}
 # Sources that mean "the user did not say": the option keeps the baseline's value.
 _UNSAID = (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+# A budget's count of objects: 0 or more, parsed like every integer option.
+COUNT = IntAtLeast(0, kind="a count of 0 or more")
 
 
 class Fraction(click.ParamType):
@@ -98,24 +102,7 @@ class Size(click.ParamType):
         try:
             return parse_size(value)
         except ValueError as exc:
-            option = param.opts[0] if param and param.opts else "size"
-            raise UsageError(f"{option}: {exc}") from None
-
-
-class Count(click.ParamType):
-    """A count of objects, 0 or more."""
-
-    name = "count"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        try:
-            number = int(str(value).replace("_", "").replace(",", ""), 10)
-        except ValueError:
-            number = -1
-        if number < 0:
-            option = param.opts[0] if param and param.opts else "count"
-            raise UsageError(f"{option} must be a count of 0 or more, got {value!r}")
-        return number
+            raise UsageError(f"{option_name(param)}: {exc}") from None
 
 
 class Factor(click.ParamType):
@@ -150,9 +137,9 @@ class Factor(click.ParamType):
               "by default: shared CI machines are noisy).")
 @click.option("--max-peak-growth", "max_peak_growth_bytes", type=Size(), default=None,
               help="Budget: peak RSS growth above the run's baseline RSS, e.g. 50MiB.")
-@click.option("--max-live-objects", type=Count(), default=None,
+@click.option("--max-live-objects", type=COUNT, metavar="COUNT", default=None,
               help="Budget: Variables + Functions still alive at the end, e.g. 0.")
-@click.option("--max-collected", type=Count(), default=None,
+@click.option("--max-collected", type=COUNT, metavar="COUNT", default=None,
               help="Budget: objects the cyclic collector had to free, e.g. 0.")
 @workload_options
 @output_options

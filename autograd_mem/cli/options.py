@@ -28,7 +28,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = ("table", "json", "markdown")
 
 
-def _option_name(param: click.Parameter | None) -> str:
+def option_name(param: click.Parameter | None) -> str:
+    """The option as the user typed it (``--size``), for error messages."""
     if param is None:
         return "value"
     return param.opts[0] if param.opts else str(param.name)
@@ -39,9 +40,15 @@ class IntAtLeast(click.ParamType):
 
     name = "integer"
 
-    def __init__(self, minimum: int = 1, maximum: int | None = None) -> None:
+    def __init__(
+        self, minimum: int = 1, maximum: int | None = None, kind: str | None = None
+    ) -> None:
         self.minimum = minimum
         self.maximum = maximum
+        # How the error names what is expected; by default from the minimum.
+        self.kind = kind or (
+            "a positive integer" if minimum == 1 else f"an integer ≥ {minimum}"
+        )
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int) and not isinstance(value, bool):
@@ -52,11 +59,10 @@ class IntAtLeast(click.ParamType):
             except ValueError:
                 number = self.minimum - 1
         if number < self.minimum:
-            kind = "a positive integer" if self.minimum == 1 else f"an integer ≥ {self.minimum}"
-            raise UsageError(f"{_option_name(param)} must be {kind}, got {value!r}")
+            raise UsageError(f"{option_name(param)} must be {self.kind}, got {value!r}")
         if self.maximum is not None and number > self.maximum:
             raise UsageError(
-                f"{_option_name(param)} must be at most {self.maximum:,}, got {value!r}"
+                f"{option_name(param)} must be at most {self.maximum:,}, got {value!r}"
             )
         return number
 
@@ -75,7 +81,7 @@ class PositiveFloat(click.ParamType):
             number = 0.0
         if not 0 < number < math.inf:
             raise UsageError(
-                f"{_option_name(param)} must be a finite number above 0, got {value!r}"
+                f"{option_name(param)} must be a finite number above 0, got {value!r}"
             )
         return number
 
@@ -93,7 +99,7 @@ class OneOf(click.ParamType):
         text = str(value).strip().lower()
         if text not in self.choices:
             raise UsageError(
-                f"unknown {self.what} {value!r} for {_option_name(param)} "
+                f"unknown {self.what} {value!r} for {option_name(param)} "
                 f"(choose from {', '.join(self.choices)})"
             )
         return text
