@@ -29,7 +29,6 @@ from contextlib import ExitStack
 from typing import Any
 
 from autograd_mem.errors import WorkloadError
-from autograd_mem.probes import explain as explain_probe
 from autograd_mem.probes import gc_probe, rss
 from autograd_mem.result import (
     Environment,
@@ -318,6 +317,10 @@ def measure(config: RunConfig) -> dict[str, Any]:
 
 def explain(config: RunConfig) -> dict[str, Any]:
     """Rerun with ``gc.DEBUG_SAVEALL`` and tally what the collector found."""
+    # Imported here: it needs numpy, and the parent imports this module (for its exit
+    # codes) without any need for numpy.
+    from autograd_mem.probes import explain as explain_probe
+
     with ExitStack() as modes:
         step = _prepared_step(config, modes)
         with explain_probe.GarbageTally() as tally:
