@@ -42,7 +42,7 @@ from autograd_mem.result import (
     RunConfig,
     to_plain,
 )
-from autograd_mem.workloads import BUILTIN_WORKLOADS
+from autograd_mem.workloads import parse_spec
 
 EXACT = "exact"
 TOLERANCE = "tolerance"
@@ -263,9 +263,9 @@ def _baseline_rows(
             limit = b * limits.max_slowdown
             rows.append(MetricCheck(name, unit, TOLERANCE, b, n, limit, n <= limit))
             continue
-        if name == "tracemalloc_peak_bytes" and measurement.config.workload not in (
-            BUILTIN_WORKLOADS
-        ):
+        if name == "tracemalloc_peak_bytes" and not parse_spec(
+            measurement.config.workload
+        ).is_builtin:
             # Exact for the built-in workloads (the same bytes run after run), but code
             # that opens text files or looks up attributes by names made at run time
             # leaves a few dozen bytes more or less in CPython's type attribute cache,
