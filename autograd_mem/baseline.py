@@ -23,6 +23,7 @@ from typing import Any
 from autograd_mem._version import __version__
 from autograd_mem.errors import BaselineError, ResultFormatError
 from autograd_mem.result import (
+    POSITIVE,
     SCHEMA_VERSION,
     Environment,
     Measurement,
@@ -97,8 +98,9 @@ def from_dict(data: Any, where: str = "baseline") -> Baseline:
     """
     tool_version = check_schema(data, KIND, where)
     runs = data.get("runs")
-    if not isinstance(runs, int) or isinstance(runs, bool) or runs < 1:
-        raise ResultFormatError(f"{where}: 'runs' must be a positive integer, found {runs!r}")
+    problem = POSITIVE.problem("'runs'", runs, repr(runs))
+    if problem:
+        raise ResultFormatError(f"{where}: {problem}")
     environment = from_plain(Environment, data.get("environment"), f"{where}.environment")
     spread = {
         key: _metrics(data.get(key), environment, f"{where}.{key}")

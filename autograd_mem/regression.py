@@ -31,15 +31,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from autograd_mem._version import __version__
 from autograd_mem.baseline import Baseline
 from autograd_mem.errors import EXIT_OK, EXIT_REGRESSION
 from autograd_mem.result import (
-    SCHEMA_VERSION,
     Environment,
     Measurement,
     Metrics,
     RunConfig,
+    header,
     to_plain,
 )
 from autograd_mem.workloads import parse_spec
@@ -415,9 +414,7 @@ def _info_rows(measurement: Measurement) -> list[MetricCheck]:
 def report_to_dict(report: CheckReport) -> dict[str, Any]:
     """The JSON document of a check (``kind: "check"``): every row, the limits, the verdict."""
     return {
-        "schema_version": SCHEMA_VERSION,
-        "kind": "check",
-        "tool": {"name": "agmem", "version": __version__},
+        **header("check"),
         "passed": report.passed,
         "exit_code": report.exit_code,
         "summary": report.summary,
