@@ -377,9 +377,13 @@ def _report_uncaught(exc: BaseException) -> None:
 
 
 def _program_frames(tb: TracebackType | None) -> TracebackType | None:
-    """The traceback from the program's first frame on, without this module's and runpy's."""
+    """The traceback from the program's first frame on, without this module's and runpy's.
+
+    None when no frame is the program's: a SyntaxError found compiling it, which
+    ``python`` also prints without a "Traceback" header.
+    """
     skipped = _RUNNER_FILES | {_program_frames.__code__.co_filename}
     first = tb
     while first is not None and first.tb_frame.f_code.co_filename in skipped:
         first = first.tb_next
-    return first if first is not None else tb
+    return first
