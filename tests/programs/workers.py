@@ -1,10 +1,12 @@
 """Starts worker processes that each hold a filled buffer for a while, then joins them.
 
-    python workers.py [--workers 2] [--mib 50] [--hold 1.0] [--start-method fork|spawn|forkserver]
+    python workers.py [--workers 2] [--mib 50] [--hold 1.0] [--linger 0.0]
+                      [--start-method fork|spawn|forkserver]
 
 Each worker fills its buffer (every page written, so it is resident), reports its pid
 on a queue, then holds the buffer for ``--hold`` seconds. The main process prints
-``worker PID ready`` for each one, so a test knows when all the memory is there.
+``worker PID ready`` for each one, so a test knows when all the memory is there, and
+after joining them stays ``--linger`` seconds more, alone, before it exits.
 """
 
 import argparse
@@ -31,6 +33,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--mib", type=int, default=50)
     parser.add_argument("--hold", type=float, default=1.0)
+    parser.add_argument("--linger", type=float, default=0.0)
     parser.add_argument("--start-method", default=None)
     args = parser.parse_args()
     report(__name__, pid=os.getpid())
@@ -48,6 +51,7 @@ def main() -> int:
         worker.join()
     codes = [worker.exitcode for worker in workers]
     print(f"workers done, exit codes {codes}", flush=True)
+    time.sleep(args.linger)
     return 0 if all(code == 0 for code in codes) else 1
 
 
