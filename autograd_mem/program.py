@@ -281,10 +281,11 @@ def run_program(spec: ProgramSpec, window: AbstractContextManager[object] | None
     ended the program is caught inside the window, so the window always exits cleanly,
     and reported after it, so the report costs the measurement nothing.
 
-    Status: 0 on a normal end; a ``SystemExit``'s code (None is 0, any other non-int
-    is printed to stderr and is 1); 1 after an uncaught exception, whose traceback is
-    printed to stderr from the program's first frame on. ``KeyboardInterrupt`` is not
-    caught: Ctrl-C stops agmem's child as it stops everything else.
+    Status: 0 on a normal end; a ``SystemExit``'s code as the OS passes it on (its low
+    8 bits on POSIX; None is 0, any other non-int is printed to stderr and is 1); 1
+    after an uncaught exception, whose traceback is printed to stderr from the program's
+    first frame on. ``KeyboardInterrupt`` is not caught: Ctrl-C stops agmem's child as
+    it stops everything else.
 
     Nothing of the program is kept once this returns: not its globals (runpy's copy is
     dropped at once), not the frames of its traceback (cleared after printing), so what
@@ -348,7 +349,8 @@ def _system_exit_status(code: object) -> int:
     if code is None:
         return 0
     if isinstance(code, int):  # bool too: sys.exit(True) exits 1
-        return int(code)
+        # What the parent sees: POSIX keeps the low 8 bits (sys.exit(256) exits 0, -1 is 255).
+        return int(code) & 0xFF if os.name == "posix" else int(code)
     # sys.exit("message"): CPython prints the object's str to stderr and exits 1.
     if sys.stderr is not None:
         print(code, file=sys.stderr, flush=True)
