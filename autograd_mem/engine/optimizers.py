@@ -42,7 +42,8 @@ class Optimizer:
         for hook in self.hooks:
             hook(params)
         for param in params:
-            self.update_one(param)
+            if param.grad is not None:  # a hook (FreezeParam) may have dropped it
+                self.update_one(param)
 
     def update_one(self, param: Parameter) -> None:
         raise NotImplementedError(f"{type(self).__name__}.update_one")
