@@ -64,6 +64,10 @@ class RunConfig:
     uss: bool = False
     explain: bool = False
     rng_seed: int = 0
+    # The training workloads' own settings (train, cnn); the others ignore them.
+    optimizer: str = "sgd"
+    batch_size: int = 30
+    hidden: int = 10
 
     @property
     def label(self) -> str:

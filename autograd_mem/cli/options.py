@@ -21,7 +21,7 @@ import click
 
 from autograd_mem.errors import UsageError
 from autograd_mem.result import GC_POLICIES, REFERENCE_MODES, SAMPLERS, RunConfig
-from autograd_mem.workloads import MAX_RNG_SEED
+from autograd_mem.workloads import MAX_RNG_SEED, TRAIN_OPTIMIZERS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -129,8 +129,9 @@ def shared_workload_options(func: F) -> F:
     """Every workload option but ``--mode`` (``agmem compare`` chooses modes with ``--modes``)."""
     return _apply(func, [
         click.option("--workload", default="seed", show_default=True, metavar="NAME|SPEC",
-                     help="Built-in workload (seed, mlp) or your own as package.module:function "
-                     "or path/to/file.py:function, called once per iteration with its index."),
+                     help="Built-in workload (seed, mlp, train, cnn) or your own as "
+                     "package.module:function or path/to/file.py:function, called once per "
+                     "iteration with its index."),
         click.option("--size", type=IntAtLeast(1), metavar="N", default=10_000, show_default=True,
                      help="Elements per array (seed) or training samples per step (mlp)."),
         click.option("--depth", type=IntAtLeast(1), metavar="N", default=3, show_default=True,
@@ -159,6 +160,13 @@ def shared_workload_options(func: F) -> F:
         click.option("--uss", is_flag=True, help="Also measure USS at the end (slow)."),
         click.option("--explain", is_flag=True,
                      help="Rerun with gc.DEBUG_SAVEALL and report what the collector found."),
+        click.option("--optimizer", type=OneOf(TRAIN_OPTIMIZERS, "optimizer"),
+                     metavar="|".join(TRAIN_OPTIMIZERS), default="sgd", show_default=True,
+                     help="Optimizer of the training workloads (train, cnn)."),
+        click.option("--batch-size", "batch_size", type=IntAtLeast(1), metavar="N", default=30,
+                     show_default=True, help="Minibatch of the training workloads (train, cnn)."),
+        click.option("--hidden", type=IntAtLeast(1), metavar="N", default=10, show_default=True,
+                     help="Hidden width (train) or convolution filters (cnn)."),
         # numpy's legacy seeding takes 0 .. 2**32 - 1; refuse the rest before any run.
         click.option("--seed", "rng_seed", type=IntAtLeast(0, MAX_RNG_SEED), metavar="N",
                      default=0, show_default=True,
@@ -195,6 +203,9 @@ def config_from_options(options: Mapping[str, Any], *, mode: str | None = None) 
         uss=options["uss"],
         explain=options["explain"],
         rng_seed=options["rng_seed"],
+        optimizer=options["optimizer"],
+        batch_size=options["batch_size"],
+        hidden=options["hidden"],
     )
 
 

@@ -296,7 +296,11 @@ def conv2d_simple(x: Any, W: Any, b: Any = None, stride: Any = 1, pad: Any = 0) 
     (sh, sw), (ph, pw) = pair(stride), pair(pad)
     oh, ow = get_conv_outsize(h, kh, sh, ph), get_conv_outsize(w, kw, sw, pw)
     col = im2col(x, (kh, kw), stride, pad, to_matrix=True)
-    y = linear(col, W.reshape(oc, -1).transpose(), b)
+    # The filters as a (C*KH*KW, OC) matrix. DeZero writes W.reshape(OC, -1).transpose(),
+    # a strided view; transposing first and reshaping makes it a small contiguous copy,
+    # and numpy's matrix product with a strided right operand can take a path many
+    # times slower (OpenBLAS's transposed gemm, threaded on a busy machine).
+    y = linear(col, W.transpose(1, 2, 3, 0).reshape(-1, oc), b)
     return y.reshape(n, oh, ow, oc).transpose(0, 3, 1, 2)
 
 
