@@ -11,7 +11,11 @@ makes a model's initialisation repeatable.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -72,6 +76,35 @@ class Layer:
                 value._flatten_params(params_dict, key)
             else:
                 params_dict[key] = value
+
+    def save_weights(self, path: str | os.PathLike[str]) -> None:
+        """Write every Parameter's array to ``path`` (npz, keyed ``"l0/W"``...), atomically.
+
+        The file is written beside ``path`` and renamed over it, so an interrupted
+        save leaves the previous file whole rather than half written.
+        """
+        params_dict: dict[str, Parameter] = {}
+        self._flatten_params(params_dict)
+        arrays = {key: p.data for key, p in params_dict.items() if p.data is not None}
+        target = Path(path)
+        fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                np.savez_compressed(file, **arrays)
+            os.replace(temporary, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+
+    def load_weights(self, path: str | os.PathLike[str]) -> None:
+        """Set every Parameter saved in ``path`` by :meth:`save_weights` to its array."""
+        params_dict: dict[str, Parameter] = {}
+        self._flatten_params(params_dict)
+        with np.load(path) as saved:
+            for key, param in params_dict.items():
+                if key in saved:
+                    param.data = saved[key]
 
 
 class Linear(Layer):

@@ -146,3 +146,21 @@ def test_embed_id_layer_looks_up_its_rows_and_gets_their_gradients() -> None:
     np.testing.assert_array_equal(y.data, layer.W.data[[1, 1, 4]])
     F.sum(y).backward()
     np.testing.assert_array_equal(layer.W.grad.data[:, 0], [0, 2, 0, 0, 1])
+
+
+def test_weights_saved_and_loaded_give_the_same_model(tmp_path) -> None:
+    # given a trained-looking model saved to a file
+    np.random.seed(4)
+    model = MLP((3, 2))
+    x = rng.standard_normal((2, 4))
+    expected = model(x).data
+    path = tmp_path / "mlp.npz"
+    model.save_weights(path)
+    # when a fresh model of the same shape loads it
+    np.random.seed(5)
+    other = MLP((3, 2))
+    other(x)  # sizes (and randomizes) its weights
+    other.load_weights(path)
+    # then it computes the same function, and the save left no temporary file behind
+    np.testing.assert_array_equal(other(x).data, expected)
+    assert [p.name for p in tmp_path.iterdir()] == ["mlp.npz"]
