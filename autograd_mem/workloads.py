@@ -254,8 +254,10 @@ def make_step(config: RunConfig) -> Step:
     if spec.builtin == "mlp":
         return _mlp_step(config)
     if spec.builtin == "train":
+        _check_training_settings(config)
         return _train_step(config)
     if spec.builtin == "cnn":
+        _check_training_settings(config)
         return _cnn_step(config)
     return load_user_function(spec)
 
@@ -339,17 +341,21 @@ def _optimizer(config: RunConfig, sgd_learning_rate: float) -> Any:
     """The optimizer ``--optimizer`` names: SGD at the workload's rate, or Adam."""
     from autograd_mem.optimizers import SGD, Adam
 
-    _check_optimizer(config)
     if config.optimizer == "sgd":
         return SGD(sgd_learning_rate)
     return Adam(alpha=ADAM_STEP_SIZE)
 
 
-def _check_optimizer(config: RunConfig) -> None:
+def _check_training_settings(config: RunConfig) -> None:
+    """Refuse the training settings a RunConfig built by hand may get wrong (the CLI's cannot)."""
     if config.optimizer not in TRAIN_OPTIMIZERS:
         raise WorkloadError(
             f"unknown optimizer {config.optimizer!r} (choose from {', '.join(TRAIN_OPTIMIZERS)})"
         )
+    for name in ("batch_size", "hidden"):
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise WorkloadError(f"{name} must be a positive integer, not {value!r}")
 
 
 def _training_step(config: RunConfig, model: Any, loader: Any, forward: Any, rate: float) -> Step:
@@ -540,7 +546,7 @@ def _training_floor(
     parameter per moment. The parameters and the data are made with the step, before
     the baseline, so they are not counted.
     """
-    _check_optimizer(config)
+    _check_training_settings(config)
     state = OPTIMIZER_STATE_ARRAYS[config.optimizer] * parameters * FLOAT32_BYTES
     return 2 * graph + batch + in_flight + state
 

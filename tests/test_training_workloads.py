@@ -76,6 +76,15 @@ def test_unknown_optimizer_is_a_workload_error(workload: str) -> None:
         floor_bytes(config)
 
 
+@pytest.mark.parametrize("changes", [{"batch_size": 0}, {"hidden": -1}, {"hidden": 2.5}])
+def test_a_hand_built_config_with_a_bad_size_is_a_workload_error(changes: dict) -> None:
+    config = RunConfig(workload="cnn", **changes)
+    with pytest.raises(WorkloadError, match="must be a positive integer"):
+        floor_bytes(config)
+    with pytest.raises(WorkloadError, match="must be a positive integer"):
+        make_step(config)
+
+
 @pytest.mark.parametrize("workload", TRAINING)
 def test_floors_grow_with_batch_width_and_optimizer_state(workload: str) -> None:
     def floor(**changes: object) -> int:
