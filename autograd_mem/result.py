@@ -33,6 +33,7 @@ SCHEMA_VERSION = 1
 REFERENCE_MODES = ("strong", "weak")
 GC_POLICIES = ("auto", "off")
 SAMPLERS = ("psutil", "memory_profiler")
+TRAIN_OPTIMIZERS = ("sgd", "adam")
 GC_LAYOUTS = ("generational", "incremental", "free-threaded")
 
 # numpy's legacy seeding (np.random.seed, which the child calls) takes 32-bit seeds: a
@@ -227,6 +228,10 @@ class RunConfig:
     uss: bool = ruled(Flag(), False)
     explain: bool = ruled(Flag(), False)
     rng_seed: int = ruled(Integer(0, MAX_RNG_SEED), 0)
+    # The training workloads' own settings (train, cnn); the others ignore them.
+    optimizer: str = ruled(OneOf(TRAIN_OPTIMIZERS, "optimizer"), "sgd")
+    batch_size: int = ruled(POSITIVE, 30)
+    hidden: int = ruled(POSITIVE, 10)
 
     def __post_init__(self) -> None:
         # A RunConfig is valid once built, whoever builds it: the command line, a

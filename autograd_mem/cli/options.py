@@ -149,8 +149,9 @@ def shared_workload_options(func: F) -> F:
     """Every workload option but ``--mode`` (``agmem compare`` chooses modes with ``--modes``)."""
     return _apply(func, [
         field_option("--workload", name="workload", metavar="NAME|SPEC",
-                     help="Built-in workload (seed, mlp) or your own as package.module:function "
-                     "or path/to/file.py:function, called once per iteration with its index."),
+                     help="Built-in workload (seed, mlp, train, cnn) or your own as "
+                     "package.module:function or path/to/file.py:function, called once per "
+                     "iteration with its index."),
         field_option("--size", name="size",
                      help="Elements per array (seed) or training samples per step (mlp)."),
         field_option("--depth", name="depth",
@@ -174,6 +175,12 @@ def shared_workload_options(func: F) -> F:
         click.option("--uss", is_flag=True, help="Also measure USS at the end (slow)."),
         click.option("--explain", is_flag=True,
                      help="Rerun with gc.DEBUG_SAVEALL and report what the collector found."),
+        field_option("--optimizer", name="optimizer",
+                     help="Optimizer of the training workloads (train, cnn)."),
+        field_option("--batch-size", name="batch_size",
+                     help="Minibatch of the training workloads (train, cnn)."),
+        field_option("--hidden", name="hidden",
+                     help="Hidden width (train) or convolution filters (cnn)."),
         field_option("--seed", name="rng_seed", help="Seed of the workload's random numbers."),
         click.option("--force", is_flag=True,
                      help="Run even if the workload's floor exceeds the memory available."),
