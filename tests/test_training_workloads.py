@@ -16,11 +16,10 @@ from autograd_mem.compare import comparison_from_dict
 from autograd_mem.datasets import get_spiral
 from autograd_mem.engine import census, no_grad, reference_mode, using_config
 from autograd_mem.errors import ResultFormatError
-from autograd_mem.result import RunConfig
+from autograd_mem.result import TRAIN_OPTIMIZERS, RunConfig
 from autograd_mem.workloads import (
     BUILTIN_WORKLOADS,
     SPIRAL_POINTS,
-    TRAIN_OPTIMIZERS,
     floor_bytes,
     make_step,
     parse_spec,
