@@ -22,7 +22,7 @@ Graph = list[list[int]]
 # Types that are the interpreter's plumbing: a path starts at an object of another type
 # when the cycle has one (``Leaky.me → Leaky``, not ``dict['me'] → Leaky.__dict__``).
 _PLUMBING = frozenset({
-    "dict", "list", "tuple", "set", "frozenset", "cell", "frame", "traceback", "function",
+    "dict", "list", "tuple", "set", "frozenset", "cell", "frame", "traceback",
     "method", "builtin_function_or_method", "code", "module", "type",
 })
 

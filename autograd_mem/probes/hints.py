@@ -128,8 +128,11 @@ def _function_name(filename: str, line: int) -> str:
     name = "<module>"
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            end = getattr(node, "end_lineno", None) or node.lineno
-            if node.lineno <= line <= end:
+            # From the body on: the ``def`` line itself (and its decorators and
+            # defaults) runs in the enclosing function, which is where a closure is made.
+            first = node.body[0].lineno
+            end = getattr(node, "end_lineno", None) or first
+            if first <= line <= end:
                 # ast.walk goes breadth-first: a later match is nested deeper.
                 name = node.name
     return name
