@@ -160,10 +160,15 @@ def label_cycle(
     for i, obj in enumerate(members):
         reading = Reading(by_id)
         labeller.read(obj, reading)
-        see_through.update(reading.through)
-        named = reading.edges
+        through = reading.through
+        see_through.update(through)
+        # An edge to its own see-through container (a function's ``.__closure__``)
+        # would say again what the edges through it say.
+        named = [edge for edge in reading.edges if edge[1] not in through] if through else (
+            reading.edges
+        )
         explained = {j for _, j in named}
-        explained.update(reading.through)
+        explained.update(through)
         for node in graph[nodes[i]]:
             j = local.get(node)
             if j is not None and j not in explained:

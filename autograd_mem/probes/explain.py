@@ -45,6 +45,10 @@ from autograd_mem.result import (
 # beyond this many, cycles are tallied by their types alone.
 MAX_SHAPES = 500
 
+# Longest example path kept whole. The shortest cycle through a ring of 100,000 nodes
+# is the ring: its path keeps the first hops and the last, and says how many it skips.
+MAX_PATH_STEPS = 10
+
 
 def _engine_groups() -> tuple[type, type] | None:
     engine = sys.modules.get("autograd_mem.engine")
@@ -302,15 +306,17 @@ class GarbageTally:
                 key = ("more shapes", cycles.cycle_types(labelled))
                 labelled = None
         shape = self.shapes.get(key)
+        members = collection.members(component)
         if shape is None:
-            external = [collection.external[i] for i in nodes]
-            shape = self.shapes[key] = _new_shape(collection.members(component), labelled, external)
-        if shape.allocated_at is None and collection.traced:
-            on_path = [] if labelled is None else [obj for obj, _ in cycles.example_path(
-                labelled, [collection.external[i] for i in nodes])]
-            shape.allocated_at = hints.allocation_site(
-                [*on_path, *collection.members(component)], collection.traced
+            path = [] if labelled is None else cycles.example_path(
+                labelled, [collection.external[i] for i in nodes]
             )
+            shape = self.shapes[key] = _new_shape(members, labelled, path)
+            # The path's objects first: the site of the object the path starts from.
+            members = [*(obj for obj, _ in path), *members]
+        elif shape.allocated_at is not None or not collection.traced:
+            return shape
+        shape.allocated_at = hints.allocation_site(members, collection.traced)
         return shape
 
     def report(self) -> ExplainReport:
@@ -335,17 +341,20 @@ class GarbageTally:
 
 
 def _new_shape(
-    members: list[Any], labelled: cycles.LabelledCycle | None, external: list[int]
+    members: list[Any], labelled: cycles.LabelledCycle | None, path: list[tuple[Any, str]]
 ) -> ShapeTally:
     """A shape's example, read from its first cycle: its path and hint."""
     type_ids = frozenset(id(type(obj)) for obj in members)
     if labelled is None:
         names = tuple(sorted({cycles.type_name(obj) for obj in members}))
         return ShapeTally(names, (), None, type_ids)
-    path = cycles.example_path(labelled, external)
+    steps = [(cycles.type_name(obj), label) for obj, label in path]
+    if len(steps) > MAX_PATH_STEPS:
+        skipped = len(steps) - (MAX_PATH_STEPS - 1)
+        steps = [*steps[: MAX_PATH_STEPS - 2], ("…", f"{skipped:,} more steps"), steps[-1]]
     return ShapeTally(
         types=cycles.cycle_types(labelled),
-        path=tuple((cycles.type_name(obj), label) for obj, label in path),
+        path=tuple(steps),
         hint=hints.hint_for(path),
         type_ids=type_ids,
     )
