@@ -130,6 +130,7 @@ def test_children_that_come_and_go_mid_reading_are_tolerated(backend):
         "while time.monotonic() < end:\n"
         "    pid = os.fork()\n"
         "    if pid == 0:\n"
+        "        time.sleep(0.002)\n"
         "        os._exit(0)\n"
         "    os.waitpid(pid, 0)\n"
     )
