@@ -187,7 +187,9 @@ def _config(data: Any, where: str) -> RunConfig:
     for f in dataclasses.fields(RunConfig):
         value = getattr(config, f.name)
         expected = type(f.default)
-        if expected is float:
+        if f.name == "timeout_seconds":  # optional: None or seconds
+            ok = value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+        elif expected is float:
             ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         elif expected is int:
             ok = isinstance(value, int) and not isinstance(value, bool)

@@ -10,8 +10,6 @@ and all of it happens while the command line is parsed: before any run starts.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from autograd_mem.errors import UsageError
+from autograd_mem.files import check_writable
 from autograd_mem.result import GC_POLICIES, REFERENCE_MODES, SAMPLERS, RunConfig
 from autograd_mem.workloads import MAX_RNG_SEED
 
@@ -165,6 +164,10 @@ def shared_workload_options(func: F) -> F:
                      help="Seed of the workload's random numbers."),
         click.option("--force", is_flag=True,
                      help="Run even if the workload's floor exceeds the memory available."),
+        click.option("--timeout", "timeout_seconds", type=PositiveFloat(), metavar="SECONDS",
+                     default=None,
+                     help="End a measured run (a fresh interpreter, with every process it "
+                     "started) that takes longer; exit 3."),
     ])
 
 
@@ -195,6 +198,7 @@ def config_from_options(options: Mapping[str, Any], *, mode: str | None = None) 
         uss=options["uss"],
         explain=options["explain"],
         rng_seed=options["rng_seed"],
+        timeout_seconds=options.get("timeout_seconds"),
     )
 
 
@@ -228,27 +232,6 @@ def output_options(func: F) -> F:
         click.option("--quiet", "-q", is_flag=True,
                      help="No progress bar and no messages on stderr, only errors."),
     ])
-
-
-def check_writable(path: Path, option: str) -> None:
-    """Refuse, before any run, an output path that could not be written afterwards.
-
-    Creating (and removing) a temporary file in the directory is the honest test:
-    permission bits say nothing of read-only mounts, and root passes every access().
-    """
-    if path.is_dir():
-        raise UsageError(f"{option} {str(path)!r} is a directory, not a file")
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise UsageError(f"{option} {str(path)!r}: directory {str(directory)!r} does not exist")
-    try:
-        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=directory)
-    except OSError as exc:
-        raise UsageError(
-            f"{option} {str(path)!r} cannot be written: {exc.strerror or exc}"
-        ) from None
-    os.close(fd)
-    os.unlink(probe)
 
 
 def output_from_options(options: Mapping[str, Any]) -> OutputOptions:

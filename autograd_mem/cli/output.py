@@ -15,7 +15,7 @@ import click
 from rich.console import Console, RenderableType
 
 from autograd_mem.cli.options import OutputOptions
-from autograd_mem.result import write_atomic
+from autograd_mem.files import check_distinct_outputs, write_atomic
 
 # Wide enough for a comparison of four modes with their ratios; exports use it too.
 REPORT_WIDTH = 120
@@ -49,6 +49,7 @@ def deliver(
     title: str,
 ) -> None:
     """Render the report in ``output.format`` to stdout or ``--output``, then the exports."""
+    check_distinct_outputs({"--output": output.output, "--svg": output.svg, "--html": output.html})
     if output.format == "json":
         text: str | None = json_text()
     elif output.format == "markdown":
