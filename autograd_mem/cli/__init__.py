@@ -97,6 +97,14 @@ def _silence_stdout() -> None:
         sys.stdout = None  # type: ignore[assignment]
 
 
+def _stdout_is_devnull() -> bool:
+    try:
+        here, null = os.fstat(sys.stdout.fileno()), os.stat(os.devnull)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return (here.st_rdev, here.st_ino) == (null.st_rdev, null.st_ino)
+
+
 def _stdout_failure(exc: OSError) -> int:
     """The exit code of a failed write to stdout: 0 for a closed pipe, 2 otherwise."""
     _silence_stdout()
@@ -166,6 +174,12 @@ class AgmemGroup(click.Group):
             if exc.filename is not None:
                 raise
             ctx.exit(_stdout_failure(exc))
+        except SystemExit as exc:
+            # rich's Console meets a closed pipe by pointing stdout at /dev/null and
+            # raising SystemExit(1); for agmem a reader that went away is not a failure.
+            if exc.code == 1 and _stdout_is_devnull():
+                ctx.exit(EXIT_OK)
+            raise
         # Click's standalone mode discards a command's return value; a subcommand that
         # returns a non-zero int (``agmem check``: 1 on a regression) exits with it.
         if isinstance(rv, int) and not isinstance(rv, bool) and rv != 0:
