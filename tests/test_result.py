@@ -87,5 +87,6 @@ def test_a_long_run_keeps_at_most_max_points_with_exact_extremes(tmp_path, monke
     # ... whose maxima and minima keep the saw-tooth's true peak and troughs
     assert max(record.live_variables) == measurement.metrics.max_live_variables >= 999
     assert min(record.live_variables_min) == 0
-    assert all(lo <= hi for lo, hi in zip(record.live_variables_min, record.live_variables))
+    pairs = zip(record.live_variables_min, record.live_variables, strict=True)
+    assert all(lo <= hi for lo, hi in pairs)
     assert len(measurement.timeline.seconds) <= series.MAX_POINTS
