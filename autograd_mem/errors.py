@@ -46,6 +46,11 @@ class ResultFormatError(UsageError):
 class OutputError(UsageError):
     """A report or baseline that cannot be written where it was asked to go (exit 2)."""
 
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        # The bare cause ("No space left on device"), for callers that name the file their way.
+        self.reason = reason or message
+
 
 class RunFailedError(AgmemError):
     """The measured child failed: the workload raised, crashed, or was killed."""

@@ -290,7 +290,8 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
         else:
             _replace(where, data)
     except OSError as exc:
-        raise OutputError(f"cannot write {name!r}: {_reason(exc)}") from None
+        reason = _reason(exc)
+        raise OutputError(f"cannot write {name!r}: {reason}", reason=reason) from None
 
 
 def read_tail(path: str | os.PathLike[str], max_bytes: int) -> str:
