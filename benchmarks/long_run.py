@@ -106,9 +106,11 @@ def main() -> int:
         (1, base_parent, base_child, base_json, base_seconds),
         (args.iterations, parent, child, json_bytes, seconds),
     ):
-        print(f"{count:>12,} {p / MIB:>10.1f} MiB {c / MIB:>9.1f} MiB {j / 1024:>7.1f} KiB {s:>7.1f}s")
+        print(f"{count:>12,} {p / MIB:>10.1f} MiB {c / MIB:>9.1f} MiB "
+              f"{j / 1024:>7.1f} KiB {s:>7.1f}s")
+    parent_growth, child_growth = (parent - base_parent) / MIB, (child - base_child) / MIB
     print(f"above the baselines, parent + child: {above / MIB:.1f} MiB "
-          f"(parent {(parent - base_parent) / MIB:+.1f} MiB, child {(child - base_child) / MIB:+.1f} MiB)"
+          f"(parent {parent_growth:+.1f} MiB, child {child_growth:+.1f} MiB)"
           f"; per iteration: {above / args.iterations:.1f} bytes")
     memory_ok = above <= MEMORY_TARGET_BYTES
     json_ok = json_bytes < JSON_TARGET_BYTES
