@@ -136,6 +136,31 @@ class Window:
     ready: tuple[int, bool] | None = None
 
 
+# Everything the bookkeeping needs (the columns, the recorder, its callback) is
+# allocated *before* a collection that sets the collector's counts to zero, and the
+# loop itself allocates no object the collector tracks: the clock's floats, the
+# census's ints and the ``array`` stores are all untracked (``census.snapshot``,
+# which returns a tuple, is read only after the loop for the high-water marks). So
+# the collector runs at the same allocations as in an uninstrumented run of the
+# same step: the collections per generation and the objects each generation
+# collected equal those of a plain ``for i in range(n): step(i)`` between two
+# readings of ``gc.get_stats()`` that keep nothing tracked. Checked with
+# strong-mode ``seed`` (tens of thousands of objects collected) on CPython 3.10.13,
+# 3.11.7, 3.12.1 and 3.13.0 by the script of
+# ``tests/test_child.py::test_instrumented_window_collects_like_a_plain_loop``,
+# which checks it on every test run for the interpreter running the tests.
+#
+# ``tracemalloc`` is started just before the first iteration and read just after
+# the last, so its figures hold the workload's allocations and the recorder's
+# (whose arrays grow with each collection, deterministically), and nothing of
+# agmem's own reads around the window. Those made the peak differ between runs by
+# a block or two: each text-mode ``open()`` (of ``/proc/self/status``) builds a
+# fresh ``"incrementaldecoder"`` string, 67 bytes on 3.11, for an attribute lookup,
+# and CPython's type attribute cache keeps the last name looked up in each slot
+# alive, the slot chosen from the string's *address*; so whether a given string
+# outlives its lookup depends on where it was allocated, which varies from run to
+# run. A workload that itself does such lookups (opens text files, ``getattr`` with
+# names built at run time) varies the same way, in multiples of those strings.
 def run_window(
     step: Callable[[int], object],
     iterations: int,
@@ -151,31 +176,7 @@ def run_window(
     rather than storage made by the caller: an object holding that storage, alive
     in the caller through the window, would be one tracked object more (see below).
 
-    Everything the bookkeeping needs (the columns, the recorder, its callback) is
-    allocated *before* a collection that sets the collector's counts to zero, and the
-    loop itself allocates no object the collector tracks: the clock's floats, the
-    census's ints and the ``array`` stores are all untracked (``census.snapshot``,
-    which returns a tuple, is read only after the loop for the high-water marks). So
-    the collector runs at the same allocations as in an uninstrumented run of the
-    same step: the collections per generation and the objects each generation
-    collected equal those of a plain ``for i in range(n): step(i)`` between two
-    readings of ``gc.get_stats()`` that keep nothing tracked. Checked with
-    strong-mode ``seed`` (tens of thousands of objects collected) on CPython 3.10.13,
-    3.11.7, 3.12.1 and 3.13.0 by the script of
-    ``tests/test_child.py::test_instrumented_window_collects_like_a_plain_loop``,
-    which checks it on every test run for the interpreter running the tests.
-
-    ``tracemalloc`` is started just before the first iteration and read just after
-    the last, so its figures hold the workload's allocations and the recorder's
-    (whose arrays grow with each collection, deterministically), and nothing of
-    agmem's own reads around the window. Those made the peak differ between runs by
-    a block or two: each text-mode ``open()`` (of ``/proc/self/status``) builds a
-    fresh ``"incrementaldecoder"`` string, 67 bytes on 3.11, for an attribute lookup,
-    and CPython's type attribute cache keeps the last name looked up in each slot
-    alive, the slot chosen from the string's *address*; so whether a given string
-    outlives its lookup depends on where it was allocated, which varies from run to
-    run. A workload that itself does such lookups (opens text files, ``getattr`` with
-    names built at run time) varies the same way, in multiples of those strings.
+    Why it is shaped so: see the comment above this function.
     """
     from autograd_mem.engine import census
 

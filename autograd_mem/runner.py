@@ -98,6 +98,17 @@ def validate(config: RunConfig) -> None:
         raise UsageError(
             f"rng_seed must be an integer from 0 to {MAX_RNG_SEED:,}, not {config.rng_seed!r}"
         )
+    _check_timing(config)
+    for name in ("backward", "no_grad", "tracemalloc", "uss", "explain"):
+        if not isinstance(getattr(config, name), bool):
+            raise UsageError(f"{name} must be true or false, not {getattr(config, name)!r}")
+    if config.backward and config.no_grad:
+        raise UsageError("backward needs a recorded graph: it cannot be combined with no_grad")
+    workloads.check_workload(config.workload)
+
+
+def _check_timing(config: RunConfig) -> None:
+    """The sampling interval (a wait the sampler thread can make) and the optional timeout."""
     interval = config.sample_interval_seconds
     if not isinstance(interval, (int, float)) or not math.isfinite(interval) or interval <= 0:
         raise UsageError(f"sample interval must be a positive number of seconds, not {interval!r}")
@@ -113,12 +124,6 @@ def validate(config: RunConfig) -> None:
         or not 0 < timeout < math.inf
     ):
         raise UsageError(f"timeout must be a finite number of seconds above 0, not {timeout!r}")
-    for name in ("backward", "no_grad", "tracemalloc", "uss", "explain"):
-        if not isinstance(getattr(config, name), bool):
-            raise UsageError(f"{name} must be true or false, not {getattr(config, name)!r}")
-    if config.backward and config.no_grad:
-        raise UsageError("backward needs a recorded graph: it cannot be combined with no_grad")
-    workloads.check_workload(config.workload)
 
 
 def _refuse_what_cannot_fit(config: RunConfig) -> None:

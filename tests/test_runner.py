@@ -400,3 +400,9 @@ def test_iterations_whose_records_cannot_fit_are_refused_before_any_child_starts
 def test_seeds_numpy_cannot_take_are_refused():
     with pytest.raises(UsageError, match="rng_seed must be an integer from 0 to 4,294,967,295"):
         runner.validate(RunConfig(rng_seed=2**32))
+
+
+def test_the_runner_does_not_import_the_child() -> None:
+    code = "import sys, autograd_mem.runner; print('autograd_mem.child' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
