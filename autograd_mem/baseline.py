@@ -3,41 +3,45 @@
 A baseline keeps the configuration, the interpreter it ran in and, for every metric,
 the median over the repeats with its min–max spread — enough to judge a later run
 without the timelines, which a regression check does not need. Loading maps every
-way a file can be wrong (missing, unreadable, not JSON, cut short, another kind of
-document, a schema this agmem does not know) to one ``BaselineError`` line, exit 2.
+way a file can be wrong (missing, unreadable, not a regular file, too large, not JSON,
+cut short, nested or numbered to crash a parser, another kind of document, a schema
+this agmem does not know, a figure no run can produce) to one ``BaselineError`` line,
+exit 2. A baseline may come from someone else (a pull request), so nothing in it is
+trusted before it is checked.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from autograd_mem._version import __version__
 from autograd_mem.errors import BaselineError, OutputError, ResultFormatError
 from autograd_mem.result import (
+    POSITIVE,
     SCHEMA_VERSION,
     Environment,
     Measurement,
     Metrics,
     RunConfig,
+    check_schema,
     dumps,
     from_plain,
+    header,
     to_plain,
     write_atomic,
 )
-from autograd_mem.workloads import MAX_RNG_SEED
-
-# The seeds numpy's legacy seeding accepts (the child seeds with np.random.seed): a
-# larger one would only fail inside the measured child. `agmem`'s --seed refuses it too.
 
 KIND = "baseline"
+# A baseline holds no timelines: a few kilobytes whatever the run's length. Reading at
+# most this much bounds what a hostile file (a symlink to /dev/zero, a multi-gigabyte
+# array) can make agmem allocate before it is refused.
+MAX_BASELINE_BYTES = 1024**2
 
 
 @dataclass(frozen=True)
@@ -74,9 +78,7 @@ def from_measurement(measurement: Measurement, *, created_at: str | None = None)
 def to_dict(baseline: Baseline) -> dict[str, Any]:
     """The JSON document of a baseline (``kind: "baseline"``)."""
     return {
-        "schema_version": baseline.schema_version,
-        "kind": KIND,
-        "tool": {"name": "agmem", "version": baseline.tool_version},
+        **header(KIND, baseline.tool_version),
         "created_at": baseline.created_at,
         "environment": to_plain(baseline.environment),
         "config": to_plain(baseline.config),
@@ -94,41 +96,24 @@ def from_dict(data: Any, where: str = "baseline") -> Baseline:
     Raises ``ResultFormatError`` naming the first problem; ``load`` turns it into a
     ``BaselineError`` naming the file.
     """
-    if not isinstance(data, Mapping):
-        raise ResultFormatError(f"{where}: not a JSON object")
-    version = data.get("schema_version")
-    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
-        raise ResultFormatError(
-            f"{where}: written by a newer agmem (schema_version {version}; this agmem "
-            f"{__version__} reads schema_version {SCHEMA_VERSION}) — upgrade agmem or save "
-            "the baseline again"
-        )
-    if version != SCHEMA_VERSION:
-        raise ResultFormatError(
-            f"{where}: schema_version {version!r} is not supported "
-            f"(this agmem {__version__} reads schema_version {SCHEMA_VERSION})"
-        )
-    kind = data.get("kind")
-    if kind != KIND:
-        hint = " (save one with `agmem baseline save FILE`)" if kind == "run" else ""
-        raise ResultFormatError(f"{where}: a {kind!r} document, not a baseline{hint}")
+    tool_version = check_schema(data, KIND, where)
     runs = data.get("runs")
-    if not isinstance(runs, int) or isinstance(runs, bool) or runs < 1:
-        raise ResultFormatError(f"{where}: 'runs' must be a positive integer, found {runs!r}")
-    tool = data.get("tool")
+    problem = POSITIVE.problem("'runs'", runs, repr(runs))
+    if problem:
+        raise ResultFormatError(f"{where}: {problem}")
+    environment = from_plain(Environment, data.get("environment"), f"{where}.environment")
+    spread = {
+        key: _metrics(data.get(key), environment, f"{where}.{key}")
+        for key in ("metrics", "metrics_min", "metrics_max")
+    }
     return Baseline(
-        config=_config(data.get("config"), f"{where}.config"),
-        environment=from_plain(Environment, data.get("environment"), f"{where}.environment"),
-        metrics=_metrics(data.get("metrics"), f"{where}.metrics"),
-        metrics_min=_metrics(data.get("metrics_min"), f"{where}.metrics_min"),
-        metrics_max=_metrics(data.get("metrics_max"), f"{where}.metrics_max"),
+        config=from_plain(RunConfig, data.get("config"), f"{where}.config"),
+        environment=environment,
+        **spread,
         runs=runs,
-        peak_rss_source=str(data.get("peak_rss_source", "unknown")),
-        created_at=str(data.get("created_at", "unknown")),
-        tool_version=str(tool.get("version", "unknown"))
-        if isinstance(tool, Mapping)
-        else "unknown",
-        schema_version=version,
+        peak_rss_source=_text(data, "peak_rss_source", where),
+        created_at=_text(data, "created_at", where),
+        tool_version=tool_version,
     )
 
 
@@ -145,14 +130,7 @@ def save(path: str | os.PathLike[str], baseline: Baseline) -> None:
 def load(path: str | os.PathLike[str]) -> Baseline:
     """Read a baseline file; every way it can be wrong is one ``BaselineError`` line (exit 2)."""
     name = os.fspath(path)
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise BaselineError(
-            f"baseline file not found: {name} (create it with `agmem baseline save {name}`)"
-        ) from None
-    except OSError as exc:
-        raise BaselineError(f"cannot read baseline {name}: {_reason(exc)}") from None
+    raw = _read_capped(name)
     if not raw.strip():
         raise BaselineError(f"baseline {name} is empty")
     try:
@@ -163,10 +141,58 @@ def load(path: str | os.PathLike[str]) -> Baseline:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BaselineError(_json_problem(name, text, exc)) from None
+    except RecursionError:
+        raise BaselineError(f"baseline {name} is corrupt: nested too deeply") from None
+    except ValueError:  # an integer of more digits than int() converts (4,300 by default)
+        raise BaselineError(f"baseline {name} is corrupt: an integer too long to read") from None
     try:
         return from_dict(data, where=f"baseline {name}")
     except ResultFormatError as exc:
         raise BaselineError(exc.message) from None
+
+
+def _read_capped(name: str) -> bytes:
+    """The file's bytes, if it is a regular file of at most MAX_BASELINE_BYTES.
+
+    Opened without blocking and checked after opening (not before: the path could be
+    swapped in between), so a FIFO cannot hang ``agmem check`` and a device cannot feed
+    it forever.
+    """
+    try:
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise BaselineError(
+            f"baseline file not found: {name} (create it with `agmem baseline save {name}`)"
+        ) from None
+    except OSError as exc:
+        raise BaselineError(f"cannot read baseline {name}: {_reason(exc)}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+            raise BaselineError(f"cannot read baseline {name}: {kind}")
+        raw = _read_at_most(fd, MAX_BASELINE_BYTES + 1)
+    except OSError as exc:
+        raise BaselineError(f"cannot read baseline {name}: {_reason(exc)}") from None
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_BASELINE_BYTES:
+        raise BaselineError(
+            f"baseline {name} is too large to be a baseline (over "
+            f"{MAX_BASELINE_BYTES // 1024**2} MiB; a baseline is a few kilobytes)"
+        )
+    return raw
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    chunks, size = [], 0
+    while size < limit:
+        chunk = os.read(fd, limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _json_problem(name: str, text: str, exc: json.JSONDecodeError) -> str:
@@ -184,48 +210,22 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or exc.__class__.__name__
 
 
-def _config(data: Any, where: str) -> RunConfig:
-    config = from_plain(RunConfig, data, where)
-    for f in dataclasses.fields(RunConfig):
-        value = getattr(config, f.name)
-        expected = type(f.default)
-        if f.name == "timeout_seconds":  # optional: None or seconds
-            ok = value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
-        elif expected is float:
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        elif expected is int:
-            ok = isinstance(value, int) and not isinstance(value, bool)
-        else:
-            ok = isinstance(value, expected)
-        if not ok:
-            raise ResultFormatError(
-                f"{where}.{f.name}: expected {expected.__name__}, found {value!r}"
-            )
-    if not 0 <= config.rng_seed <= MAX_RNG_SEED:
-        # numpy would refuse it only in the child, as a failed run (exit 3).
-        raise ResultFormatError(
-            f"{where}.rng_seed: expected 0 to {MAX_RNG_SEED:,}, found {config.rng_seed!r}"
-        )
-    return config
+def _text(data: Mapping[str, Any], key: str, where: str) -> str:
+    value = data.get(key, "unknown")
+    if not isinstance(value, str):
+        raise ResultFormatError(f"{where}.{key} must be a string, got {value!r}")
+    return value
 
 
-def _metrics(data: Any, where: str) -> Metrics:
-    """Metrics whose every figure is a finite number (or a tuple of them, or None).
-
-    ``result.from_plain`` checks keys, not types; a hand-edited baseline with a string
-    where a count belongs must fail here, as one line, not later as a traceback.
-    """
+def _metrics(data: Any, environment: Environment, where: str) -> Metrics:
+    """Metrics that obey their rules, with one count per generation of the interpreter."""
     metrics = from_plain(Metrics, data, where)
-    for f in dataclasses.fields(Metrics):
-        value = getattr(metrics, f.name)
-        parts = value if isinstance(value, tuple) else (value,)
-        if value is None and "None" in str(f.type):
-            continue
-        for part in parts:
-            if (
-                not isinstance(part, (int, float))
-                or isinstance(part, bool)
-                or not math.isfinite(part)
-            ):
-                raise ResultFormatError(f"{where}.{f.name}: expected a number, found {value!r}")
+    generations = len(environment.gc_generations)
+    for name in Metrics.PER_GENERATION:
+        counts = getattr(metrics, name)
+        if len(counts) != generations:
+            raise ResultFormatError(
+                f"{where}.{name} must have one count per generation ({generations}: "
+                f"{', '.join(environment.gc_generations) or 'none'}), got {list(counts)!r}"
+            )
     return metrics

@@ -13,13 +13,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from autograd_mem._version import __version__
 from autograd_mem.errors import ResultFormatError
 from autograd_mem.result import (
-    SCHEMA_VERSION,
     Measurement,
     Metrics,
     check_schema,
+    header,
     measurement_from_dict,
     measurement_to_dict,
 )
@@ -188,9 +187,7 @@ def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
     that understands one run understands every part of a comparison.
     """
     return {
-        "schema_version": SCHEMA_VERSION,
-        "kind": "comparison",
-        "tool": {"name": "agmem", "version": __version__},
+        **header("comparison"),
         "reference": comparison.reference.config.label,
         "ratio": "reference ÷ mode",
         "ratios": {label: dict(values) for label, values in comparison.ratios.items()},

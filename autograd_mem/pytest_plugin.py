@@ -101,7 +101,7 @@ class BodyMeasurement:
 
 def limits_from_marker(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> MarkerLimits:
     """Parse the marker's arguments; a mistake raises ``ValueError`` with one clear line."""
-    from autograd_mem.result import REFERENCE_MODES
+    from autograd_mem.result import OrNone, RunConfig, rule_of
     from autograd_mem.units import parse_size
 
     if args:
@@ -113,11 +113,9 @@ def limits_from_marker(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Mark
             f"(expected {', '.join((*_LIMIT_NAMES, 'mode', 'timeout'))})"
         )
     mode = kwargs.get("mode", "weak")
-    if mode is not None and mode not in REFERENCE_MODES:
-        raise ValueError(
-            f"@pytest.mark.{MARKER}: unknown mode {mode!r} "
-            f"(expected {', '.join(map(repr, REFERENCE_MODES))} or None)"
-        )
+    problem = OrNone(rule_of(RunConfig, "mode")).problem("mode", mode, repr(mode))
+    if problem:
+        raise ValueError(f"@pytest.mark.{MARKER}: {problem}, or None")
     peak = kwargs.get("max_peak_growth")
     return MarkerLimits(
         max_peak_growth_bytes=None if peak is None else _size(peak, parse_size),
@@ -151,10 +149,11 @@ def _size(value: Any, parse_size: Any) -> int:
 
 
 def _count(value: Any, name: str) -> int | None:
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"@pytest.mark.{MARKER}: {name} must be a count >= 0, got {value!r}")
+    from autograd_mem.result import COUNT, OrNone
+
+    problem = OrNone(COUNT).problem(name, value, repr(value))
+    if problem:
+        raise ValueError(f"@pytest.mark.{MARKER}: {problem}")
     return value
 
 

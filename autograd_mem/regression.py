@@ -31,18 +31,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from autograd_mem._version import __version__
 from autograd_mem.baseline import Baseline
 from autograd_mem.errors import EXIT_OK, EXIT_REGRESSION
 from autograd_mem.result import (
-    SCHEMA_VERSION,
     Environment,
     Measurement,
     Metrics,
     RunConfig,
+    header,
     to_plain,
 )
-from autograd_mem.workloads import BUILTIN_WORKLOADS
+from autograd_mem.workloads import parse_spec
 
 EXACT = "exact"
 TOLERANCE = "tolerance"
@@ -263,9 +262,9 @@ def _baseline_rows(
             limit = b * limits.max_slowdown
             rows.append(MetricCheck(name, unit, TOLERANCE, b, n, limit, n <= limit))
             continue
-        if name == "tracemalloc_peak_bytes" and measurement.config.workload not in (
-            BUILTIN_WORKLOADS
-        ):
+        if name == "tracemalloc_peak_bytes" and not parse_spec(
+            measurement.config.workload
+        ).is_builtin:
             # Exact for the built-in workloads (the same bytes run after run), but code
             # that opens text files or looks up attributes by names made at run time
             # leaves a few dozen bytes more or less in CPython's type attribute cache,
@@ -415,9 +414,7 @@ def _info_rows(measurement: Measurement) -> list[MetricCheck]:
 def report_to_dict(report: CheckReport) -> dict[str, Any]:
     """The JSON document of a check (``kind: "check"``): every row, the limits, the verdict."""
     return {
-        "schema_version": SCHEMA_VERSION,
-        "kind": "check",
-        "tool": {"name": "agmem", "version": __version__},
+        **header("check"),
         "passed": report.passed,
         "exit_code": report.exit_code,
         "summary": report.summary,

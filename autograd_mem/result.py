@@ -1,20 +1,26 @@
-"""The measured results as frozen dataclasses, and their versioned JSON form.
+"""The schema: agmem's documents as frozen dataclasses, each field's rule, and their versioned JSON.
 
 Every number agmem reports lives here first. The JSON is an API for machines,
 so its keys are fixed names with units in them, and ``schema_version`` says
 which shape a document has: a reader refuses a version it does not know
 rather than guessing.
+
+A field's constraint (a positive integer, one of some words, a finite number) is
+written once, as the ``rule`` in its metadata. Every reader goes through it: the
+command line's option types (``cli/options.py``), a ``RunConfig`` built in code,
+and ``from_plain`` decoding a baseline or a child's result.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 from autograd_mem._version import __version__
 from autograd_mem.errors import ResultFormatError
@@ -27,45 +33,211 @@ SCHEMA_VERSION = 1
 REFERENCE_MODES = ("strong", "weak")
 GC_POLICIES = ("auto", "off")
 SAMPLERS = ("psutil", "memory_profiler")
+GC_LAYOUTS = ("generational", "incremental", "free-threaded")
+
+# numpy's legacy seeding (np.random.seed, which the child calls) takes 32-bit seeds: a
+# larger one would fail only inside the measured child, mid-run.
+MAX_RNG_SEED = 2**32 - 1
+# No memory or count agmem measures comes near 2**63; a figure past it in a document is
+# hostile or corrupt, and letting it through would overflow a float later (10**400 bytes).
+MAX_FIGURE = 2**63 - 1
+
+
+# --- rules: each field's constraint, written once ------------------------------------
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class Integer:
+    """An integer from ``minimum`` to ``maximum`` (``True`` is not an integer here)."""
+
+    minimum: int = 0
+    maximum: int = MAX_FIGURE
+    kind: str = ""  # how a message names what is expected; by default from the bounds
+
+    @property
+    def expected(self) -> str:
+        if self.kind:
+            return self.kind
+        if self.minimum == 1:
+            return "a positive integer"
+        return f"an integer ≥ {self.minimum:,}" if self.minimum > -MAX_FIGURE else "an integer"
+
+    def problem(self, name: str, value: Any, shown: str) -> str | None:
+        if not _is_int(value) or value < self.minimum:
+            return f"{name} must be {self.expected}, got {shown}"
+        if value > self.maximum:
+            return f"{name} must be at most {self.maximum:,}, got {shown}"
+        return None
+
+
+@dataclass(frozen=True)
+class Number:
+    """A finite number of at least ``minimum`` (above it, when ``exclusive``)."""
+
+    minimum: float = 0.0
+    exclusive: bool = False
+
+    def problem(self, name: str, value: Any, shown: str) -> str | None:
+        try:
+            number = float(value) if isinstance(value, (int, float)) else math.nan
+        except OverflowError:  # an integer of hundreds of digits
+            number = math.nan
+        below = number <= self.minimum if self.exclusive else number < self.minimum
+        if isinstance(value, bool) or not math.isfinite(number) or below:
+            bound = "above" if self.exclusive else "of at least"
+            return f"{name} must be a finite number {bound} {self.minimum:g}, got {shown}"
+        return None
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """One of a few fixed words."""
+
+    choices: tuple[str, ...]
+    what: str  # "mode", "collector policy": how a message names the field
+
+    def problem(self, name: str, value: Any, shown: str) -> str | None:
+        if isinstance(value, str) and value in self.choices:
+            return None
+        return f"unknown {self.what} {shown} for {name} (choose from {', '.join(self.choices)})"
+
+
+@dataclass(frozen=True)
+class Flag:
+    """``true`` or ``false``."""
+
+    def problem(self, name: str, value: Any, shown: str) -> str | None:
+        return None if isinstance(value, bool) else f"{name} must be true or false, got {shown}"
+
+
+@dataclass(frozen=True)
+class String:
+    """A string (the workload's own syntax is checked by ``workloads``, which knows it)."""
+
+    def problem(self, name: str, value: Any, shown: str) -> str | None:
+        return None if isinstance(value, str) else f"{name} must be a string, got {shown}"
+
+
+@dataclass(frozen=True)
+class OrNone:
+    """``None``, or a value the inner rule accepts."""
+
+    rule: Rule
+
+    def problem(self, name: str, value: Any, shown: str) -> str | None:
+        return None if value is None else self.rule.problem(name, value, shown)
+
+
+@dataclass(frozen=True)
+class Each:
+    """A list (a tuple in Python) whose every item the inner rule accepts."""
+
+    rule: Rule
+
+    def problem(self, name: str, value: Any, shown: str) -> str | None:
+        if not isinstance(value, (tuple, list)):
+            return f"{name} must be a list, got {shown}"
+        for index, item in enumerate(value):
+            problem = self.rule.problem(f"{name}[{index}]", item, repr(item))
+            if problem:
+                return problem
+        return None
+
+
+Rule = Integer | Number | OneOf | Flag | String | OrNone | Each
+
+POSITIVE = Integer(1)
+COUNT = Integer(0, kind="a count of 0 or more")
+BYTES = Integer(0, kind="a size in bytes of 0 or more")
+SIGNED_BYTES = Integer(-MAX_FIGURE)
+SECONDS = Number(0.0)
+
+
+def ruled(rule: Rule, default: Any = dataclasses.MISSING) -> Any:
+    """A dataclass field that carries its rule (``field(metadata=...)``, shortened)."""
+    return field(default=default, metadata={"rule": rule})
+
+
+def rule_of(cls: type, name: str) -> Rule:
+    """The rule of one field: what the command line's option types are built from."""
+    return {f.name: f for f in dataclasses.fields(cls)}[name].metadata["rule"]
+
+
+def field_problem(cls: type, values: Mapping[str, Any]) -> str | None:
+    """The first field of ``values`` its rule refuses, said in one line; None when all hold.
+
+    A field without a rule whose default is a bool, int, float or str (a new field, not
+    yet given one) is held to its default's type, so no such value goes unchecked.
+    """
+    for f in dataclasses.fields(cls):
+        if f.name not in values:
+            continue
+        rule = f.metadata.get("rule") or _DEFAULT_RULES.get(type(f.default))
+        value = values[f.name]
+        problem = rule.problem(f.name, value, repr(value)) if rule is not None else None
+        if problem:
+            return problem
+    return None
+
+
+_DEFAULT_RULES: dict[type, Rule] = {
+    bool: Flag(),
+    int: Integer(-MAX_FIGURE, kind="an integer"),
+    float: Number(-math.inf),
+    str: String(),
+}
 
 
 @dataclass(frozen=True)
 class Environment:
     """The interpreter a run happened in: what makes collector counts comparable."""
 
-    python_version: str
-    python_implementation: str
-    numpy_version: str
-    platform: str
+    python_version: str = ruled(String())
+    python_implementation: str = ruled(String())
+    numpy_version: str = ruled(String())
+    platform: str = ruled(String())
     # Labels of the collector's generations in this interpreter, detected at run time:
     # ("0", "1", "2") generational; ("young", "old") for 3.14.0-3.14.4's incremental
     # collector; () on free-threaded builds, which have no generations.
-    gc_generations: tuple[str, ...]
-    gc_layout: str  # "generational" | "incremental" | "free-threaded"
-    gc_threshold: tuple[int, ...]
+    gc_generations: tuple[str, ...] = ruled(Each(String()))
+    gc_layout: str = ruled(OneOf(GC_LAYOUTS, "collector layout"))
+    gc_threshold: tuple[int, ...] = ruled(Each(COUNT))
 
 
 @dataclass(frozen=True)
 class RunConfig:
     """What to measure and how; the same config measured twice gives the same counts."""
 
-    workload: str = "seed"
-    mode: str = "weak"
-    size: int = 10_000
-    depth: int = 3
-    iterations: int = 1_000
-    backward: bool = False
-    no_grad: bool = False
-    gc_policy: str = "auto"
-    repeat: int = 1
-    sampler: str = "psutil"
-    sample_interval_seconds: float = 0.01
-    tracemalloc: bool = False
-    uss: bool = False
-    explain: bool = False
-    rng_seed: int = 0
+    workload: str = ruled(String(), "seed")
+    mode: str = ruled(OneOf(REFERENCE_MODES, "mode"), "weak")
+    size: int = ruled(POSITIVE, 10_000)
+    depth: int = ruled(POSITIVE, 3)
+    iterations: int = ruled(POSITIVE, 1_000)
+    backward: bool = ruled(Flag(), False)
+    no_grad: bool = ruled(Flag(), False)
+    gc_policy: str = ruled(OneOf(GC_POLICIES, "collector policy"), "auto")
+    repeat: int = ruled(POSITIVE, 1)
+    sampler: str = ruled(OneOf(SAMPLERS, "sampler"), "psutil")
+    sample_interval_seconds: float = ruled(Number(0.0, exclusive=True), 0.01)
+    tracemalloc: bool = ruled(Flag(), False)
+    uss: bool = ruled(Flag(), False)
+    explain: bool = ruled(Flag(), False)
+    rng_seed: int = ruled(Integer(0, MAX_RNG_SEED), 0)
     # A measured child running longer is ended, with everything it started (exit 3).
-    timeout_seconds: float | None = None
+    timeout_seconds: float | None = ruled(OrNone(Number(0.0, exclusive=True)), None)
+
+    def __post_init__(self) -> None:
+        # A RunConfig is valid once built, whoever builds it: the command line, a
+        # baseline, the child reading its config, or a caller of the Python API.
+        problem = field_problem(RunConfig, self.__dict__)
+        if problem is None and self.backward and self.no_grad:
+            problem = "backward needs a recorded graph: it cannot be combined with no_grad"
+        if problem:
+            raise ResultFormatError(problem)
 
     @property
     def label(self) -> str:
@@ -77,27 +249,33 @@ class RunConfig:
 class Metrics:
     """One run's figures (or, in a repeated measurement, the median of each)."""
 
-    baseline_rss_bytes: int
-    peak_rss_bytes: int
-    peak_rss_growth_bytes: int
-    end_rss_bytes: int
-    floor_bytes: int | None
-    live_variables_end: int
-    live_functions_end: int
-    max_live_variables: int
-    max_live_functions: int
-    gc_collections: tuple[int, ...]  # one count per generation, as Environment.gc_generations
-    gc_collected_per_generation: tuple[int, ...]
-    gc_uncollectable_per_generation: tuple[int, ...]
-    gc_collected: int
-    gc_uncollectable: int
-    gc_pause_seconds: float
-    gc_max_pause_seconds: float
-    wall_seconds: float
-    seconds_per_iteration: float
-    uss_end_bytes: int | None = None
-    tracemalloc_current_bytes: int | None = None
-    tracemalloc_peak_bytes: int | None = None
+    baseline_rss_bytes: int = ruled(BYTES)
+    peak_rss_bytes: int = ruled(BYTES)
+    peak_rss_growth_bytes: int = ruled(SIGNED_BYTES)
+    end_rss_bytes: int = ruled(BYTES)
+    floor_bytes: int | None = ruled(OrNone(BYTES))
+    live_variables_end: int = ruled(COUNT)
+    live_functions_end: int = ruled(COUNT)
+    max_live_variables: int = ruled(COUNT)
+    max_live_functions: int = ruled(COUNT)
+    # One count per generation, as Environment.gc_generations.
+    gc_collections: tuple[int, ...] = ruled(Each(COUNT))
+    gc_collected_per_generation: tuple[int, ...] = ruled(Each(COUNT))
+    gc_uncollectable_per_generation: tuple[int, ...] = ruled(Each(COUNT))
+    gc_collected: int = ruled(COUNT)
+    gc_uncollectable: int = ruled(COUNT)
+    gc_pause_seconds: float = ruled(SECONDS)
+    gc_max_pause_seconds: float = ruled(SECONDS)
+    wall_seconds: float = ruled(SECONDS)
+    seconds_per_iteration: float = ruled(SECONDS)
+    uss_end_bytes: int | None = ruled(OrNone(BYTES), None)
+    tracemalloc_current_bytes: int | None = ruled(OrNone(BYTES), None)
+    tracemalloc_peak_bytes: int | None = ruled(OrNone(BYTES), None)
+
+    # One count per generation: the fields whose length is the interpreter's generations.
+    PER_GENERATION: ClassVar[tuple[str, ...]] = (
+        "gc_collections", "gc_collected_per_generation", "gc_uncollectable_per_generation"
+    )
 
 
 @dataclass(frozen=True)
@@ -263,7 +441,7 @@ def to_plain(value: Any) -> Any:
 
 
 def from_plain(cls: type, data: Any, where: str) -> Any:
-    """Rebuild a dataclass from plain data, refusing missing or unknown keys.
+    """Rebuild a dataclass from plain data, refusing missing or unknown keys and broken rules.
 
     A reader of agmem's JSON (the runner reading its child, ``agmem check`` reading a
     baseline) must fail on a document it does not understand, never guess.
@@ -274,18 +452,23 @@ def from_plain(cls: type, data: Any, where: str) -> Any:
     unknown = set(data) - set(names)
     if unknown:
         raise ResultFormatError(f"{where}: unknown keys {sorted(unknown)}")
-    kwargs: dict[str, Any] = {}
-    for name, f in names.items():
-        if name not in data:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise ResultFormatError(f"{where}: missing key {name!r}")
-            continue
-        value = data[name]
-        if isinstance(value, list):
-            value = tuple(value)
-        kwargs[name] = value
+    missing = [
+        name
+        for name, f in names.items()
+        if name not in data
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ResultFormatError(f"{where}: missing key {missing[0]!r}")
+    problem = field_problem(cls, data)
+    if problem:
+        raise ResultFormatError(f"{where}.{problem}")
+    kwargs = {name: tuple(v) if isinstance(v, list) else v for name, v in data.items()}
     try:
         return cls(**kwargs)
+    except ResultFormatError as exc:  # a rule across fields (RunConfig.__post_init__)
+        raise ResultFormatError(f"{where}: {exc.message}") from None
     except TypeError as exc:
         raise ResultFormatError(f"{where}: {exc}") from None
 
@@ -342,9 +525,7 @@ def measurement_to_dict(m: Measurement) -> dict[str, Any]:
             entry["representative"] = True
         runs.append(entry)
     return {
-        "schema_version": m.schema_version,
-        "kind": "run",
-        "tool": {"name": "agmem", "version": m.tool_version},
+        **header("run", m.tool_version),
         "environment": to_plain(m.environment),
         "config": to_plain(m.config),
         "metrics": to_plain(m.metrics),
@@ -356,25 +537,49 @@ def measurement_to_dict(m: Measurement) -> dict[str, Any]:
     }
 
 
-def check_schema(data: Any, kind: str, where: str = "document") -> None:
-    """Refuse a document of another kind or of a schema version this agmem does not know."""
+def header(kind: str, tool_version: str = __version__) -> dict[str, Any]:
+    """The first keys of every agmem document: its schema version, its kind, who wrote it."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": kind,
+        "tool": {"name": "agmem", "version": tool_version},
+    }
+
+
+def check_schema(data: Any, kind: str, where: str = "document") -> str:
+    """Refuse a document of another kind or schema; return the agmem version that wrote it.
+
+    ``schema_version`` must be the integer itself: ``true`` equals 1 in Python, and a
+    reader that accepted it would accept any document that happens to say so.
+    """
     if not isinstance(data, Mapping):
         raise ResultFormatError(f"{where}: not a JSON object")
     version = data.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if _is_int(version) and version > SCHEMA_VERSION:
+        raise ResultFormatError(
+            f"{where}: written by a newer agmem (schema_version {version}; this agmem "
+            f"{__version__} reads schema_version {SCHEMA_VERSION}) — upgrade agmem or "
+            "write the document again"
+        )
+    if not _is_int(version) or version != SCHEMA_VERSION:
         raise ResultFormatError(
             f"{where}: schema_version {version!r} is not supported "
             f"(this agmem {__version__} reads schema_version {SCHEMA_VERSION})"
         )
-    if data.get("kind") != kind:
-        found = data.get("kind")
-        raise ResultFormatError(f"{where}: expected a {kind!r} document, found {found!r}")
+    found = data.get("kind")
+    if found != kind:
+        hint = " (save one with `agmem baseline save FILE`)" if kind == "baseline" else ""
+        raise ResultFormatError(
+            f"{where}: a {found!r} document, not a {kind}{hint} (expected a {kind!r} document)"
+        )
+    tool = data.get("tool")
+    version_text = tool.get("version") if isinstance(tool, Mapping) else None
+    return version_text if isinstance(version_text, str) else "unknown"
 
 
 def measurement_from_dict(data: Any, where: str = "run") -> Measurement:
     """Read a run document back; the representative run takes its series from the top level."""
-    check_schema(data, "run", where)
-    tool = data.get("tool") or {}
+    tool_version = check_schema(data, "run", where)
     runs = data.get("runs")
     if not isinstance(runs, list) or not runs:
         raise ResultFormatError(f"{where}: 'runs' must be a non-empty list")
@@ -388,8 +593,7 @@ def measurement_from_dict(data: Any, where: str = "run") -> Measurement:
         config=from_plain(RunConfig, data.get("config"), f"{where}.config"),
         environment=from_plain(Environment, data.get("environment"), f"{where}.environment"),
         runs=tuple(read),
-        tool_version=str(tool.get("version", "unknown")),
-        schema_version=data["schema_version"],
+        tool_version=tool_version,
     )
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import math
 import os
 import select
 import signal
@@ -36,9 +35,6 @@ from autograd_mem.protocol import (
     PARENT_PID_VARIABLE,
 )
 from autograd_mem.result import (
-    GC_POLICIES,
-    REFERENCE_MODES,
-    SAMPLERS,
     Environment,
     ExplainReport,
     IterationRecord,
@@ -51,7 +47,6 @@ from autograd_mem.result import (
     run_from_dict,
 )
 from autograd_mem.units import format_bytes
-from autograd_mem.workloads import MAX_RNG_SEED
 
 # How much of a failed child's stderr an error shows: its last lines, read from the end
 # of its log on disk, so that a workload printing gigabytes costs the parent nothing.
@@ -71,59 +66,19 @@ class Progress:
     rss_bytes: int
 
 
-def _listed(names: tuple[str, ...]) -> str:
-    return ", ".join(names)
-
-
 def validate(config: RunConfig) -> None:
-    """Refuse a configuration before any run starts (UsageError / WorkloadError, exit 2)."""
-    if config.mode not in REFERENCE_MODES:
-        raise UsageError(
-            f"unknown mode {config.mode!r} (expected one of: {_listed(REFERENCE_MODES)})"
-        )
-    if config.gc_policy not in GC_POLICIES:
-        raise UsageError(
-            f"unknown gc policy {config.gc_policy!r} (expected one of: {_listed(GC_POLICIES)})"
-        )
-    if config.sampler not in SAMPLERS:
-        raise UsageError(
-            f"unknown sampler {config.sampler!r} (expected one of: {_listed(SAMPLERS)})"
-        )
-    for name in ("size", "depth", "iterations", "repeat"):
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise UsageError(f"{name} must be a positive integer, not {value!r}")
-    seed = config.rng_seed
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_RNG_SEED:
-        raise UsageError(
-            f"rng_seed must be an integer from 0 to {MAX_RNG_SEED:,}, not {config.rng_seed!r}"
-        )
-    _check_timing(config)
-    for name in ("backward", "no_grad", "tracemalloc", "uss", "explain"):
-        if not isinstance(getattr(config, name), bool):
-            raise UsageError(f"{name} must be true or false, not {getattr(config, name)!r}")
-    if config.backward and config.no_grad:
-        raise UsageError("backward needs a recorded graph: it cannot be combined with no_grad")
-    workloads.check_workload(config.workload)
+    """Refuse, before any run starts, a workload that cannot be found (WorkloadError, exit 2),
+    or a sampling interval longer than the sampler thread waits (UsageError, exit 2).
 
-
-def _check_timing(config: RunConfig) -> None:
-    """The sampling interval (a wait the sampler thread can make) and the optional timeout."""
+    The other fields were checked when the config was built: a RunConfig checks itself.
+    """
     interval = config.sample_interval_seconds
-    if not isinstance(interval, (int, float)) or not math.isfinite(interval) or interval <= 0:
-        raise UsageError(f"sample interval must be a positive number of seconds, not {interval!r}")
     if interval > rss.MAX_SAMPLE_INTERVAL_SECONDS:
         raise UsageError(
             f"sample interval must be at most {rss.MAX_SAMPLE_INTERVAL_SECONDS:g} s, "
             f"not {interval!r}"
         )
-    timeout = config.timeout_seconds
-    if timeout is not None and (
-        isinstance(timeout, bool)
-        or not isinstance(timeout, (int, float))
-        or not 0 < timeout < math.inf
-    ):
-        raise UsageError(f"timeout must be a finite number of seconds above 0, not {timeout!r}")
+    workloads.check_workload(config.workload)
 
 
 def _refuse_what_cannot_fit(config: RunConfig) -> None:

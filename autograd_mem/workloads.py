@@ -7,12 +7,15 @@ own function, called as ``function(iteration_index)``.
 
 The parent only *checks* a user's workload (:func:`check_workload`): it finds the
 module or file and reads its source for the function without executing any of it, so
-a workload with side effects at import runs only in the child.
+a workload with side effects at import runs only in the child. A workload the user
+did not name (one read from a baseline file) must moreover lie in the current
+directory tree: a baseline from someone else cannot make agmem run code from anywhere.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import importlib.machinery
 import importlib.util
@@ -26,11 +29,16 @@ from typing import Any
 
 from autograd_mem.errors import WorkloadError
 from autograd_mem.result import RunConfig
+from autograd_mem.units import format_count
 
 BUILTIN_WORKLOADS = ("seed", "mlp")
 
-# numpy's seeds are 32-bit: a larger --seed would fail inside the child, mid-run.
-MAX_RNG_SEED = 2**32 - 1
+# The figures of the config each built-in reads, as a report names them: the reporters
+# show these words without knowing any workload. A user's function reads none of them.
+PARAMETERS_READ: dict[str, Callable[[RunConfig], list[str]]] = {
+    "seed": lambda c: [f"size {format_count(c.size)}", f"depth {c.depth}"],
+    "mlp": lambda c: [f"{format_count(c.size)} samples"],
+}
 
 # What the measurement itself keeps per iteration, all processes together: the child's
 # three counters (8 + 4 + 4 bytes); everything else is bounded (``series.MAX_POINTS``).
@@ -62,8 +70,13 @@ class WorkloadSpec:
         return self.builtin is not None
 
 
+@functools.lru_cache(maxsize=64)
 def parse_spec(text: str) -> WorkloadSpec:
-    """Parse a workload name; raises WorkloadError for an unknown built-in or a malformed spec."""
+    """Parse a workload name; raises WorkloadError for an unknown built-in or a malformed spec.
+
+    Cached: the parent's check, its floor and its reports, and the child's warm-up, step
+    and floor all ask, and a spec is a pure, frozen function of its text.
+    """
     if not isinstance(text, str) or not text.strip():
         raise WorkloadError(f"empty workload name (expected {_SPEC_HELP})")
     if ":" not in text:
@@ -80,40 +93,70 @@ def parse_spec(text: str) -> WorkloadSpec:
     return WorkloadSpec(module=target, function=function)
 
 
+def parameters_read(config: RunConfig) -> list[str]:
+    """``["size 10,000", "depth 3"]``: what the workload reads of ``config``, in words."""
+    read = PARAMETERS_READ.get(config.workload)
+    return read(config) if read is not None else []
+
+
 # --- the parent's check: find without executing ------------------------------------------
 
 
-def check_workload(text: str, cwd: str | None = None) -> WorkloadSpec:
+def check_workload(text: str, cwd: str | None = None, *, confined: bool = False) -> WorkloadSpec:
     """Check that a workload can be found, without importing the user's code.
 
     Modules are searched as the child will see them: ``python -m`` puts the working
     directory first on ``sys.path``. When the source is Python, it is parsed and the
     function looked up among its top-level names; a module that defines ``__getattr__``
     or star-imports is given the benefit of the doubt (the child will tell).
+
+    ``confined``: the workload was not named by the user (it comes from a baseline file),
+    so its file must lie in the current directory tree.
     """
     spec = parse_spec(text)
     if spec.is_builtin:
         return spec
     cwd = cwd or os.getcwd()
-    if spec.path is not None:
-        source = Path(cwd, spec.path)
-        if not source.is_file():
-            raise WorkloadError(f"workload file not found: {spec.path}")
-        where = spec.path
-    else:
-        assert spec.module is not None
-        origin = _find_module_origin(spec.module, [cwd, *sys.path])
-        if origin is None:
-            raise WorkloadError(f"cannot find module {spec.module!r} for workload {text!r}")
-        if not origin.endswith(".py"):
-            return spec  # an extension or frozen module: only importing it can tell
-        source = Path(origin)
-        where = f"module {spec.module!r}"
+    source, where = _source_of(spec, text, cwd)
+    if confined:
+        _refuse_outside(source, spec, cwd)
+    if source is None or not source.name.endswith(".py"):
+        return spec  # an extension or namespace module: only importing it can tell
     assert spec.function is not None
     names = _top_level_names(source, where)
     if names is not None and spec.function not in names:
         raise WorkloadError(f"{where} has no function {spec.function!r}")
     return spec
+
+
+def _source_of(spec: WorkloadSpec, text: str, cwd: str) -> tuple[Path | None, str]:
+    """The file a user's workload lives in (None for a namespace package), and its name."""
+    if spec.path is not None:
+        source = Path(cwd, spec.path)
+        if source.is_dir():
+            raise WorkloadError(f"workload {spec.path} is a directory, not a Python file")
+        if not source.is_file():
+            raise WorkloadError(f"workload file not found: {spec.path}")
+        return source, spec.path
+    assert spec.module is not None
+    origin = _find_module_origin(spec.module, [cwd, *sys.path])
+    if origin is None:
+        raise WorkloadError(f"cannot find module {spec.module!r} for workload {text!r}")
+    where = f"module {spec.module!r}"
+    return (Path(origin) if os.path.isabs(origin) else None), where
+
+
+def _refuse_outside(source: Path | None, spec: WorkloadSpec, cwd: str) -> None:
+    """Refuse a workload outside the current directory tree (built-in modules included)."""
+    root = Path(cwd).resolve()
+    if source is not None and source.resolve().is_relative_to(root):
+        return
+    what = f"file {spec.path}" if spec.path else f"module {spec.module!r}"
+    place = "lies outside" if spec.path else "is not importable from"
+    raise WorkloadError(
+        f"the baseline's workload {what} {place} the current directory {root}: agmem runs "
+        "only code found there unless you name it with --workload"
+    )
 
 
 def _find_module_origin(dotted: str, search_path: list[str]) -> str | None:

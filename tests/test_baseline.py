@@ -125,9 +125,11 @@ def test_a_run_result_is_not_a_baseline(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("section", "key", "value", "expected"),
     [
-        ("metrics", "live_variables_end", "four", "metrics.live_variables_end: expected a number"),
-        ("metrics", "gc_collections", [1, None, 0], "expected a number"),
-        ("config", "size", "big", "config.size: expected int"),
+        ("metrics", "live_variables_end", "four",
+         "metrics.live_variables_end must be a count of 0 or more, got 'four'"),
+        ("metrics", "gc_collections", [1, None, 0],
+         "metrics.gc_collections[1] must be a count of 0 or more, got None"),
+        ("config", "size", "big", "config.size must be a positive integer, got 'big'"),
         ("metrics_max", "unknown_metric", 1, "unknown keys"),
     ],
 )

@@ -168,9 +168,10 @@ def test_marker_arguments_are_parsed(kwargs: dict[str, object], expected: Marker
     [
         ((1,), {}, "keyword arguments only"),
         ((), {"max_live": 0}, "unknown argument(s) max_live"),
-        ((), {"mode": "soft"}, "unknown mode 'soft' (expected 'strong', 'weak' or None)"),
-        ((), {"max_collected": -1}, "max_collected must be a count >= 0"),
-        ((), {"max_live_objects": 1.5}, "max_live_objects must be a count >= 0"),
+        ((), {"mode": "soft"},
+         "unknown mode 'soft' for mode (choose from strong, weak), or None"),
+        ((), {"max_collected": -1}, "max_collected must be a count of 0 or more, got -1"),
+        ((), {"max_live_objects": 1.5}, "max_live_objects must be a count of 0 or more"),
     ],
 )
 def test_marker_mistakes_are_refused(

@@ -222,13 +222,13 @@ def test_progress_reports_each_run(tmp_path, monkeypatch):
     ("changes", "message"),
     [
         ({"mode": "medium"}, "unknown mode"),
-        ({"gc_policy": "sometimes"}, "unknown gc policy"),
+        ({"gc_policy": "sometimes"}, "unknown collector policy"),
         ({"sampler": "guess"}, "unknown sampler"),
         ({"size": 0}, "size must be a positive integer"),
         ({"depth": 0}, "depth must be a positive integer"),
         ({"iterations": -1}, "iterations must be a positive integer"),
         ({"repeat": 0}, "repeat must be a positive integer"),
-        ({"sample_interval_seconds": 0}, "sample interval"),
+        ({"sample_interval_seconds": 0}, "sample_interval_seconds must be a finite number"),
         ({"backward": True, "no_grad": True}, "cannot be combined"),
     ],
 )
@@ -398,7 +398,7 @@ def test_iterations_whose_records_cannot_fit_are_refused_before_any_child_starts
 
 
 def test_seeds_numpy_cannot_take_are_refused():
-    with pytest.raises(UsageError, match="rng_seed must be an integer from 0 to 4,294,967,295"):
+    with pytest.raises(UsageError, match="rng_seed must be at most 4,294,967,295"):
         runner.validate(RunConfig(rng_seed=2**32))
 
 

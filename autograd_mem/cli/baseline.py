@@ -8,9 +8,8 @@ from typing import Any
 import click
 
 from autograd_mem import baseline as baseline_file
-from autograd_mem import runner
+from autograd_mem.cli import pipeline
 from autograd_mem.cli.options import check_writable, config_from_options, workload_options
-from autograd_mem.cli.progress import run_progress
 from autograd_mem.units import format_bytes, format_count
 
 # A median of one run is a single sample: three runs give a median and a spread to
@@ -57,12 +56,7 @@ def save(file: str, quiet: bool, **options: Any) -> None:
     config = config_from_options(options)
     # Refuse an unwritable path before minutes of measuring, not after.
     check_writable(path, "FILE")
-    runner.validate(config)
-    with run_progress(config.repeat, quiet=quiet) as progress:
-        measurement = runner.measure(
-            config, force=options["force"], on_progress=progress.callback(config.label)
-        )
-        progress.finished(config.repeat)
+    [measurement] = pipeline.measure([config], force=options["force"], quiet=quiet)
     saved = baseline_file.from_measurement(measurement)
     baseline_file.save(path, saved)
     if not quiet:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Any
 
 import click
 from click.core import ParameterSource
 
 from autograd_mem import baseline as baseline_file
-from autograd_mem import regression, runner
-from autograd_mem.baseline import Baseline
+from autograd_mem import regression, workloads
+from autograd_mem.cli import pipeline
 from autograd_mem.cli.options import (
     IntAtLeast,
+    OutputOptions,
     config_from_options,
     option_name,
     output_from_options,
@@ -20,10 +22,9 @@ from autograd_mem.cli.options import (
     workload_options,
 )
 from autograd_mem.cli.output import deliver, note
-from autograd_mem.cli.progress import run_progress
-from autograd_mem.errors import BaselineError, UsageError, WorkloadError
-from autograd_mem.reporters import check_rows, markdown, table
-from autograd_mem.result import RunConfig, dumps
+from autograd_mem.errors import UsageError, WorkloadError
+from autograd_mem.reporters import check_rows
+from autograd_mem.result import COUNT, RunConfig
 from autograd_mem.units import parse_size
 
 EPILOG = """\b
@@ -65,8 +66,8 @@ Exit codes:
 _WORKLOAD_FIELDS = {f.name for f in dataclasses.fields(RunConfig)}
 # Sources that mean "the user did not say": the option keeps the baseline's value.
 _UNSAID = (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
-# A budget's count of objects: 0 or more, parsed like every integer option.
-COUNT = IntAtLeast(0, kind="a count of 0 or more")
+# The limits that are budgets (``regression.Limits``), popped from the options by name.
+_LIMIT_FIELDS = tuple(f.name for f in dataclasses.fields(regression.Limits))
 
 
 class Fraction(click.ParamType):
@@ -137,9 +138,9 @@ class Factor(click.ParamType):
               "by default: shared CI machines are noisy).")
 @click.option("--max-peak-growth", "max_peak_growth_bytes", type=Size(), default=None,
               help="Budget: peak RSS growth above the run's baseline RSS, e.g. 50MiB.")
-@click.option("--max-live-objects", type=COUNT, metavar="COUNT", default=None,
+@click.option("--max-live-objects", type=IntAtLeast.of(COUNT), metavar="COUNT", default=None,
               help="Budget: Variables + Functions still alive at the end, e.g. 0.")
-@click.option("--max-collected", type=COUNT, metavar="COUNT", default=None,
+@click.option("--max-collected", type=IntAtLeast.of(COUNT), metavar="COUNT", default=None,
               help="Budget: objects the cyclic collector had to free, e.g. 0.")
 @workload_options
 @output_options
@@ -153,60 +154,51 @@ def command(ctx: click.Context, baseline_path: str | None, **options: Any) -> in
     options default to the baseline's configuration, and only those given here
     change it; the defaults shown apply to a check with budgets alone.
     """
-    limits = regression.Limits(
-        tolerance=options.pop("tolerance"),
-        min_delta_bytes=options.pop("min_delta_bytes"),
-        max_slowdown=options.pop("max_slowdown"),
-        max_peak_growth_bytes=options.pop("max_peak_growth_bytes"),
-        max_live_objects=options.pop("max_live_objects"),
-        max_collected=options.pop("max_collected"),
-    )
+    limits = regression.Limits(**{name: options.pop(name) for name in _LIMIT_FIELDS})
     if baseline_path is None and not limits.budgets:
         raise UsageError(
             "nothing to check: give --baseline FILE, or a budget "
             "(--max-peak-growth, --max-live-objects, --max-collected)"
         )
     output = output_from_options(options)
-    saved: Baseline | None = None
     if baseline_path is None:
-        config = config_from_options(options)
+        saved, config = None, config_from_options(options)
     else:
         saved = baseline_file.load(baseline_path)
         config = _override(ctx, saved.config, options)
-    try:
-        runner.validate(config)
-    except WorkloadError:
-        raise
-    except UsageError as exc:
-        if saved is None:
-            raise
-        # The command line's values were checked while parsing: a bad one (a size of -3)
-        # came from the file, which the message must name, or the user hunts for an
-        # option they never typed.
-        raise BaselineError(
-            f"baseline {baseline_path}: its configuration is invalid: {exc.message}"
-        ) from None
-
-    with run_progress(config.repeat, quiet=output.quiet) as progress:
-        measurement = runner.measure(
-            config, force=options["force"], on_progress=progress.callback(config.label)
-        )
-        progress.finished(config.repeat)
+        if ctx.get_parameter_source("workload") in _UNSAID:
+            _check_the_baselines_workload(config, baseline_path, output)
+    [measurement] = pipeline.measure([config], force=options["force"], quiet=output.quiet)
 
     report = regression.check(measurement, saved, limits, baseline_path=baseline_path)
     for warning in check_rows.environment_warnings(report):
         note(output, warning)
-    deliver(
-        output,
-        table=lambda: table.render_check(report),
-        markdown=lambda: markdown.render_check(report),
-        json_text=lambda: dumps(regression.report_to_dict(report)),
-        title="agmem check",
-    )
+    deliver(output, report, title="agmem check")
     if output.format != "table" or output.output is not None:
         # The report went to a file or a machine: CI logs still get the verdict.
         note(output, report.summary)
     return report.exit_code
+
+
+def _check_the_baselines_workload(config: RunConfig, path: str, output: OutputOptions) -> None:
+    """Refuse a workload the user did not name unless it lies in the current directory tree.
+
+    A baseline can come from anyone (a pull request), and checking it runs its workload:
+    agmem runs only code found here, and says which before it starts.
+    """
+    try:
+        spec = workloads.check_workload(config.workload, confined=True)
+    except WorkloadError as exc:
+        hint = ""
+        relative = workloads.parse_spec(config.workload).path
+        if relative is not None and not os.path.isabs(relative):
+            hint = (
+                f" (its relative path is read from the current directory, {os.getcwd()}: "
+                "check from the directory it was saved in, or give --workload)"
+            )
+        raise WorkloadError(f"baseline {path}: {exc.message}{hint}") from None
+    kind = "built-in workload" if spec.is_builtin else "workload"
+    note(output, f"checking {kind} {config.workload}, named by baseline {path}")
 
 
 def _override(ctx: click.Context, config: RunConfig, options: dict[str, Any]) -> RunConfig:

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from autograd_mem import runner
+from autograd_mem.cli import pipeline
 from autograd_mem.cli.options import (
     config_from_options,
     output_from_options,
@@ -15,11 +15,13 @@ from autograd_mem.cli.options import (
     shared_workload_options,
 )
 from autograd_mem.cli.output import deliver
-from autograd_mem.cli.progress import run_progress
 from autograd_mem.compare import compare
 from autograd_mem.errors import UsageError
-from autograd_mem.reporters import json_report, markdown, table
-from autograd_mem.result import GC_POLICIES, REFERENCE_MODES
+from autograd_mem.result import RunConfig, rule_of
+
+# The words --modes accepts: those of the --mode and --gc options, from the schema.
+REFERENCE_MODES = rule_of(RunConfig, "mode").choices  # type: ignore[union-attr]
+GC_POLICIES = rule_of(RunConfig, "gc_policy").choices  # type: ignore[union-attr]
 
 EPILOG = """\b
 Examples:
@@ -94,24 +96,5 @@ def command(modes: tuple[tuple[str, str | None], ...], **options: Any) -> None:
     if duplicates:
         raise UsageError(f"--modes lists {', '.join(duplicates)} more than once")
     output = output_from_options(options)
-    for config in configs:
-        runner.validate(config)
-
-    measurements = []
-    with run_progress(sum(c.repeat for c in configs), quiet=output.quiet) as progress:
-        for config in configs:
-            measurements.append(
-                runner.measure(
-                    config, force=options["force"], on_progress=progress.callback(config.label)
-                )
-            )
-            progress.finished(config.repeat)
-    comparison = compare(measurements)
-
-    deliver(
-        output,
-        table=lambda: table.render_comparison(comparison),
-        markdown=lambda: markdown.render_comparison(comparison),
-        json_text=lambda: json_report.render_comparison(comparison),
-        title="agmem compare --modes " + ",".join(labels),
-    )
+    measurements = pipeline.measure(configs, force=options["force"], quiet=output.quiet)
+    deliver(output, compare(measurements), title="agmem compare --modes " + ",".join(labels))

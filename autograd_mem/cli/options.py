@@ -2,14 +2,16 @@
 
 ``agmem run``, ``agmem compare``, ``agmem baseline save`` and ``agmem check`` take the
 same workload options, so a baseline saved with some options is checked with the
-very same ones. Bad values raise agmem's own ``UsageError`` rather than click's, so
-they get agmem's one-line ``agmem: error: …`` and exit 2 like every other bad input,
-and all of it happens while the command line is parsed: before any run starts.
+very same ones. Each option's type is built from its field's rule in the schema
+(``result.RunConfig``), so the command line refuses exactly what a baseline or the
+Python API would, with the same one-line message. The types are agmem's own rather
+than click's ``IntRange`` or ``Choice`` because they keep that message (which names the
+option and the value as typed) and read ``10,000`` and ``10_000`` as numbers.
 """
 
 from __future__ import annotations
 
-import math
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +19,10 @@ from typing import Any, TypeVar
 
 import click
 
+from autograd_mem import result
 from autograd_mem.errors import UsageError
 from autograd_mem.files import check_writable
-from autograd_mem.result import GC_POLICIES, REFERENCE_MODES, SAMPLERS, RunConfig
-from autograd_mem.workloads import MAX_RNG_SEED
+from autograd_mem.result import MAX_FIGURE, RunConfig, rule_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,74 +36,86 @@ def option_name(param: click.Parameter | None) -> str:
     return param.opts[0] if param.opts else str(param.name)
 
 
-class IntAtLeast(click.ParamType):
+class RuleType(click.ParamType):
+    """An option checked by a schema rule: the text is read as the rule's kind of value."""
+
+    name = "value"
+
+    def __init__(self, rule: result.Rule) -> None:
+        self.rule = rule
+
+    def read(self, value: Any) -> Any:
+        """The typed text as the value the rule judges; what cannot be read stays as typed."""
+        return value
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        parsed = self.read(value)
+        problem = self.rule.problem(option_name(param), parsed, repr(value))
+        if problem:
+            raise UsageError(problem)
+        return parsed
+
+
+class IntAtLeast(RuleType):
     """An integer of at least ``minimum`` (and at most ``maximum``): sizes, counts, seeds."""
 
     name = "integer"
 
-    def __init__(
-        self, minimum: int = 1, maximum: int | None = None, kind: str | None = None
-    ) -> None:
-        self.minimum = minimum
-        self.maximum = maximum
-        # How the error names what is expected; by default from the minimum.
-        self.kind = kind or (
-            "a positive integer" if minimum == 1 else f"an integer ≥ {minimum}"
-        )
+    def __init__(self, minimum: int = 1, maximum: int = MAX_FIGURE, kind: str = "") -> None:
+        super().__init__(result.Integer(minimum, maximum, kind))
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            number = value
-        else:
-            try:
-                number = int(str(value).replace("_", "").replace(",", ""), 10)
-            except ValueError:
-                number = self.minimum - 1
-        if number < self.minimum:
-            raise UsageError(f"{option_name(param)} must be {self.kind}, got {value!r}")
-        if self.maximum is not None and number > self.maximum:
-            raise UsageError(
-                f"{option_name(param)} must be at most {self.maximum:,}, got {value!r}"
-            )
-        return number
+    @classmethod
+    def of(cls, rule: result.Integer) -> IntAtLeast:
+        return cls(rule.minimum, rule.maximum, rule.kind)
+
+    def read(self, value: Any) -> Any:
+        if isinstance(value, int):
+            return value
+        try:
+            return int(str(value).replace("_", "").replace(",", ""), 10)
+        except ValueError:
+            return value
 
 
-class PositiveFloat(click.ParamType):
-    """A finite number above 0: the sampling interval."""
+class FiniteFloat(RuleType):
+    """A finite number: the sampling interval."""
 
     name = "seconds"
 
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> float:
+    def read(self, value: Any) -> Any:
         try:
-            number = float(value)
+            return float(value)
         except (TypeError, ValueError):
-            number = 0.0
-        if not 0 < number < math.inf:
-            raise UsageError(
-                f"{option_name(param)} must be a finite number above 0, got {value!r}"
-            )
-        return number
+            return value
 
 
-class OneOf(click.ParamType):
-    """A choice among fixed words, refused with agmem's message rather than click's."""
+class OneOf(RuleType):
+    """A choice among fixed words, case and spaces aside."""
 
     name = "choice"
 
     def __init__(self, choices: tuple[str, ...], what: str) -> None:
+        super().__init__(result.OneOf(choices, what))
         self.choices = choices
-        self.what = what
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        text = str(value).strip().lower()
-        if text not in self.choices:
-            raise UsageError(
-                f"unknown {self.what} {value!r} for {option_name(param)} "
-                f"(choose from {', '.join(self.choices)})"
-            )
-        return text
+    @classmethod
+    def of(cls, rule: result.OneOf) -> OneOf:
+        return cls(rule.choices, rule.what)
+
+    def read(self, value: Any) -> Any:
+        return str(value).strip().lower()
+
+
+def field_type(name: str) -> RuleType:
+    """The option type of a RunConfig field, from the field's rule in the schema."""
+    rule = rule_of(RunConfig, name)
+    if isinstance(rule, result.Integer):
+        return IntAtLeast.of(rule)
+    if isinstance(rule, result.OneOf):
+        return OneOf.of(rule)
+    if isinstance(rule, result.Number):
+        return FiniteFloat(rule)
+    return RuleType(rule)
 
 
 def _apply(func: F, decorators: list[Callable[[F], F]]) -> F:
@@ -111,14 +125,20 @@ def _apply(func: F, decorators: list[Callable[[F], F]]) -> F:
     return func
 
 
+def field_option(*flags: str, name: str, help: str, metavar: str = "N") -> Callable[[F], F]:
+    """An option filling RunConfig's field ``name``: its type, and its default, from the schema."""
+    rule = rule_of(RunConfig, name)
+    if isinstance(rule, result.OneOf):
+        metavar = "|".join(rule.choices)
+    default = {f.name: f.default for f in dataclasses.fields(RunConfig)}[name]
+    return click.option(*flags, name, type=field_type(name), metavar=metavar, default=default,
+                        show_default=True, help=help)
+
+
 def mode_option(func: F) -> F:
     """``--mode strong|weak``: for commands that measure one reference mode."""
-    return click.option(
-        "--mode",
-        type=OneOf(REFERENCE_MODES, "mode"),
-        metavar="|".join(REFERENCE_MODES),
-        default="weak",
-        show_default=True,
+    return field_option(
+        "--mode", name="mode",
         help="Reference mode of the graph: strong (Function holds its outputs) "
         "or weak (weakref.ref, the notebook's fix).",
     )(func)
@@ -127,45 +147,37 @@ def mode_option(func: F) -> F:
 def shared_workload_options(func: F) -> F:
     """Every workload option but ``--mode`` (``agmem compare`` chooses modes with ``--modes``)."""
     return _apply(func, [
-        click.option("--workload", default="seed", show_default=True, metavar="NAME|SPEC",
+        field_option("--workload", name="workload", metavar="NAME|SPEC",
                      help="Built-in workload (seed, mlp) or your own as package.module:function "
                      "or path/to/file.py:function, called once per iteration with its index."),
-        click.option("--size", type=IntAtLeast(1), metavar="N", default=10_000, show_default=True,
+        field_option("--size", name="size",
                      help="Elements per array (seed) or training samples per step (mlp)."),
-        click.option("--depth", type=IntAtLeast(1), metavar="N", default=3, show_default=True,
+        field_option("--depth", name="depth",
                      help="Functions chained per iteration (seed: square applied depth times)."),
-        click.option("--iterations", type=IntAtLeast(1), metavar="N", default=1_000,
-                     show_default=True,
+        field_option("--iterations", name="iterations",
                      help="Iterations of the workload in each run."),
         click.option("--backward", is_flag=True,
                      help="Call backward() on each iteration's output."),
         click.option("--no-grad", "no_grad", is_flag=True,
                      help="Build no graph: run the workload under no_grad()."),
-        click.option("--gc", "gc_policy", type=OneOf(GC_POLICIES, "collector policy"),
-                     metavar="|".join(GC_POLICIES), default="auto", show_default=True,
+        field_option("--gc", name="gc_policy",
                      help="auto: CPython's collector as configured; off: gc.disable() "
                      "around the iterations."),
-        click.option("--repeat", type=IntAtLeast(1), metavar="N", default=1, show_default=True,
+        field_option("--repeat", name="repeat",
                      help="Fresh interpreters per mode; reports show medians and min – max."),
-        click.option("--sampler", type=OneOf(SAMPLERS, "sampler"),
-                     metavar="|".join(SAMPLERS), default="psutil",
-                     show_default=True, help="How the parent samples the child's RSS."),
-        click.option("--sample-interval", "sample_interval_seconds", type=PositiveFloat(),
-                     metavar="SECONDS", default=0.01, show_default=True,
+        field_option("--sampler", name="sampler", help="How the parent samples the child's RSS."),
+        field_option("--sample-interval", name="sample_interval_seconds", metavar="SECONDS",
                      help="Seconds between two RSS samples."),
         click.option("--tracemalloc", is_flag=True,
                      help="Also trace Python allocations (slow; numpy reports its buffers)."),
         click.option("--uss", is_flag=True, help="Also measure USS at the end (slow)."),
         click.option("--explain", is_flag=True,
                      help="Rerun with gc.DEBUG_SAVEALL and report what the collector found."),
-        # numpy's legacy seeding takes 0 .. 2**32 - 1; refuse the rest before any run.
-        click.option("--seed", "rng_seed", type=IntAtLeast(0, MAX_RNG_SEED), metavar="N",
-                     default=0, show_default=True,
-                     help="Seed of the workload's random numbers."),
+        field_option("--seed", name="rng_seed", help="Seed of the workload's random numbers."),
         click.option("--force", is_flag=True,
                      help="Run even if the workload's floor exceeds the memory available."),
-        click.option("--timeout", "timeout_seconds", type=PositiveFloat(), metavar="SECONDS",
-                     default=None,
+        click.option("--timeout", "timeout_seconds", metavar="SECONDS", default=None,
+                     type=FiniteFloat(rule_of(RunConfig, "timeout_seconds")),
                      help="End a measured run (a fresh interpreter, with every process it "
                      "started) that takes longer; exit 3."),
     ])
@@ -179,27 +191,14 @@ def workload_options(func: F) -> F:
 def config_from_options(options: Mapping[str, Any], *, mode: str | None = None) -> RunConfig:
     """The RunConfig the parsed workload options describe (``mode`` overrides ``--mode``).
 
-    The values were checked while parsing; the workload itself is checked by
-    ``runner.validate`` (its importability), which the caller runs before measuring.
+    Every option whose name is a RunConfig field fills that field; the config checks
+    itself as it is built. Whether the workload can be found is ``runner.validate``'s.
     """
-    return RunConfig(
-        workload=options["workload"],
-        mode=mode if mode is not None else options.get("mode", "weak"),
-        size=options["size"],
-        depth=options["depth"],
-        iterations=options["iterations"],
-        backward=options["backward"],
-        no_grad=options["no_grad"],
-        gc_policy=options["gc_policy"],
-        repeat=options["repeat"],
-        sampler=options["sampler"],
-        sample_interval_seconds=options["sample_interval_seconds"],
-        tracemalloc=options["tracemalloc"],
-        uss=options["uss"],
-        explain=options["explain"],
-        rng_seed=options["rng_seed"],
-        timeout_seconds=options.get("timeout_seconds"),
-    )
+    names = {f.name for f in dataclasses.fields(RunConfig)}
+    values = {name: value for name, value in options.items() if name in names}
+    if mode is not None:
+        values["mode"] = mode
+    return RunConfig(**values)
 
 
 # --- output -----------------------------------------------------------------------------

@@ -16,6 +16,14 @@ from rich.console import Console, RenderableType
 
 from autograd_mem.cli.options import OutputOptions
 from autograd_mem.files import check_distinct_outputs, write_atomic
+from autograd_mem.reporters import json_report, markdown, table
+
+# The text formats: each reporter module renders any report through one ``render``.
+# The table is rendered by rich (for the terminal and the SVG/HTML exports).
+TEXT_FORMATS: dict[str, Callable[[object], str]] = {
+    "json": json_report.render,
+    "markdown": markdown.render,
+}
 
 # Wide enough for a comparison of four modes with their ratios; exports use it too.
 REPORT_WIDTH = 120
@@ -40,44 +48,33 @@ def note(output: OutputOptions, message: str) -> None:
         click.echo(f"agmem: {message}", err=True)
 
 
-def deliver(
-    output: OutputOptions,
-    *,
-    table: Callable[[], RenderableType],
-    markdown: Callable[[], str],
-    json_text: Callable[[], str],
-    title: str,
-) -> None:
-    """Render the report in ``output.format`` to stdout or ``--output``, then the exports."""
+def deliver(output: OutputOptions, report: object, *, title: str) -> None:
+    """Render ``report`` in ``output.format`` to stdout or ``--output``, then the exports."""
     check_distinct_outputs({"--output": output.output, "--svg": output.svg, "--html": output.html})
-    if output.format == "json":
-        text: str | None = json_text()
-    elif output.format == "markdown":
-        text = markdown()
-    else:
-        text = None
+    text_format = TEXT_FORMATS.get(output.format)
+    text = text_format(report) if text_format is not None else None
 
     if output.output is not None:
-        write_atomic(output.output, text if text is not None else _plain_text(table()))
+        write_atomic(output.output, text if text is not None else _plain_text(table.render(report)))
         note(output, f"wrote {output.format} report to {output.output}")
     elif text is not None:
         click.echo(text, nl=False)
     else:
-        Console(file=sys.stdout, soft_wrap=False).print(table())
+        Console(file=sys.stdout, soft_wrap=False).print(table.render(report))
 
     for path, export in ((output.svg, "svg"), (output.html, "html")):
-        if path is None:
-            continue
-        console = _recording_console()
-        console.print(table())
-        if export == "svg":
-            # Rich pads with leading no-break spaces; without xml:space="preserve" some
-            # renderers (librsvg, hence rsvg-convert) drop them and right-aligned
-            # figures and the chart's axis shift left.
-            document = console.export_svg(title=title).replace(
-                "<svg ", '<svg xml:space="preserve" ', 1
-            )
-        else:
-            document = console.export_html()
-        write_atomic(Path(path), document)
-        note(output, f"wrote {export.upper()} export to {path}")
+        if path is not None:
+            write_atomic(Path(path), _export(table.render(report), export, title))
+            note(output, f"wrote {export.upper()} export to {path}")
+
+
+def _export(renderable: RenderableType, export: str, title: str) -> str:
+    """The rendered table report as an SVG or HTML document."""
+    console = _recording_console()
+    console.print(renderable)
+    if export == "html":
+        return console.export_html()
+    # Rich pads with leading no-break spaces; without xml:space="preserve" some
+    # renderers (librsvg, hence rsvg-convert) drop them and right-aligned
+    # figures and the chart's axis shift left.
+    return console.export_svg(title=title).replace("<svg ", '<svg xml:space="preserve" ', 1)

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from autograd_mem import runner
+from autograd_mem.cli import pipeline
 from autograd_mem.cli.options import (
     config_from_options,
     output_from_options,
@@ -14,8 +14,6 @@ from autograd_mem.cli.options import (
     workload_options,
 )
 from autograd_mem.cli.output import deliver
-from autograd_mem.cli.progress import run_progress
-from autograd_mem.reporters import json_report, markdown, table
 
 EPILOG = """\b
 Examples:
@@ -45,18 +43,5 @@ def command(**options: Any) -> None:
     """
     config = config_from_options(options)
     output = output_from_options(options)
-    runner.validate(config)
-
-    with run_progress(config.repeat, quiet=output.quiet) as progress:
-        measurement = runner.measure(
-            config, force=options["force"], on_progress=progress.callback(config.label)
-        )
-        progress.finished(config.repeat)
-
-    deliver(
-        output,
-        table=lambda: table.render_run(measurement),
-        markdown=lambda: markdown.render_run(measurement),
-        json_text=lambda: json_report.render_run(measurement),
-        title=f"agmem run --mode {config.mode}",
-    )
+    [measurement] = pipeline.measure([config], force=options["force"], quiet=output.quiet)
+    deliver(output, measurement, title=f"agmem run --mode {config.mode}")

@@ -9,6 +9,7 @@ each run's own baseline RSS, so that every strip starts from the same zero.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement as Measure
@@ -164,70 +165,92 @@ def render_timelines(
     pointed at on the right, so the eye can tell how far above the unavoidable the
     memory went.
     """
-    columns = [growth_by_column(m, width) for m in measurements]
     top, live_top = _scales(measurements)
     axis_width = _axis_width(measurements)
     names = list(labels) if labels is not None else [m.config.label for m in measurements]
     name_width = max(len(n) for n in names) if names else 0
-    live = [live_variables_by_column(m, width) for m in measurements]
+    scale = _Scale(width, height, top, live_top, axis_width)
 
     text = Text()
-    for index, (measurement, values) in enumerate(zip(measurements, columns, strict=True)):
+    for index, measurement in enumerate(measurements):
         style = _MODE_STYLES.get(
             measurement.config.label, _SERIES_STYLES[index % len(_SERIES_STYLES)]
         )
         text.append(names[index].ljust(name_width), style=f"bold {style}")
-        growth = format_bytes(measurement.metrics.peak_rss_growth_bytes, signed=True)
-        text.append(
-            f"  peak growth {growth}, {plural(len(measurement.gc_events), 'collection')}, "
-            f"up to {plural(measurement.metrics.max_live_variables, 'live Variable')}\n",
-            style="dim",
-        )
-        if all(value is None for value in values):
-            # Faster than the sampler: say so rather than draw an empty strip.
-            took = format_seconds(measurement.metrics.wall_seconds)
-            every = format_seconds(measurement.config.sample_interval_seconds)
-            text.append(
-                " " * axis_width + f"no RSS sample in the {took} the iterations took\n"
-                + " " * axis_width + f"(one every {every}): run more iterations for one\n",
-                style="yellow",
-            )
-        else:
-            _rss_rows(text, measurement, values, top, height, style, axis_width)
-        if any(v is not None for v in live[index]):
-            # The census per iteration: the saw-tooth of a graph the collector has to cut.
-            for row, axis in ((1, format_count(live_top)), (0, "live Var.")):
-                text.append(axis.rjust(axis_width - 2) + " ┤", style="dim")
-                _bars(text, live[index], live_top, 2, row, f"dim {style}")
-                text.append("\n")
-        text.append("gc".rjust(axis_width - 2) + " ┤", style="dim")
-        for mark in collections_by_column(measurement, width):
-            if mark is None:
-                text.append(" ")
-            else:
-                text.append(
-                    _generation_label(measurement, mark),
-                    style=_GENERATION_STYLES[min(mark, len(_GENERATION_STYLES) - 1)],
-                )
-        text.append("\n")
-
+        _strip(text, measurement, scale, style)
     if measurements:
-        iterations = max(m.config.iterations for m in measurements)
-        left, right = "0", format_count(iterations)
-        text.append(" " * (axis_width - 1) + "└" + "─" * width + "\n", style="dim")
-        text.append(
-            " " * axis_width + left + f"iteration → {right}".rjust(width - len(left)) + "\n",
-            style="dim",
-        )
-        text.append(
-            # One paragraph: the console wraps it to its own width (hard line breaks
-            # made ragged lines in a narrow terminal).
-            "RSS: growth above the run's baseline (freed memory mostly stays with the "
-            "allocator, so RSS holds its peak) · live Var.: Variables alive at each "
-            "iteration's end · gc: oldest generation collected there",
-            style="dim italic",
-        )
+        _footer(text, max(m.config.iterations for m in measurements), scale)
     return text
+
+
+@dataclass(frozen=True)
+class _Scale:
+    """What every strip of one chart shares: its size, its two scales and its axis width."""
+
+    width: int
+    height: int
+    top: int  # of the RSS growth
+    live_top: int  # of the live Variables
+    axis_width: int
+
+
+def _strip(text: Text, measurement: Measurement, scale: _Scale, style: str) -> None:
+    """One measurement's title line, RSS rows, live-Variables rows and collections row."""
+    axis_width = scale.axis_width
+    growth = format_bytes(measurement.metrics.peak_rss_growth_bytes, signed=True)
+    text.append(
+        f"  peak growth {growth}, {plural(len(measurement.gc_events), 'collection')}, "
+        f"up to {plural(measurement.metrics.max_live_variables, 'live Variable')}\n",
+        style="dim",
+    )
+    values = growth_by_column(measurement, scale.width)
+    if all(value is None for value in values):
+        # Faster than the sampler: say so rather than draw an empty strip.
+        took = format_seconds(measurement.metrics.wall_seconds)
+        every = format_seconds(measurement.config.sample_interval_seconds)
+        text.append(
+            " " * axis_width + f"no RSS sample in the {took} the iterations took\n"
+            + " " * axis_width + f"(one every {every}): run more iterations for one\n",
+            style="yellow",
+        )
+    else:
+        _rss_rows(text, measurement, values, scale.top, scale.height, style, axis_width)
+    live = live_variables_by_column(measurement, scale.width)
+    if any(v is not None for v in live):
+        # The census per iteration: the saw-tooth of a graph the collector has to cut.
+        for row, axis in ((1, format_count(scale.live_top)), (0, "live Var.")):
+            text.append(axis.rjust(axis_width - 2) + " ┤", style="dim")
+            _bars(text, live, scale.live_top, 2, row, f"dim {style}")
+            text.append("\n")
+    text.append("gc".rjust(axis_width - 2) + " ┤", style="dim")
+    for mark in collections_by_column(measurement, scale.width):
+        if mark is None:
+            text.append(" ")
+        else:
+            text.append(
+                _generation_label(measurement, mark),
+                style=_GENERATION_STYLES[min(mark, len(_GENERATION_STYLES) - 1)],
+            )
+    text.append("\n")
+
+
+def _footer(text: Text, iterations: int, scale: _Scale) -> None:
+    """The iteration axis under the strips, and the legend."""
+    width, axis_width = scale.width, scale.axis_width
+    left, right = "0", format_count(iterations)
+    text.append(" " * (axis_width - 1) + "└" + "─" * width + "\n", style="dim")
+    text.append(
+        " " * axis_width + left + f"iteration → {right}".rjust(width - len(left)) + "\n",
+        style="dim",
+    )
+    text.append(
+        # One paragraph: the console wraps it to its own width (hard line breaks
+        # made ragged lines in a narrow terminal).
+        "RSS: growth above the run's baseline (freed memory mostly stays with the "
+        "allocator, so RSS holds its peak) · live Var.: Variables alive at each "
+        "iteration's end · gc: oldest generation collected there",
+        style="dim italic",
+    )
 
 
 class Timelines:

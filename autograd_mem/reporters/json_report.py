@@ -1,16 +1,33 @@
-"""JSON reports: the versioned documents of result.py and compare.py, as text."""
+"""JSON reports: each report's versioned document (run, comparison, check), as text."""
 
 from __future__ import annotations
 
+import functools
+
 from autograd_mem.compare import Comparison, comparison_to_dict
+from autograd_mem.regression import CheckReport, report_to_dict
 from autograd_mem.result import Measurement, dumps, measurement_to_dict
 
 
+@functools.singledispatch
+def render(report: object) -> str:
+    """The JSON document of any report agmem makes: one entry point for every command."""
+    raise TypeError(f"no JSON document for {type(report).__name__}")
+
+
+@render.register
 def render_run(measurement: Measurement) -> str:
     """The ``kind: "run"`` document of one measurement."""
     return dumps(measurement_to_dict(measurement))
 
 
+@render.register
 def render_comparison(comparison: Comparison) -> str:
     """The ``kind: "comparison"`` document: every measurement, the ratios and the verdict."""
     return dumps(comparison_to_dict(comparison))
+
+
+@render.register
+def render_check(report: CheckReport) -> str:
+    """The ``kind: "check"`` document: every row, the limits and the verdict."""
+    return dumps(report_to_dict(report))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+
 from autograd_mem.compare import Comparison
-from autograd_mem.reporters import rows
+from autograd_mem.regression import CheckReport
+from autograd_mem.reporters import check_rows, rows
 from autograd_mem.reporters.chart import render_timelines
 from autograd_mem.result import Measurement
 
@@ -32,6 +35,13 @@ def _explain(measurement: Measurement, heading: str) -> list[str]:
     return ["", f"### {heading}", "", *[f"- {line}" for line in lines]]
 
 
+@functools.singledispatch
+def render(report: object) -> str:
+    """Any report agmem makes, as Markdown: one entry point for every command."""
+    raise TypeError(f"no Markdown report for {type(report).__name__}")
+
+
+@render.register
 def render_run(measurement: Measurement) -> str:
     """One mode's report as Markdown."""
     lines = [
@@ -47,6 +57,7 @@ def render_run(measurement: Measurement) -> str:
     return "\n".join(lines) + "\n"
 
 
+@render.register
 def render_comparison(comparison: Comparison) -> str:
     """The side-by-side comparison as Markdown, verdict first."""
     reference = comparison.reference
@@ -72,12 +83,7 @@ def render_comparison(comparison: Comparison) -> str:
     return "\n".join(lines) + "\n"
 
 
-# --- check reports (agmem check) ---
-# Imported here, below C's part, so that the two halves of this module stay apart.
-from autograd_mem.regression import CheckReport  # noqa: E402
-from autograd_mem.reporters import check_rows  # noqa: E402
-
-
+@render.register
 def render_check(report: CheckReport) -> str:
     """The check as a pull-request comment: verdict first, then every metric."""
     first, *rest = check_rows.header_lines(report)

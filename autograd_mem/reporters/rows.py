@@ -13,6 +13,7 @@ from typing import Any
 from autograd_mem.compare import Comparison, format_ratio
 from autograd_mem.result import Measurement, Metrics
 from autograd_mem.units import format_bytes, format_count, format_seconds
+from autograd_mem.workloads import parameters_read
 
 Read = Callable[[Metrics], Any]
 Format = Callable[[Any], str]
@@ -163,10 +164,7 @@ def describe_config(measurement: Measurement, *, with_mode: bool = True) -> str:
     if with_mode:
         parts += [f"{c.mode} mode", f"gc {c.gc_policy}"]
     # Only what the workload reads: mlp has no depth, and a user's function neither.
-    if c.workload == "seed":
-        parts += [f"size {format_count(c.size)}", f"depth {c.depth}"]
-    elif c.workload == "mlp":
-        parts.append(f"{format_count(c.size)} samples")
+    parts += parameters_read(c)
     parts.append(f"{format_count(c.iterations)} iterations")
     if c.backward:
         parts.append("backward")

@@ -6,6 +6,8 @@ Console (stdout, a file, or a recording one for SVG/HTML export).
 
 from __future__ import annotations
 
+import functools
+
 from rich import box
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
@@ -15,7 +17,8 @@ from rich.table import Table
 from rich.text import Text
 
 from autograd_mem.compare import Comparison
-from autograd_mem.reporters import rows
+from autograd_mem.regression import CheckReport
+from autograd_mem.reporters import check_rows, rows
 from autograd_mem.reporters.chart import Timelines
 from autograd_mem.result import Measurement
 
@@ -49,6 +52,13 @@ def _explain(measurement: Measurement) -> Panel | None:
     )
 
 
+@functools.singledispatch
+def render(report: object) -> RenderableType:
+    """Any report agmem makes, as a rich renderable: one entry point for every command."""
+    raise TypeError(f"no table report for {type(report).__name__}")
+
+
+@render.register
 def render_run(measurement: Measurement) -> RenderableType:
     """The report of one mode: memory, collector, time, timeline, and the explain pass."""
     header = Text.assemble(
@@ -124,6 +134,7 @@ class _FigureColumns:
             yield self.table(group)
 
 
+@render.register
 def render_comparison(comparison: Comparison) -> RenderableType:
     """Modes side by side with ``reference ÷ mode`` ratios, both timelines, and the verdict."""
     reference = comparison.reference
@@ -169,12 +180,6 @@ def render_comparison(comparison: Comparison) -> RenderableType:
             parts.append(explain)
     return Group(*parts)
 
-
-# --- check reports (agmem check) ---
-# Imported here, below C's part, so that the two halves of this module stay apart.
-from autograd_mem.regression import CheckReport  # noqa: E402
-from autograd_mem.reporters import check_rows  # noqa: E402
-
 _VERDICT_STYLES = {
     "regressed": "bold red",
     "over budget": "bold red",
@@ -184,6 +189,7 @@ _VERDICT_STYLES = {
 }
 
 
+@render.register
 def render_check(report: CheckReport) -> RenderableType:
     """Every metric, grouped by how it is judged: baseline, now, change, limit, verdict."""
     first, *rest = check_rows.header_lines(report)

@@ -201,8 +201,8 @@ def test_the_help_budget_example_passes_on_a_workload_that_does_not_leak() -> No
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("size", -3, "its configuration is invalid: size must be a positive integer"),
-        ("rng_seed", 2**40, "config.rng_seed: expected 0 to 4,294,967,295"),
+        ("size", -3, "config.size must be a positive integer, got -3"),
+        ("rng_seed", 2**40, "config.rng_seed must be at most 4,294,967,295"),
     ],
 )
 def test_a_baseline_with_an_impossible_configuration_names_the_file(

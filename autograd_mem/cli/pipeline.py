@@ -1,0 +1,31 @@
+"""The one path every measuring command takes: validate all, measure under one progress bar.
+
+``run``, ``compare``, ``baseline save`` and ``check`` differ only in the configurations
+they build and in what they make of the measurements (a report to deliver, a baseline
+to save); the steps between are here, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from autograd_mem import runner
+from autograd_mem.cli.progress import run_progress
+from autograd_mem.result import Measurement, RunConfig
+
+
+def measure(configs: Sequence[RunConfig], *, force: bool, quiet: bool) -> list[Measurement]:
+    """Every configuration validated before any runs, then each measured in turn.
+
+    One progress bar covers every run of every configuration, so a comparison of four
+    modes reads as one task rather than four.
+    """
+    for config in configs:
+        runner.validate(config)
+    measurements = []
+    with run_progress(sum(c.repeat for c in configs), quiet=quiet) as progress:
+        for config in configs:
+            on_progress = progress.callback(config.label)
+            measurements.append(runner.measure(config, force=force, on_progress=on_progress))
+            progress.finished(config.repeat)
+    return measurements
