@@ -251,7 +251,8 @@ FOREVER = """
         global helper
         if helper is None:
             helper = subprocess.Popen(["sleep", "300"])
-            pathlib.Path("helper.pid").write_text(str(helper.pid))
+            pathlib.Path("helper.pid.part").write_text(str(helper.pid))
+            pathlib.Path("helper.pid.part").rename("helper.pid")  # seen whole or not at all
         time.sleep(0.05)
 """
 
