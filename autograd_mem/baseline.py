@@ -22,6 +22,7 @@ from typing import Any
 
 from autograd_mem._version import __version__
 from autograd_mem.errors import BaselineError, OutputError, ResultFormatError
+from autograd_mem.files import write_atomic
 from autograd_mem.result import (
     POSITIVE,
     SCHEMA_VERSION,
@@ -34,7 +35,6 @@ from autograd_mem.result import (
     from_plain,
     header,
     to_plain,
-    write_atomic,
 )
 
 KIND = "baseline"
