@@ -1,5 +1,7 @@
 """The measured child: ``python -m autograd_mem.child measure|explain CONFIG RESULT``.
 
+A config naming a ``program`` is run by ``child_program`` instead (once, as ``__main__``).
+
 One child measures one run in a fresh interpreter. It warms up, frees and trims what
 the warm-up left, reads its baseline RSS and resets the kernel's peak, then runs the
 iterations in a window (:func:`run_window`) that disturbs neither the collector nor
@@ -94,7 +96,7 @@ def _seed_everything(config: RunConfig) -> None:
     np.random.seed(config.rng_seed)
 
 
-def _modes(config: RunConfig) -> ExitStack:
+def engine_modes(config: RunConfig) -> ExitStack:
     """The reference mode, and ``no_grad`` if asked, around everything the workload does."""
     from autograd_mem.engine import no_grad, reference_mode
 
@@ -229,14 +231,14 @@ def _prepared_step(config: RunConfig, modes: ExitStack) -> Callable[[int], objec
     _seed_everything(config)
     if config.gc_policy == "off":
         gc.disable()
-    modes.enter_context(_modes(config))
+    modes.enter_context(engine_modes(config))
     _warm_up(config)
     step = make_step(config)
     gc.collect()
     return step
 
 
-def _baseline() -> tuple[int, bool]:
+def baseline() -> tuple[int, bool]:
     """Trim the heap, read the baseline RSS and reset the kernel's peak: (baseline, reset done).
 
     Trimmed first: memory the set-up freed would otherwise stay resident, be counted
@@ -331,7 +333,7 @@ def measure(config: RunConfig) -> dict[str, Any]:
     env = environment(layout)
     with ExitStack() as modes:
         step = _prepared_step(config, modes)
-        window = run_window(step, config.iterations, config.tracemalloc, _baseline)
+        window = run_window(step, config.iterations, config.tracemalloc, baseline)
         assert window.ready is not None
         baseline_rss, reset_done = window.ready
         peak_rss, peak_source = rss.peak_rss_bytes(reset_done)
@@ -450,8 +452,14 @@ def main(argv: list[str] | None = None) -> int:
     _follow_parent(os.path.dirname(os.path.abspath(config_path)))
     with open(config_path, encoding="utf-8") as handle:
         config = from_plain(RunConfig, json.load(handle), "config")
+    passes = {"measure": measure, "explain": explain}
+    if config.program is not None:
+        # Imported here: child_program builds on this module (a whole program's pass).
+        from autograd_mem import child_program
+
+        passes = {"measure": child_program.measure, "explain": child_program.explain}
     try:
-        document = measure(config) if role == "measure" else explain(config)
+        document = passes[role](config)
         code = 0
     except WorkloadError as exc:
         # Not printed: the parent shows the message, and the stderr tail it shows

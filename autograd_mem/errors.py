@@ -58,6 +58,21 @@ class RunFailedError(AgmemError):
     exit_code = EXIT_RUN_FAILED
 
 
+class ProgramExitError(RunFailedError):
+    """A measured program exited with a non-zero status (exit 3).
+
+    Its run was measured all the same: ``measurement`` (a ``result.Measurement``, typed
+    loosely here so that this module imports nothing) holds it, for a command to report.
+    """
+
+    def __init__(
+        self, message: str, *, detail: str | None = None, status: int, measurement: object
+    ) -> None:
+        super().__init__(message, detail=detail)
+        self.status = status
+        self.measurement = measurement
+
+
 class InterruptedRunError(AgmemError):
     """The user pressed Ctrl-C; the children were stopped."""
 

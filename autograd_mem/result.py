@@ -231,13 +231,23 @@ class RunConfig:
     hidden: int = ruled(POSITIVE, 10)
     # A measured child running longer is ended, with everything it started (exit 3).
     timeout_seconds: float | None = ruled(OrNone(Number(0.0, exclusive=True)), None)
+    # A whole program instead of a workload: the words after ``python`` (``program.ProgramSpec.
+    # words``: ``["train.py", "--fix"]``, ``["-m", "pkg.mod"]``), run once as ``__main__``;
+    # the workload's own settings (workload, size, iterations...) are then not used.
+    program: tuple[str, ...] | None = ruled(OrNone(Each(String())), None)
+    # The program reads agmem's stdin (``--stdin``); otherwise its stdin is /dev/null.
+    stdin: bool = ruled(Flag(), False)
 
     def __post_init__(self) -> None:
         # A RunConfig is valid once built, whoever builds it: the command line, a
         # baseline, the child reading its config, or a caller of the Python API.
+        if isinstance(self.program, list):  # from JSON: frozen, so hashable
+            object.__setattr__(self, "program", tuple(self.program))
         problem = field_problem(RunConfig, self.__dict__)
         if problem is None and self.backward and self.no_grad:
             problem = "backward needs a recorded graph: it cannot be combined with no_grad"
+        if problem is None and self.program is not None and not self.program:
+            problem = "program must name a script or -m module, got an empty list"
         if problem:
             raise ResultFormatError(problem)
 
@@ -273,6 +283,10 @@ class Metrics:
     uss_end_bytes: int | None = ruled(OrNone(BYTES), None)
     tracemalloc_current_bytes: int | None = ruled(OrNone(BYTES), None)
     tracemalloc_peak_bytes: int | None = ruled(OrNone(BYTES), None)
+    # A program's worker processes, from the parent's samples of the process tree (None
+    # for a workload): the highest summed RSS of the descendants, and of the whole tree.
+    children_peak_rss_bytes: int | None = ruled(OrNone(BYTES), None)
+    tree_peak_rss_bytes: int | None = ruled(OrNone(BYTES), None)
 
     # One count per generation: the fields whose length is the interpreter's generations.
     PER_GENERATION: ClassVar[tuple[str, ...]] = (
@@ -296,6 +310,9 @@ class Timeline:
     rss_bytes: tuple[int, ...] = ()
     iteration: tuple[int, ...] = ()
     rss_bytes_min: tuple[int, ...] = ()
+    # A program's descendants' summed RSS at each point (the bucket's highest); empty for
+    # a workload. ``rss_bytes`` stays the measured process's own.
+    children_rss_bytes: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -426,6 +443,8 @@ class RunResult:
     # "ru_maxrss" or "samples".
     peak_rss_source: str = "VmHWM"
     explain: ExplainReport | None = None
+    # The status a program exited with, as ``python`` would have (None for a workload).
+    exit_status: int | None = ruled(OrNone(Integer(-MAX_FIGURE, kind="an integer")), None)
 
 
 @dataclass(frozen=True)
@@ -477,6 +496,14 @@ class Measurement:
     @property
     def explain(self) -> ExplainReport | None:
         return self.representative.explain
+
+    @property
+    def exit_status(self) -> int | None:
+        """A program's exit status: the first run's that was not 0, else 0; None for a workload."""
+        statuses = [run.exit_status for run in self.runs if run.exit_status is not None]
+        if not statuses:
+            return None
+        return next((status for status in statuses if status != 0), 0)
 
 
 def aggregate_metrics(runs: Sequence[Metrics], reduce: Any) -> Metrics:

@@ -14,6 +14,7 @@ import dataclasses
 import json
 import os
 import select
+import shlex
 import signal
 import subprocess
 import sys
@@ -26,9 +27,17 @@ from pathlib import Path
 from typing import Any
 
 from autograd_mem import series, workloads
-from autograd_mem.errors import RunFailedError, RunTimedOutError, UsageError, WorkloadError
+from autograd_mem.errors import (
+    ProgramExitError,
+    RunFailedError,
+    RunTimedOutError,
+    UsageError,
+    WorkloadError,
+)
 from autograd_mem.files import read_tail
 from autograd_mem.probes import rss
+from autograd_mem.program import check_program, child_stdin, parse_program_args
+from autograd_mem.program_output import OutputPump
 from autograd_mem.protocol import (
     EXIT_WORKLOAD_NOT_FOUND,
     EXIT_WORKLOAD_RAISED,
@@ -70,6 +79,7 @@ def validate(config: RunConfig) -> None:
     """Refuse, before any run starts, a workload that cannot be found (WorkloadError, exit 2),
     or a sampling interval longer than the sampler thread waits (UsageError, exit 2).
 
+    A program is checked as ``program.check_program`` checks it, without running any of it.
     The other fields were checked when the config was built: a RunConfig checks itself.
     """
     interval = config.sample_interval_seconds
@@ -78,7 +88,10 @@ def validate(config: RunConfig) -> None:
             f"sample interval must be at most {rss.MAX_SAMPLE_INTERVAL_SECONDS:g} s, "
             f"not {interval!r}"
         )
-    workloads.check_workload(config.workload)
+    if config.program is not None:
+        check_program(parse_program_args(config.program))
+    else:
+        workloads.check_workload(config.workload)
 
 
 def _refuse_what_cannot_fit(config: RunConfig) -> None:
@@ -87,7 +100,10 @@ def _refuse_what_cannot_fit(config: RunConfig) -> None:
     The floor is what a built-in workload must hold at its peak; the bookkeeping is
     what agmem keeps per iteration, which alone makes ``--iterations 10**12``
     impossible whatever the workload. Better one clear line now than an OOM kill later.
+    A program has neither: nothing can be known of it before it runs.
     """
+    if config.program is not None:
+        return
     floor = workloads.floor_bytes(config) or 0
     bookkeeping = config.iterations * workloads.BOOKKEEPING_BYTES_PER_ITERATION
     available = rss.available_memory_bytes()
@@ -108,6 +124,7 @@ def measure(
     *,
     force: bool = False,
     on_progress: Callable[[Progress], None] | None = None,
+    echo: Callable[[str], None] | None = None,
 ) -> Measurement:
     """Measure ``config`` in ``config.repeat`` fresh children (plus one for ``explain``).
 
@@ -115,6 +132,12 @@ def measure(
     ``force``), WorkloadError when the child cannot import the workload, and
     RunFailedError when the workload raises or the child crashes or is killed. On
     KeyboardInterrupt the running child is killed and reaped, then the interrupt goes on.
+
+    A program's output goes to ``echo`` as it comes (in its first measured run only:
+    the repeats and the explain pass run the same program again) besides its logs. A
+    program that exits with a non-zero status raises ProgramExitError (exit 3), which
+    carries the measurement of the runs so far, the failing one included, so that the
+    command can still show what it measured.
     """
     validate(config)
     if not force:
@@ -122,16 +145,19 @@ def measure(
     runs: list[RunResult] = []
     environment: Environment | None = None
     for index in range(config.repeat):
-        document, samples = _run_child("measure", config, index, on_progress)
+        document, samples, tail = _run_child(
+            "measure", config, index, on_progress, echo if index == 0 else None
+        )
         environment = from_plain(Environment, document["environment"], "child environment")
-        runs.append(_with_timeline(document, samples, config.iterations))
+        runs.append(_with_timeline(document, samples, config))
+        _raise_for_exit_status(config, environment, runs, tail)
     assert environment is not None
     measurement = Measurement(config=config, environment=environment, runs=tuple(runs))
     if not config.explain:
         return measurement
     # One explain pass per measurement, in its own child: its report goes on the
     # representative run, which is the one Measurement.explain reads.
-    document, _ = _run_child("explain", config, config.repeat, on_progress)
+    document, _, _ = _run_child("explain", config, config.repeat, on_progress, None)
     report = from_plain(ExplainReport, document["explain"], "child explain")
     representative = measurement.representative
     return dataclasses.replace(
@@ -139,6 +165,24 @@ def measure(
         runs=tuple(
             dataclasses.replace(r, explain=report) if r is representative else r for r in runs
         ),
+    )
+
+
+def _raise_for_exit_status(
+    config: RunConfig, environment: Environment, runs: list[RunResult], tail: str
+) -> None:
+    """Raise ProgramExitError, with the last lines of its stderr, if the program just measured
+    exited with a non-zero status."""
+    status = runs[-1].exit_status
+    if not status:
+        return
+    assert config.program is not None
+    measurement = Measurement(config=config, environment=environment, runs=tuple(runs))
+    raise ProgramExitError(
+        f"the program exited with status {status}: {shlex.join(config.program)}",
+        detail=tail or None,
+        status=status,
+        measurement=measurement,
     )
 
 
@@ -160,29 +204,61 @@ def _iteration_at(record: IterationRecord, seconds: float, iterations: int) -> i
     return min(first + max(offset, 0), last)
 
 
-def _with_timeline(document: dict[str, Any], samples: rss.Samples, iterations: int) -> RunResult:
+def _with_timeline(document: dict[str, Any], samples: rss.Samples, config: RunConfig) -> RunResult:
     """The child's run plus the parent's samples from its first iteration's start to its last's end.
 
     Samples outside that span (interpreter start-up, warm-up, writing the result) are
     dropped: the timeline shows the workload, and ``seconds`` counts from its start.
-    The rest is kept in at most ``series.MAX_POINTS`` buckets (see Timeline).
+    The rest is kept in at most ``series.MAX_POINTS`` buckets (see Timeline). A
+    program's span is its run, from its first line; its samples include its worker
+    processes', from which its children's peaks are read.
     """
     run = run_from_dict(document["run"], "child run")
     start = float(document["workload_start_monotonic"])
-    ends = run.per_iteration.end_seconds
-    last = ends[-1] if ends else 0.0
+    if config.program is None:
+        ends = run.per_iteration.end_seconds
+        span = ends[-1] if ends else 0.0
+    else:
+        span = run.metrics.wall_seconds
     lo = bisect_left(samples.seconds, start)
-    hi = bisect_right(samples.seconds, start + last)
+    hi = bisect_right(samples.seconds, start + span)
     ranges = [(lo + a, lo + b) for a, b in series.bucket_ranges(hi - lo)]
     lows, highs = series.bucket_min_max(samples.rss_bytes, ranges)
     seconds = tuple(samples.seconds[a] - start for a, _ in ranges)
+    if config.program is None:
+        iterations = tuple(_iteration_at(run.per_iteration, t, config.iterations) for t in seconds)
+    else:
+        iterations = (0,) * len(seconds)  # a program is one run: its timeline is in seconds
     timeline = Timeline(
         seconds=seconds,
         rss_bytes=tuple(int(v) for v in highs),
-        iteration=tuple(_iteration_at(run.per_iteration, t, iterations) for t in seconds),
+        iteration=iterations,
         rss_bytes_min=tuple(int(v) for v in lows),
     )
+    if config.program is not None:
+        return _with_children(dataclasses.replace(run, timeline=timeline), samples, lo, hi, ranges)
     return dataclasses.replace(run, timeline=timeline)
+
+
+def _with_children(
+    run: RunResult, samples: rss.Samples, lo: int, hi: int, ranges: list[tuple[int, int]]
+) -> RunResult:
+    """A program's run with its worker processes: their series, and the sampled peaks.
+
+    None when no sample fell inside the program's run (a program shorter than the
+    sampling interval): nothing is known of its children then, and no figure says 0.
+    """
+    children = samples.children_rss_bytes
+    if hi <= lo or len(children) < hi:
+        return run
+    _, highs = series.bucket_min_max(children, ranges)
+    timeline = dataclasses.replace(run.timeline, children_rss_bytes=tuple(int(v) for v in highs))
+    metrics = dataclasses.replace(
+        run.metrics,
+        children_peak_rss_bytes=max(children[lo:hi]),
+        tree_peak_rss_bytes=max(samples.rss_bytes[i] + children[i] for i in range(lo, hi)),
+    )
+    return dataclasses.replace(run, timeline=timeline, metrics=metrics)
 
 
 def _child_environment() -> dict[str, str]:
@@ -193,24 +269,59 @@ def _child_environment() -> dict[str, str]:
     return env
 
 
-def _start_child(role: str, scratch: Path) -> subprocess.Popen[bytes]:
+def _child_command(role: str, scratch: Path) -> list[str]:
+    return [
+        sys.executable, "-m", "autograd_mem.child", role,
+        str(scratch / "config.json"), str(scratch / "result.json"),
+    ]
+
+
+def _start_child(
+    role: str, config: RunConfig, scratch: Path, echo: Callable[[str], None] | None
+) -> tuple[subprocess.Popen[bytes], OutputPump | None]:
     """Start the child in a session of its own, its output going to a log in ``scratch``.
 
     Its own session (hence process group) is what lets the parent end the child and
     everything its workload started with one ``killpg``, and keeps a terminal's
     Ctrl-C from reaching it: the parent decides what to stop, and when.
     """
-    command = [
-        sys.executable, "-m", "autograd_mem.child", role,
-        str(scratch / "config.json"), str(scratch / "result.json"),
-    ]
+    if config.program is not None:
+        return _start_program_child(role, config, scratch, echo)
     with open(scratch / "child.log", "wb") as log:
         # The workload's stdout and stderr go to a log, never to agmem's stdout
         # (which may carry a JSON document); its tail is shown if the run fails.
-        return subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+        process = subprocess.Popen(
+            _child_command(role, scratch), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
             env=_child_environment(), start_new_session=True,
         )
+    return process, None
+
+
+def _start_program_child(
+    role: str, config: RunConfig, scratch: Path, echo: Callable[[str], None] | None
+) -> tuple[subprocess.Popen[bytes], OutputPump]:
+    """Start a program's child: its stdin /dev/null unless ``--stdin``, its stdout and stderr
+    into pipes that an OutputPump copies to ``stdout.log`` and ``stderr.log`` (and ``echo``).
+
+    Two logs rather than one: a failed program is shown with the tail of its stderr alone.
+    """
+    out_read, out_write = os.pipe()
+    err_read, err_write = os.pipe()
+    try:
+        process = subprocess.Popen(
+            _child_command(role, scratch), stdin=child_stdin(config.stdin), stdout=out_write,
+            stderr=err_write, env=_child_environment(), start_new_session=True,
+        )
+    except BaseException:
+        os.close(out_read)
+        os.close(err_read)
+        raise
+    finally:
+        # The child has its copies: the pipes end when it (and its workers) are gone.
+        os.close(out_write)
+        os.close(err_write)
+    streams = [(out_read, scratch / "stdout.log"), (err_read, scratch / "stderr.log")]
+    return process, OutputPump(streams, echo).start()
 
 
 def _run_child(
@@ -218,8 +329,9 @@ def _run_child(
     config: RunConfig,
     run_index: int,
     on_progress: Callable[[Progress], None] | None,
-) -> tuple[dict[str, Any], rss.Samples]:
-    """Run one child to its end and return its ``ok`` document and the RSS samples taken.
+    echo: Callable[[str], None] | None,
+) -> tuple[dict[str, Any], rss.Samples, str]:
+    """Run one child to its end: its ``ok`` document, the RSS samples taken, its stderr's tail.
 
     Whatever happens (success, failure, timeout, an interrupt or SIGTERM raised in
     this thread), the child's whole process group is killed and the child reaped before
@@ -229,8 +341,9 @@ def _run_child(
     with tempfile.TemporaryDirectory(prefix="agmem-") as folder:
         scratch = Path(folder)
         (scratch / "config.json").write_text(dumps(dataclasses.asdict(config)), encoding="utf-8")
-        process = _start_child(role, scratch)
-        sampler = rss.RssSampler(process.pid, config.sample_interval_seconds, config.sampler)
+        process, pump = _start_child(role, config, scratch, echo)
+        sampler = rss.RssSampler(process.pid, config.sample_interval_seconds, config.sampler,
+                                 tree=config.program is not None)
         started = time.monotonic()
 
         def tick(elapsed: float) -> None:
@@ -244,7 +357,9 @@ def _run_child(
         finally:
             _end_process_group(process)
             samples = sampler.stop()
-        tail = _tail(scratch / "child.log")
+            if pump is not None:
+                pump.stop()
+        tail = _tail(scratch / ("child.log" if pump is None else "stderr.log"))
         if not exited:
             raise RunTimedOutError(
                 f"the measured run timed out after {config.timeout_seconds:g} s (--timeout); "
@@ -253,10 +368,11 @@ def _run_child(
             )
         document = _read_result(scratch / "result.json")
         _raise_for_failure(process.returncode, document, tail)
-        if sampler.error is not None:
-            raise RunFailedError(f"the RSS sampler failed: {sampler.error}")
+        for name, error in (("RSS sampler", sampler.error), ("output pump", pump and pump.error)):
+            if error:
+                raise RunFailedError(f"the {name} failed: {error}")
         assert document is not None
-        return document, samples
+        return document, samples, tail
 
 
 def _pidfd(pid: int) -> int | None:

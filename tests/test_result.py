@@ -40,7 +40,10 @@ def test_the_document_has_the_issue_keys(measured):
     } <= set(document)
     assert document["environment"]["gc_generations"] == list(measured.environment.gc_generations)
     assert len(document["metrics"]["gc_collections"]) == len(measured.environment.gc_generations)
-    assert set(document["timeline"]) == {"seconds", "rss_bytes", "iteration", "rss_bytes_min"}
+    assert set(document["timeline"]) == {
+        "seconds", "rss_bytes", "iteration", "rss_bytes_min", "children_rss_bytes"
+    }
+    assert document["timeline"]["children_rss_bytes"] == []  # a workload: no process tree
     assert document["explain"]["garbage_by_type"]["Variable"] > 0
     assert len(document["runs"]) == 2
 

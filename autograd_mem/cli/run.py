@@ -1,4 +1,4 @@
-"""``agmem run``: measure one reference mode of a workload and report it."""
+"""``agmem run``: measure one reference mode of a workload, or a whole program, and report it."""
 
 from __future__ import annotations
 
@@ -7,13 +7,17 @@ from typing import Any
 import click
 
 from autograd_mem.cli import pipeline
-from autograd_mem.cli.options import (
-    config_from_options,
-    output_from_options,
-    output_options,
-    workload_options,
-)
+from autograd_mem.cli.options import output_from_options, output_options, workload_options
 from autograd_mem.cli.output import deliver
+from autograd_mem.cli.programs import (
+    ProgramCommand,
+    config_with_program,
+    program_echo,
+    program_options,
+)
+from autograd_mem.errors import ProgramExitError
+from autograd_mem.program import parse_program_args
+from autograd_mem.result import RunConfig
 
 EPILOG = """\b
 Examples:
@@ -21,27 +25,55 @@ Examples:
   agmem run --mode strong --gc off --explain   what the collector would have freed
   agmem run --workload mlp --repeat 5          a training loop, median of 5 runs
   agmem run --workload my_pkg.train:step --mode weak --format json -o run.json
+  agmem run train.py --epochs 2                a script, unchanged, with its arguments
+  agmem run --explain -- train.py --epochs 2   agmem's options before --, the program's after
+  agmem run -m my_pkg.train --epochs 2         a module, as python -m runs it
+
+\b
+A program runs once, unchanged, as __main__ in a fresh interpreter, in the current
+directory, with its own sys.argv; its stdin is /dev/null unless --stdin. Every word
+from the program's first on is the program's. Its output is shown on agmem's stderr
+as it comes (stdout carries the report) and kept for the error message if it fails;
+--quiet keeps it hidden. Memory includes its child processes (workers, DataLoaders).
 
 \b
 Exit codes:
   0    success
   2    bad usage or input, found before any run
-  3    the measured run failed (workload error, crash, killed)
+  3    the measured run failed (workload error, crash, killed), or the program
+       exited with a non-zero status (its report is still shown)
   130  interrupted (Ctrl-C); no output file is left half-written
 """
 
 
-@click.command("run", epilog=EPILOG)
+@click.command("run", cls=ProgramCommand, epilog=EPILOG)
 @workload_options
+@program_options
 @output_options
-def command(**options: Any) -> None:
-    """Measure one reference mode of a workload in a fresh interpreter.
+@click.pass_context
+def command(ctx: click.Context, **options: Any) -> None:
+    """Measure one reference mode of a workload, or a whole program, in a fresh interpreter.
 
     Reports peak RSS, growth above the baseline and against the floor, live
     Variables and Functions, every collection per generation with its pause, the
-    time per iteration, and the RSS timeline with the collections marked.
+    time per iteration (or the program's run time), and the RSS timeline with the
+    collections marked.
     """
-    config = config_from_options(options)
+    config = config_with_program(ctx, options)
     output = output_from_options(options)
-    [measurement] = pipeline.measure([config], force=options["force"], quiet=output.quiet)
-    deliver(output, measurement, title=f"agmem run --mode {config.mode}")
+    try:
+        [measurement] = pipeline.measure(
+            [config], force=options["force"], quiet=output.quiet, echo=program_echo(output.quiet)
+        )
+    except ProgramExitError as exc:
+        # What was measured is still worth seeing; the exit status says it failed.
+        deliver(output, exc.measurement, title=_title(config))
+        raise
+    deliver(output, measurement, title=_title(config))
+
+
+def _title(config: RunConfig) -> str:
+    """The exports' title: the command that makes the report again."""
+    if config.program is None:
+        return f"agmem run --mode {config.mode}"
+    return f"agmem run {parse_program_args(config.program).command}"

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 import psutil
 
+from autograd_mem.probes.process_tree import ProcessTreeRss
+
 SAMPLERS = ("psutil", "memory_profiler")
 
 # The longest sampling interval accepted: a run is sampled at least once a minute, and
@@ -125,6 +127,8 @@ class Samples:
 
     seconds: array = field(default_factory=lambda: array("d"))
     rss_bytes: array = field(default_factory=lambda: array("q"))
+    # The descendants' summed RSS at each sample; filled only when sampling a tree.
+    children_rss_bytes: array = field(default_factory=lambda: array("q"))
 
 
 class RssSampler:
@@ -136,14 +140,21 @@ class RssSampler:
     both wait between samples on an event that :meth:`stop` sets, so stopping never
     waits out an interval. An unexpected failure of the thread is kept in ``error``
     for the runner to report, rather than silently leaving the timeline empty.
+
+    ``tree``: also read the RSS of every descendant at each sample (a program's worker
+    processes, see ``process_tree``), into ``samples.children_rss_bytes``;
+    ``latest_rss_bytes`` is then the whole tree's.
     """
 
-    def __init__(self, pid: int, interval_seconds: float, backend: str = "psutil") -> None:
+    def __init__(
+        self, pid: int, interval_seconds: float, backend: str = "psutil", *, tree: bool = False
+    ) -> None:
         if backend not in SAMPLERS:
             raise ValueError(f"unknown sampler {backend!r}")
         self.pid = pid
         self.interval_seconds = min(interval_seconds, MAX_SAMPLE_INTERVAL_SECONDS)
         self.backend = backend
+        self.tree = tree
         self.samples = Samples()
         self.latest_rss_bytes = 0
         self.error: str | None = None
@@ -163,10 +174,16 @@ class RssSampler:
     def _run(self) -> None:
         try:
             read = self._reader()
+            children = ProcessTreeRss(self.pid) if self.tree else None
             while not self._stop.is_set():
                 moment, rss = read()
                 self.samples.seconds.append(moment)
                 self.samples.rss_bytes.append(rss)
+                if children is not None:
+                    # Read right after the process's own: one tree, one moment.
+                    below = children.read().children_bytes
+                    self.samples.children_rss_bytes.append(below)
+                    rss += below
                 self.latest_rss_bytes = rss
                 self._stop.wait(self.interval_seconds)
         except (psutil.Error, ProcessLookupError):

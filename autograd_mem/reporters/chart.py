@@ -4,11 +4,15 @@ The x axis is the iteration, not the clock: the two reference modes run the same
 iterations at different speeds (the collector's pauses slow the strong graph), and
 only on the iteration axis do their strips line up. The y axis is growth above
 each run's own baseline RSS, so that every strip starts from the same zero.
+
+A whole program has no iterations: its x axis is the clock, in seconds from its
+first line, shared by every strip (the slower program's strip is the longer), and its
+RSS is that of its process tree, its worker processes included.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -33,24 +37,55 @@ _RIGHT_MARGIN = len(" ◂ floor")
 MIN_WIDTH, MAX_WIDTH = 20, 100
 
 
-def _columns_of(iteration: int, iterations: int, width: int) -> int:
-    return min(width - 1, max(0, iteration) * width // max(iterations, 1))
+def _columns_of(position: float, span: float, width: int) -> int:
+    """The column of an iteration (or a program's second) on an axis ``span`` long."""
+    return min(width - 1, int(max(0, position) * width // max(span, 1e-9)))
 
 
-def growth_by_column(measurement: Measurement, width: int) -> list[int | None]:
+def on_the_clock(measurements: Sequence[Measurement]) -> bool:
+    """Whether the x axis is seconds: the runs are whole programs, which have no iterations."""
+    return any(m.config.program is not None for m in measurements)
+
+
+def _span(measurement: Measurement) -> float:
+    """The length of a run on its axis: its iterations, or a program's seconds."""
+    if measurement.config.program is not None:
+        return measurement.metrics.wall_seconds
+    return measurement.config.iterations
+
+
+def _points(measurement: Measurement) -> Iterator[tuple[float, int]]:
+    """``(position, RSS)`` of each sample in the run: iteration (from the first) or second.
+
+    A program's RSS is that of its process tree: its own, and its children's.
+    """
+    timeline = measurement.timeline
+    if measurement.config.program is None:
+        for rss, iteration in zip(timeline.rss_bytes, timeline.iteration, strict=True):
+            if iteration >= 0:
+                yield iteration, rss
+        return
+    children = timeline.children_rss_bytes or (0,) * len(timeline.rss_bytes)
+    yield from zip(
+        timeline.seconds, (own + below for own, below in zip(timeline.rss_bytes, children,
+                                                             strict=True)), strict=True
+    )
+
+
+def growth_by_column(
+    measurement: Measurement, width: int, span: float | None = None
+) -> list[int | None]:
     """The highest sampled growth above baseline in each column; None before the first sample.
 
     A column without a sample of its own (iterations faster than the sampler) holds the
-    value of the column before it, as RSS holds its level between two samples.
+    value of the column before it, as RSS holds its level between two samples. ``span``
+    is the axis's length (a chart of programs shares the longest one's).
     """
-    timeline = measurement.timeline
     baseline = measurement.metrics.baseline_rss_bytes
-    iterations = measurement.config.iterations
+    span = _span(measurement) if span is None else span
     peaks: list[int | None] = [None] * width
-    for rss, iteration in zip(timeline.rss_bytes, timeline.iteration, strict=True):
-        if iteration < 0:
-            continue
-        column = _columns_of(iteration, iterations, width)
+    for position, rss in _points(measurement):
+        column = _columns_of(position, span, width)
         growth = max(0, rss - baseline)
         current = peaks[column]
         peaks[column] = growth if current is None else max(current, growth)
@@ -63,11 +98,15 @@ def growth_by_column(measurement: Measurement, width: int) -> list[int | None]:
     return peaks
 
 
-def collections_by_column(measurement: Measurement, width: int) -> list[int | None]:
+def collections_by_column(
+    measurement: Measurement, width: int, span: float | None = None
+) -> list[int | None]:
     """The highest generation collected in each column, None where the collector did not run."""
     marks: list[int | None] = [None] * width
+    span = _span(measurement) if span is None else span
+    program = measurement.config.program is not None
     for event in measurement.gc_events:
-        column = _columns_of(event.iteration, measurement.config.iterations, width)
+        column = _columns_of(event.seconds if program else event.iteration, span, width)
         current = marks[column]
         marks[column] = event.generation if current is None else max(current, event.generation)
     return marks
@@ -80,7 +119,7 @@ def live_variables_by_column(measurement: Measurement, width: int) -> list[int |
     peaks: list[int | None] = [None] * width
     # A long run's record is bucketed: each count is its bucket's highest, at its first.
     for iteration, count in zip(record.iteration, record.live_variables, strict=True):
-        column = _columns_of(iteration, iterations, width)
+        column = _columns_of(iteration, iterations, width)  # a program has no record
         current = peaks[column]
         peaks[column] = count if current is None else max(current, count)
     return peaks
@@ -124,10 +163,7 @@ def _generation_label(measurement: Measurement, generation: int) -> str:
 def _scales(measurements: Sequence[Measurement]) -> tuple[int, int]:
     """The top of the RSS scale and of the live-Variables scale, shared by every strip."""
     samples = [
-        max(0, rss - m.metrics.baseline_rss_bytes)
-        for m in measurements
-        for rss, iteration in zip(m.timeline.rss_bytes, m.timeline.iteration, strict=True)
-        if iteration >= 0
+        max(0, rss - m.metrics.baseline_rss_bytes) for m in measurements for _, rss in _points(m)
     ]
     # The kernel's high-water mark can lie above every sample: it tops the scale, so the
     # axis and the peak growth quoted above each strip are the same figure.
@@ -167,9 +203,11 @@ def render_timelines(
     """
     top, live_top = _scales(measurements)
     axis_width = _axis_width(measurements)
-    names = list(labels) if labels is not None else [m.config.label for m in measurements]
+    names = list(labels) if labels is not None else [_name(m) for m in measurements]
     name_width = max(len(n) for n in names) if names else 0
-    scale = _Scale(width, height, top, live_top, axis_width)
+    # Programs share one clock, the longest run's; workloads each their own iterations.
+    span = max(_span(m) for m in measurements) if on_the_clock(measurements) else None
+    scale = _Scale(width, height, top, live_top, axis_width, span)
 
     text = Text()
     for index, measurement in enumerate(measurements):
@@ -183,6 +221,14 @@ def render_timelines(
     return text
 
 
+def _name(measurement: Measurement) -> str:
+    """A strip's name: a workload's mode, a program's script or module."""
+    program = measurement.config.program
+    if program is None:
+        return measurement.config.label
+    return " ".join(program[:2]) if program[0] == "-m" else program[0].rpartition("/")[2]
+
+
 @dataclass(frozen=True)
 class _Scale:
     """What every strip of one chart shares: its size, its two scales and its axis width."""
@@ -192,25 +238,31 @@ class _Scale:
     top: int  # of the RSS growth
     live_top: int  # of the live Variables
     axis_width: int
+    span: float | None = None  # the seconds a chart of programs spans; None: iterations
 
 
 def _strip(text: Text, measurement: Measurement, scale: _Scale, style: str) -> None:
     """One measurement's title line, RSS rows, live-Variables rows and collections row."""
     axis_width = scale.axis_width
-    growth = format_bytes(measurement.metrics.peak_rss_growth_bytes, signed=True)
+    metrics = measurement.metrics
+    growth = format_bytes(metrics.peak_rss_growth_bytes, signed=True)
+    if metrics.children_peak_rss_bytes:
+        growth += f" (child processes up to {format_bytes(metrics.children_peak_rss_bytes)})"
     text.append(
         f"  peak growth {growth}, {plural(len(measurement.gc_events), 'collection')}, "
-        f"up to {plural(measurement.metrics.max_live_variables, 'live Variable')}\n",
+        f"up to {plural(metrics.max_live_variables, 'live Variable')}\n",
         style="dim",
     )
-    values = growth_by_column(measurement, scale.width)
+    values = growth_by_column(measurement, scale.width, scale.span)
     if all(value is None for value in values):
         # Faster than the sampler: say so rather than draw an empty strip.
         took = format_seconds(measurement.metrics.wall_seconds)
         every = format_seconds(measurement.config.sample_interval_seconds)
         text.append(
-            " " * axis_width + f"no RSS sample in the {took} the iterations took\n"
-            + " " * axis_width + f"(one every {every}): run more iterations for one\n",
+            " " * axis_width + f"no RSS sample in the {took} the run took\n"
+            + " " * axis_width + f"(one every {every}): "
+            + ("sample more often for one\n" if scale.span is not None
+               else "run more iterations for one\n"),
             style="yellow",
         )
     else:
@@ -223,7 +275,7 @@ def _strip(text: Text, measurement: Measurement, scale: _Scale, style: str) -> N
             _bars(text, live, scale.live_top, 2, row, f"dim {style}")
             text.append("\n")
     text.append("gc".rjust(axis_width - 2) + " ┤", style="dim")
-    for mark in collections_by_column(measurement, scale.width):
+    for mark in collections_by_column(measurement, scale.width, scale.span):
         if mark is None:
             text.append(" ")
         else:
@@ -235,22 +287,33 @@ def _strip(text: Text, measurement: Measurement, scale: _Scale, style: str) -> N
 
 
 def _footer(text: Text, iterations: int, scale: _Scale) -> None:
-    """The iteration axis under the strips, and the legend."""
+    """The x axis under the strips (iterations, or a program's seconds), and the legend."""
     width, axis_width = scale.width, scale.axis_width
-    left, right = "0", format_count(iterations)
+    if scale.span is None:
+        left, right = "0", f"iteration → {format_count(iterations)}"
+    else:
+        left, right = "0 s", f"seconds → {format_seconds(scale.span)}"
     text.append(" " * (axis_width - 1) + "└" + "─" * width + "\n", style="dim")
-    text.append(
-        " " * axis_width + left + f"iteration → {right}".rjust(width - len(left)) + "\n",
-        style="dim",
-    )
+    text.append(" " * axis_width + left + right.rjust(width - len(left)) + "\n", style="dim")
+    if scale.span is None:
+        what, where = "the run's baseline", "iteration's end"
+    else:
+        what, where = "the program's baseline, child processes included", "moment"
     text.append(
         # One paragraph: the console wraps it to its own width (hard line breaks
         # made ragged lines in a narrow terminal).
-        "RSS: growth above the run's baseline (freed memory mostly stays with the "
-        "allocator, so RSS holds its peak) · live Var.: Variables alive at each "
-        "iteration's end · gc: oldest generation collected there",
+        f"RSS: growth above {what} (freed memory mostly stays with the allocator, so RSS "
+        f"holds its peak) · live Var.: Variables alive at each {where} · gc: oldest "
+        "generation collected there",
         style="dim italic",
     )
+
+
+def chart_title(measurements: Sequence[Measurement]) -> str:
+    """The chart's title in a report: what its axes are."""
+    if on_the_clock(measurements):
+        return "RSS over the program's run, in seconds"
+    return "RSS and live Variables per iteration"
 
 
 class Timelines:

@@ -7,7 +7,7 @@ import functools
 from autograd_mem.compare import Comparison
 from autograd_mem.regression import CheckReport
 from autograd_mem.reporters import check_rows, explain, rows
-from autograd_mem.reporters.chart import render_timelines
+from autograd_mem.reporters.chart import chart_title, render_timelines
 from autograd_mem.result import Measurement
 
 CHART_WIDTH = 60
@@ -52,7 +52,7 @@ def render_run(measurement: Measurement) -> str:
     ]
     body = [[row.title, rows.cell(measurement, row)] for row in rows.all_rows(measurement)]
     lines += _table(["Metric", "Value"], body, ["left", "right"])
-    lines += ["", "### RSS and live Variables per iteration", "", *_chart([measurement])]
+    lines += ["", f"### {chart_title([measurement])}", "", *_chart([measurement])]
     lines += _explain(measurement, "What the collector found (--explain)")
     return "\n".join(lines) + "\n"
 
@@ -76,7 +76,7 @@ def render_comparison(comparison: Comparison) -> str:
         for title, cells, ratios in rows.comparison_rows(comparison)
     ]
     lines += _table(headings, body, ["left"] + ["right"] * (len(headings) - 1))
-    lines += ["", "### RSS and live Variables per iteration, one scale", ""]
+    lines += ["", f"### {chart_title(comparison.measurements)}, one scale", ""]
     lines += _chart(list(comparison.measurements))
     for m in comparison.measurements:
         lines += _explain(m, f"What the collector found in {m.config.label} mode")

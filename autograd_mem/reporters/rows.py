@@ -6,6 +6,7 @@ once; ``table.py`` and ``markdown.py`` only lay these strings out.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -71,6 +72,8 @@ def memory_rows(measurement: Measurement, *, engine_rows: bool | None = None) ->
         Row("Peak growth ÷ floor", _growth_over_floor, format_ratio),
         Row("RSS at the end", _get("end_rss_bytes"), format_bytes, "end_rss_bytes"),
     ]
+    if measurement.config.program is not None:
+        rows = [*rows[:3], rows[5], *_children_rows(m)]  # a program has no floor
     if m.uss_end_bytes is not None:
         rows.append(Row("USS at the end", _get("uss_end_bytes"), format_bytes))
     if m.tracemalloc_peak_bytes is not None:
@@ -85,6 +88,16 @@ def memory_rows(measurement: Measurement, *, engine_rows: bool | None = None) ->
             "max_live_variables"),
         Row("Live Functions at most", _get("max_live_functions"), format_count),
     ]
+    return rows
+
+
+def _children_rows(m: Metrics) -> list[Row]:
+    """A program's worker processes, from the parent's samples of its process tree."""
+    rows = [Row("Peak RSS of child processes (sampled)", _get("children_peak_rss_bytes"),
+                format_bytes)]
+    if m.children_peak_rss_bytes:
+        rows.append(Row("Peak RSS with child processes (sampled)", _get("tree_peak_rss_bytes"),
+                        format_bytes))
     return rows
 
 
@@ -112,7 +125,11 @@ def collector_rows(measurement: Measurement) -> list[Row]:
     ]
 
 
-def time_rows() -> list[Row]:
+def time_rows(measurement: Measurement | None = None) -> list[Row]:
+    """Wall time and time per iteration; a program's run time alone (it is one run)."""
+    if measurement is not None and measurement.config.program is not None:
+        return [Row("Wall time (the program's run)", _get("wall_seconds"), format_seconds,
+                    "wall_seconds")]
     return [
         Row("Wall time (iterations only)", _get("wall_seconds"), format_seconds, "wall_seconds"),
         Row("Time per iteration", _get("seconds_per_iteration"), format_seconds),
@@ -123,7 +140,7 @@ def all_rows(measurement: Measurement, *, engine_rows: bool | None = None) -> li
     return (
         memory_rows(measurement, engine_rows=engine_rows)
         + collector_rows(measurement)
-        + time_rows()
+        + time_rows(measurement)
     )
 
 
@@ -182,6 +199,8 @@ def ratio_headings(comparison: Comparison) -> list[str]:
 def describe_config(measurement: Measurement, *, with_mode: bool = True) -> str:
     """``seed · weak mode · gc auto · size 10,000 · depth 3 · 1,000 iterations``."""
     c = measurement.config
+    if c.program is not None:
+        return " · ".join(program_parts(measurement, with_mode=with_mode))
     parts = [c.workload]
     if with_mode:
         parts += [f"{c.mode} mode", f"gc {c.gc_policy}"]
@@ -195,6 +214,26 @@ def describe_config(measurement: Measurement, *, with_mode: bool = True) -> str:
     if c.repeat > 1:
         parts.append(f"median of {c.repeat} runs (min – max)")
     return " · ".join(parts)
+
+
+def program_parts(measurement: Measurement, *, with_mode: bool = True) -> list[str]:
+    """``train.py --fix · exit status 0 · gc auto``: a program's run, as typed.
+
+    The reference mode is named only when the program used the engine: to any other
+    program it means nothing.
+    """
+    c = measurement.config
+    assert c.program is not None
+    parts = [shlex.join(c.program), f"exit status {measurement.exit_status}"]
+    if with_mode:
+        if used_the_engine([measurement]):
+            parts.append(f"{c.mode} mode")
+        parts.append(f"gc {c.gc_policy}")
+    if c.stdin:
+        parts.append("stdin kept")
+    if c.repeat > 1:
+        parts.append(f"median of {c.repeat} runs (min – max)")
+    return parts
 
 
 def describe_environment(measurement: Measurement) -> str:

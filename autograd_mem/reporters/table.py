@@ -19,7 +19,7 @@ from rich.text import Text
 from autograd_mem.compare import Comparison
 from autograd_mem.regression import CheckReport
 from autograd_mem.reporters import check_rows, explain, rows
-from autograd_mem.reporters.chart import Timelines
+from autograd_mem.reporters.chart import Timelines, chart_title
 from autograd_mem.result import Measurement
 
 
@@ -72,10 +72,10 @@ def render_run(measurement: Measurement) -> RenderableType:
         header,
         _section("Memory", rows.memory_rows(measurement), measurement),
         _section("Collector", rows.collector_rows(measurement), measurement),
-        _section("Time", rows.time_rows(), measurement),
+        _section("Time", rows.time_rows(measurement), measurement),
         Panel(
             Timelines([measurement]),
-            title="RSS and live Variables per iteration",
+            title=chart_title([measurement]),
             title_align="left",
             border_style="dim",
             expand=False,
@@ -166,7 +166,7 @@ def render_comparison(comparison: Comparison) -> RenderableType:
         table,
         Panel(
             Timelines(comparison.measurements),
-            title="RSS and live Variables per iteration, one scale",
+            title=f"{chart_title(comparison.measurements)}, one scale",
             title_align="left",
             border_style="dim",
             expand=False,
