@@ -224,6 +224,7 @@ _SCALARS: tuple[tuple[str, str, str], ...] = (
     ("peak_rss_growth_bytes", "bytes", TOLERANCE),
     ("peak_rss_bytes", "bytes", TOLERANCE),
     ("end_rss_bytes", "bytes", TOLERANCE),
+    ("children_peak_rss_bytes", "bytes", TOLERANCE),  # a program's workers (sampled)
     ("uss_end_bytes", "bytes", TOLERANCE),
     ("baseline_rss_bytes", "bytes", INFO),
     ("floor_bytes", "bytes", INFO),
@@ -262,15 +263,18 @@ def _baseline_rows(
             limit = b * limits.max_slowdown
             rows.append(MetricCheck(name, unit, TOLERANCE, b, n, limit, n <= limit))
             continue
-        if name == "tracemalloc_peak_bytes" and not parse_spec(
-            measurement.config.workload
-        ).is_builtin:
+        if name == "seconds_per_iteration" and measurement.config.program is not None:
+            continue  # a program is one run: its wall time, already shown
+        if name == "tracemalloc_peak_bytes" and (
+            measurement.config.program is not None
+            or not parse_spec(measurement.config.workload).is_builtin
+        ):
             # Exact for the built-in workloads (the same bytes run after run), but code
             # that opens text files or looks up attributes by names made at run time
             # leaves a few dozen bytes more or less in CPython's type attribute cache,
             # depending on where the name string landed in memory: noise, not a leak.
             row = _judge(name, unit, TOLERANCE, b, b_max, n, limits, relaxed=relaxed)
-            rows.append(dataclasses.replace(row, note="user workload: varies by a few bytes"))
+            rows.append(dataclasses.replace(row, note="user code: varies by a few bytes"))
             continue
         rows.append(_judge(name, unit, judged, b, b_max, n, limits, relaxed=relaxed))
     return rows

@@ -150,7 +150,8 @@ def measure(
         )
         environment = from_plain(Environment, document["environment"], "child environment")
         runs.append(_with_timeline(document, samples, config))
-        _raise_for_exit_status(config, environment, runs, tail)
+        # Its stderr was shown as it came when echoed: the error need not repeat its tail.
+        _raise_for_exit_status(config, environment, runs, "" if index == 0 and echo else tail)
     assert environment is not None
     measurement = Measurement(config=config, environment=environment, runs=tuple(runs))
     if not config.explain:
@@ -171,15 +172,16 @@ def measure(
 def _raise_for_exit_status(
     config: RunConfig, environment: Environment, runs: list[RunResult], tail: str
 ) -> None:
-    """Raise ProgramExitError, with the last lines of its stderr, if the program just measured
-    exited with a non-zero status."""
+    """Raise ProgramExitError, with ``tail`` (the last lines of its stderr, or "" when they were
+    shown as they came), if the program just measured exited with a non-zero status."""
     status = runs[-1].exit_status
     if not status:
         return
     assert config.program is not None
     measurement = Measurement(config=config, environment=environment, runs=tuple(runs))
+    shown = "" if tail else " (its output is above)"
     raise ProgramExitError(
-        f"the program exited with status {status}: {shlex.join(config.program)}",
+        f"the program exited with status {status}: {shlex.join(config.program)}{shown}",
         detail=tail or None,
         status=status,
         measurement=measurement,

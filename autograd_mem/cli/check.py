@@ -15,13 +15,23 @@ from autograd_mem.cli import pipeline
 from autograd_mem.cli.options import (
     IntAtLeast,
     OutputOptions,
-    config_from_options,
     option_name,
     output_from_options,
     output_options,
     workload_options,
 )
 from autograd_mem.cli.output import deliver, note
+from autograd_mem.cli.programs import (
+    ProgramCommand,
+    config_with_program,
+    confine_program,
+    given,
+    program_echo,
+    program_options,
+    program_spec,
+    refuse_workload_options,
+    with_program,
+)
 from autograd_mem.errors import UsageError, WorkloadError
 from autograd_mem.reporters import check_rows
 from autograd_mem.result import COUNT, RunConfig
@@ -52,6 +62,12 @@ Examples:
   agmem check --baseline base.json --mode strong       override the baseline's mode
   agmem check --baseline base.json --format markdown -o comment.md
   agmem check --workload mlp --max-collected 0 --max-peak-growth 50MiB
+  agmem check --max-collected 0 -- train.py --epochs 1   a program, with budgets
+
+\b
+A baseline saved from a program reruns it; a program (or --workload) given
+here replaces the baseline's. A program a baseline names is run only if it
+lies in the current directory tree; the header says what runs.
 
 \b
 Exit codes:
@@ -123,7 +139,7 @@ class Factor(click.ParamType):
         return number
 
 
-@click.command("check", epilog=EPILOG)
+@click.command("check", cls=ProgramCommand, epilog=EPILOG)
 @click.option("--baseline", "baseline_path", metavar="FILE",
               help="Baseline written by `agmem baseline save`; its configuration is rerun, "
               "and any workload option given here overrides it.")
@@ -143,6 +159,7 @@ class Factor(click.ParamType):
 @click.option("--max-collected", type=IntAtLeast.of(COUNT), metavar="COUNT", default=None,
               help="Budget: objects the cyclic collector had to free, e.g. 0.")
 @workload_options
+@program_options
 @output_options
 @click.pass_context
 def command(ctx: click.Context, baseline_path: str | None, **options: Any) -> int:
@@ -162,13 +179,13 @@ def command(ctx: click.Context, baseline_path: str | None, **options: Any) -> in
         )
     output = output_from_options(options)
     if baseline_path is None:
-        saved, config = None, config_from_options(options)
+        saved, config = None, config_with_program(ctx, options)
     else:
         saved = baseline_file.load(baseline_path)
-        config = _override(ctx, saved.config, options)
-        if ctx.get_parameter_source("workload") in _UNSAID:
-            _check_the_baselines_workload(config, baseline_path, output)
-    [measurement] = pipeline.measure([config], force=options["force"], quiet=output.quiet)
+        config = _baselines_config(ctx, saved.config, options, baseline_path, output)
+    [measurement] = pipeline.measure(
+        [config], force=options["force"], quiet=output.quiet, echo=program_echo(output.quiet)
+    )
 
     report = regression.check(measurement, saved, limits, baseline_path=baseline_path)
     for warning in check_rows.environment_warnings(report):
@@ -178,6 +195,31 @@ def command(ctx: click.Context, baseline_path: str | None, **options: Any) -> in
         # The report went to a file or a machine: CI logs still get the verdict.
         note(output, report.summary)
     return report.exit_code
+
+
+def _baselines_config(
+    ctx: click.Context, config: RunConfig, options: dict[str, Any], path: str,
+    output: OutputOptions,
+) -> RunConfig:
+    """The baseline's configuration, with what the command line changes, checked for trust.
+
+    A program typed here replaces the baseline's program or workload, and ``--workload``
+    its program; what the baseline names itself runs only if it lies in this tree.
+    """
+    keep_stdin = bool(options.get("stdin"))
+    typed = program_spec(ctx, options)
+    config = _override(ctx, config, options)
+    if typed is not None:
+        return with_program(config, typed, keep_stdin)
+    if given(ctx, "workload"):
+        return dataclasses.replace(config, program=None, stdin=False)
+    if config.program is not None:
+        refuse_workload_options(ctx, config.program)
+        spec = confine_program(config, f"baseline {path}")
+        note(output, f"checking program {spec.command}, named by baseline {path}")
+        return config
+    _check_the_baselines_workload(config, path, output)
+    return config
 
 
 def _check_the_baselines_workload(config: RunConfig, path: str, output: OutputOptions) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -115,14 +116,19 @@ def program_spec(ctx: click.Context, options: dict[str, Any]) -> ProgramSpec | N
         return None
     if words[0].startswith("--") and words[0] != "--":
         raise UsageError(f"no such option: {words[0]} (a program's own options go after it)")
+    refuse_workload_options(ctx, words)
+    return check_program(parse_program_args(words))
+
+
+def refuse_workload_options(ctx: click.Context, words: tuple[str, ...], skip: str = "") -> None:
+    """Refuse a workload-only option typed beside a program (but ``skip``): it would be ignored."""
     for name in WORKLOAD_ONLY:
-        if given(ctx, name):
+        if name != skip and given(ctx, name):
             flag = next(p.opts[0] for p in ctx.command.params if p.name == name)
             raise UsageError(
-                f"{flag} sets a workload's run; a program ({' '.join(words[:2])}...) runs "
-                "as it is: leave out one or the other"
+                f"{flag} sets a workload's run; the program {shlex.join(words[:2])} runs as "
+                "it is: leave out one or the other"
             )
-    return check_program(parse_program_args(words))
 
 
 def with_program(config: RunConfig, spec: ProgramSpec | None, keep_stdin: bool) -> RunConfig:

@@ -257,12 +257,12 @@ def _strip(text: Text, measurement: Measurement, scale: _Scale, style: str) -> N
     if all(value is None for value in values):
         # Faster than the sampler: say so rather than draw an empty strip.
         took = format_seconds(measurement.metrics.wall_seconds)
+        what, remedy = ("iterations", "run more iterations") if scale.span is None else (
+            "program", "sample more often")
         every = format_seconds(measurement.config.sample_interval_seconds)
         text.append(
-            " " * axis_width + f"no RSS sample in the {took} the run took\n"
-            + " " * axis_width + f"(one every {every}): "
-            + ("sample more often for one\n" if scale.span is not None
-               else "run more iterations for one\n"),
+            " " * axis_width + f"no RSS sample in the {took} the {what} took\n"
+            + " " * axis_width + f"(one every {every}): {remedy} for one\n",
             style="yellow",
         )
     else:

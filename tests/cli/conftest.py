@@ -33,7 +33,7 @@ class FakeMeasure:
     raises: BaseException | None = None
 
     def __call__(self, config: RunConfig, *, force: bool = False,
-                 on_progress: object = None) -> Measurement:
+                 on_progress: object = None, echo: object = None) -> Measurement:
         self.calls.append((config, force))
         if self.raises is not None:
             raise self.raises
