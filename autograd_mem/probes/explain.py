@@ -244,8 +244,12 @@ class GarbageTally:
                 self._failure = exc
             finally:
                 # Even after a failure: kept, the garbage would pile up in gc.garbage.
-                for obj in found:
-                    _defuse(obj, self._emptiers.get(type(obj)))
+                # Every plan first: a class that dies with its instances (a program's,
+                # with its module) has its __dict__ among the garbage, emptied below.
+                plans = [self._emptiers.get(type(obj)) for obj in found]
+                for obj, plan in zip(found, plans, strict=True):
+                    _defuse(obj, plan)
+                del plans
                 del gc.garbage[self._garbage_before :]
 
     def _count(self, found: list[Any]) -> None:

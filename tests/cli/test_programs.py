@@ -1,0 +1,256 @@
+"""Whole programs through the installed console script: ``agmem run|baseline save|check PROGRAM``.
+
+Each test runs the real ``agmem`` in ``tests/programs`` on a fixture whose memory is
+known by construction (a script that makes N cycles of K KiB, workers that each fill
+M MiB), and checks agmem's figures against that, or against a second measure taken
+independently while agmem runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from autograd_mem.result import measurement_from_dict
+from tests.cli.test_real_runs import agmem_command
+
+PROGRAMS = Path(__file__).parent.parent / "programs"
+KIB, MIB = 1024, 1024 * 1024
+
+
+def agmem(*args: str, cwd: Path = PROGRAMS, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*agmem_command(), *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd, env={**os.environ, "COLUMNS": "120"},
+                          stdin=subprocess.DEVNULL)
+
+
+def run_json(*args: str) -> tuple[dict, subprocess.CompletedProcess[str]]:
+    completed = agmem("run", "--format", "json", *args)
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout), completed
+
+
+def fixture_line(stderr: str) -> dict:
+    """The ``agmem-fixture:`` line the program printed, shown on agmem's stderr as it came."""
+    [line] = [line for line in stderr.splitlines() if line.startswith("agmem-fixture: ")]
+    return json.loads(line.removeprefix("agmem-fixture: "))
+
+
+# --- a script with arguments that leaks cycles --------------------------------------------
+
+
+def test_a_leaking_script_runs_unchanged_with_its_arguments_and_its_cycles_are_found():
+    # given a script that makes 200 self-referencing nodes of 64 KiB each, too few
+    # allocations for the collector to run before it ends
+    document, completed = run_json("--explain", "leaky_script.py", "--n", "200", "--kib", "64")
+
+    # then it ran as __main__ with its own argv, its output on agmem's stderr only
+    seen = fixture_line(completed.stderr)
+    assert seen["name"] == "__main__" and seen["argv"][1:] == ["--n", "200", "--kib", "64"]
+    assert seen["cwd"] == str(PROGRAMS)
+    assert "made 12800 KiB in 200 steps" in completed.stderr
+    measurement = measurement_from_dict(document)
+    assert measurement.config.program == ("leaky_script.py", "--n", "200", "--kib", "64")
+    assert measurement.exit_status == 0 and document["runs"][0]["exit_status"] == 0
+    # and every buffer was still held at the end: growth of at least the 200 x 64 KiB made
+    assert measurement.metrics.peak_rss_growth_bytes >= 200 * 64 * KIB
+    # and the explain pass found exactly the 200 cycles the script made
+    [shape] = [s for s in measurement.explain.shapes if "Node" in s.types]
+    assert shape.cycles == 200
+    assert shape.allocated_at is not None and shape.allocated_at.file.endswith("leaky_script.py")
+
+
+def test_the_fixed_script_holds_one_buffer_at_a_time_and_leaves_no_cycle():
+    document, _ = run_json("--explain", "leaky_script.py", "--n", "200", "--kib", "64", "--fix")
+
+    measurement = measurement_from_dict(document)
+    assert measurement.metrics.peak_rss_growth_bytes < 200 * 64 * KIB / 4
+    assert not [s for s in measurement.explain.shapes if "Node" in s.types]
+
+
+def test_the_table_reads_in_seconds_and_shows_the_command_as_typed():
+    completed = agmem("run", "-q", "leaky_script.py", "--n", "20", "--kib", "16")
+
+    assert completed.returncode == 0, completed.stderr
+    table = completed.stdout
+    assert "agmem run  leaky_script.py --n 20 --kib 16 · exit status 0 · gc auto" in table
+    assert "Wall time (the program's run)" in table and "per iteration" not in table
+    assert "seconds →" in table and "iteration →" not in table
+    assert "Peak RSS of child processes (sampled)" in table
+    assert "Floor" not in table  # a program has no analytical floor
+    assert completed.stderr == ""  # --quiet: the program's output stays in the log
+
+
+# --- a -m module ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("words", "module", "spec"),
+    [(["-m", "leakpkg.run"], "leakpkg.run", "leakpkg.run"),
+     (["-mleakpkg"], "leakpkg", "leakpkg.__main__")],
+)
+def test_a_module_runs_as_python_m_runs_it_and_its_cycles_are_found(words, module, spec):
+    document, completed = run_json("--explain", *words, "--n", "30")
+
+    seen = fixture_line(completed.stderr)
+    assert seen["main_spec"] == spec and seen["argv"][1:] == ["--n", "30"]
+    assert seen["path0"] == str(PROGRAMS)
+    measurement = measurement_from_dict(document)
+    assert measurement.config.program == ("-m", module, "--n", "30")
+    # the 30 dicts pointing at themselves die with main()'s list: 30 cycles
+    [shape] = [s for s in measurement.explain.shapes if s.types == ("dict",)]
+    assert shape.cycles == 30
+
+
+# --- a script that exits with status 3 ------------------------------------------------------
+
+
+def test_a_failing_program_exits_3_with_the_tail_of_its_stderr_and_is_still_reported():
+    completed = agmem("run", "-q", "exit3.py")
+
+    assert completed.returncode == 3
+    assert "agmem: error: the program exited with status 3: exit3.py" in completed.stderr
+    # its stderr's last lines, not its stdout
+    assert "exit3: the data is corrupt\nexit3: giving up" in completed.stderr
+    assert "writes to stdout first" not in completed.stderr
+    assert "exit status 3" in completed.stdout  # the report is still shown
+
+
+def test_a_failing_programs_json_carries_its_exit_status_and_its_output_is_not_repeated():
+    completed = agmem("run", "--format", "json", "exit3.py")
+
+    assert completed.returncode == 3
+    document = json.loads(completed.stdout)
+    assert document["runs"][0]["exit_status"] == 3
+    # shown once, as it came, with the error saying where
+    assert completed.stderr.count("exit3: giving up") == 1
+    assert "(its output is above)" in completed.stderr
+
+
+def test_usage_errors_around_programs_are_one_line():
+    cases = {
+        ("run", "--workload", "mlp", "leaky_script.py"): "--workload sets a workload's run",
+        ("run", "--iterations", "5", "--", "leaky_script.py"): "--iterations sets a workload's run",
+        ("run", "--stdin"): "--stdin gives a program agmem's stdin, and no program was given",
+        ("run", "missing.py"): "program not found: missing.py",
+        ("run", "-m", "nosuchpkg_xyz"): "cannot find module 'nosuchpkg_xyz'",
+        ("run", "--", "--modee"): "no such option: --modee",
+    }
+    for args, message in cases.items():
+        completed = agmem(*args)
+        assert completed.returncode == 2, (args, completed.stderr)
+        assert completed.stderr.count("\n") == 1 and message in completed.stderr, args
+
+
+# --- worker processes -----------------------------------------------------------------------
+
+
+def _watch_workers(agmem_process: subprocess.Popen[str], peaks: list[int], done: threading.Event):
+    """An independent measure: psutil's own walk of the tree under agmem's measured child,
+    summing the RSS of the child's descendants (the workers) every 5 ms."""
+    root = psutil.Process(agmem_process.pid)
+    while not done.is_set():
+        try:
+            measured = [p for p in root.children() if "autograd_mem.child" in " ".join(p.cmdline())]
+            total = 0
+            for measured_child in measured:
+                for worker in measured_child.children(recursive=True):
+                    total += worker.memory_info().rss
+            peaks.append(total)
+        except psutil.Error:
+            pass
+        time.sleep(0.005)
+
+
+def test_worker_processes_are_measured_with_the_program():
+    # given a program whose two workers each fill 50 MiB and hold it for 0.6 s
+    command = [*agmem_command(), "run", "--format", "json", "workers.py", "--mib", "50",
+               "--hold", "0.6"]
+    process = subprocess.Popen(command, cwd=PROGRAMS, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    peaks: list[int] = []
+    done = threading.Event()
+    watcher = threading.Thread(target=_watch_workers, args=(process, peaks, done))
+    watcher.start()
+    try:
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        done.set()
+        watcher.join()
+    assert process.returncode == 0, stderr
+    metrics = measurement_from_dict(json.loads(stdout)).metrics
+    # then the report holds the workers' 100 MiB (less a sampling margin)...
+    assert metrics.children_peak_rss_bytes >= 90 * MIB
+    # ... as the independent walk saw them, within 15%
+    independent = max(peaks)
+    assert 0.85 * independent <= metrics.children_peak_rss_bytes <= 1.15 * independent
+    assert metrics.tree_peak_rss_bytes >= metrics.children_peak_rss_bytes
+    timeline = json.loads(stdout)["timeline"]
+    assert max(timeline["children_rss_bytes"]) == metrics.children_peak_rss_bytes
+
+
+def test_workers_die_with_the_program_on_timeout():
+    # given workers (default start method) that would hold their memory for a minute
+    completed = agmem("run", "--timeout", "3", "workers.py", "--mib", "5", "--hold", "60")
+
+    assert completed.returncode == 3
+    assert "timed out after 3 s" in completed.stderr
+    pids = [int(p) for p in re.findall(r"worker (\d+) ready", completed.stderr)]
+    assert len(pids) == 2
+    # then none of them outlived agmem (a zombie waiting for init to reap it is dead)
+    time.sleep(0.2)
+    for pid in pids:
+        alive = psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        assert not alive, pid
+
+
+# --- baseline save and check ----------------------------------------------------------------
+
+
+def test_a_programs_baseline_is_saved_and_checked(tmp_path):
+    shutil.copy(PROGRAMS / "leaky_script.py", tmp_path)
+    shutil.copy(PROGRAMS / "_report.py", tmp_path)
+    base = tmp_path / "base.json"
+    saved = agmem("baseline", "save", str(base), "--repeat", "1", "-q", "leaky_script.py",
+                  "--n", "50", cwd=tmp_path)
+    assert saved.returncode == 0, saved.stderr
+    assert json.loads(base.read_text())["config"]["program"] == ["leaky_script.py", "--n", "50"]
+
+    checked = agmem("check", "--baseline", str(base), cwd=tmp_path)
+
+    assert checked.returncode == 0, checked.stderr
+    assert "agmem: checking program leaky_script.py --n 50, named by baseline" in checked.stderr
+    assert "leaky_script.py --n 50 · exit status 0" in checked.stdout
+    assert "PASS" in checked.stdout
+
+
+def test_a_baselines_program_outside_this_tree_runs_only_when_named(tmp_path):
+    base = tmp_path / "base.json"
+    script = str(PROGRAMS / "leaky_script.py")
+    saved = agmem("baseline", "save", str(base), "--repeat", "1", "-q", script, "--n", "10")
+    assert saved.returncode == 0, saved.stderr
+
+    refused = agmem("check", "--baseline", str(base), cwd=tmp_path)
+    named = agmem("check", "--baseline", str(base), "-q", script, "--n", "10", cwd=tmp_path)
+
+    assert refused.returncode == 2
+    assert "lies outside the current directory" in refused.stderr
+    assert named.returncode == 0, named.stderr
+
+
+def test_a_budget_catches_a_program_leaving_cycles_to_the_collector():
+    # 2,000 nodes: enough allocations for the collector to run, and find cycles
+    completed = agmem("check", "--max-collected", "0", "-q", "leaky_script.py", "--n", "2000",
+                      "--kib", "1")
+
+    assert completed.returncode == 1, completed.stderr
+    assert "gc_collected" in completed.stdout and "over budget" in completed.stdout
