@@ -26,26 +26,38 @@ _SERIES_STYLES = ("red", "green", "magenta", "cyan", "yellow", "blue")
 # strong's red. Labels not listed take the series colours by position.
 _MODE_STYLES = {"strong": "red", "weak": "green", "strong/off": "magenta", "weak/off": "cyan"}
 _GENERATION_STYLES = ("dim", "yellow", "bold red")
+# A collection is a mark that grows with the generation, never its number: a row of
+# "0"s (generation 0, the usual one) read as "zero collections".
+_GENERATION_MARKS = "•◆■"
 # The y-axis labels take at least this many columns ("+34.5 MiB ┤"); a longer label
 # ("+628.0 KiB") widens the axis of the whole chart, so the strips stay aligned.
 _AXIS_WIDTH = 11
 _RIGHT_MARGIN = len(" ◂ floor")
 MIN_WIDTH, MAX_WIDTH = 20, 100
+# The RSS scale never tops out below one pymalloc arena (1 MiB since CPython 3.10): a
+# healthy run whose RSS rose a few hundred KiB and stayed flat would otherwise fill the
+# whole strip and look like a leak. Growth that small is what one new arena costs.
+MIN_SCALE_BYTES = 1024**2
 
 
 def _columns_of(iteration: int, iterations: int, width: int) -> int:
     return min(width - 1, max(0, iteration) * width // max(iterations, 1))
 
 
-def growth_by_column(measurement: Measurement, width: int) -> list[int | None]:
+def growth_by_column(
+    measurement: Measurement, width: int, iterations: int | None = None
+) -> list[int | None]:
     """The highest sampled growth above baseline in each column; None before the first sample.
 
     A column without a sample of its own (iterations faster than the sampler) holds the
-    value of the column before it, as RSS holds its level between two samples.
+    value of the column before it, as RSS holds its level between two samples, up to
+    the run's last iteration. ``iterations`` is the axis's length (a comparison's
+    longest run; this run's own by default).
     """
     timeline = measurement.timeline
     baseline = measurement.metrics.baseline_rss_bytes
-    iterations = measurement.config.iterations
+    own = measurement.config.iterations
+    iterations = iterations or own
     peaks: list[int | None] = [None] * width
     for rss, iteration in zip(timeline.rss_bytes, timeline.iteration, strict=True):
         if iteration < 0:
@@ -55,28 +67,33 @@ def growth_by_column(measurement: Measurement, width: int) -> list[int | None]:
         current = peaks[column]
         peaks[column] = growth if current is None else max(current, growth)
     held: int | None = None
-    for column, value in enumerate(peaks):
-        if value is None:
+    for column in range(_columns_of(own - 1, iterations, width) + 1):
+        if peaks[column] is None:
             peaks[column] = held
         else:
-            held = value
+            held = peaks[column]
     return peaks
 
 
-def collections_by_column(measurement: Measurement, width: int) -> list[int | None]:
+def collections_by_column(
+    measurement: Measurement, width: int, iterations: int | None = None
+) -> list[int | None]:
     """The highest generation collected in each column, None where the collector did not run."""
     marks: list[int | None] = [None] * width
+    iterations = iterations or measurement.config.iterations
     for event in measurement.gc_events:
-        column = _columns_of(event.iteration, measurement.config.iterations, width)
+        column = _columns_of(event.iteration, iterations, width)
         current = marks[column]
         marks[column] = event.generation if current is None else max(current, event.generation)
     return marks
 
 
-def live_variables_by_column(measurement: Measurement, width: int) -> list[int | None]:
+def live_variables_by_column(
+    measurement: Measurement, width: int, iterations: int | None = None
+) -> list[int | None]:
     """The most Variables alive at an iteration's end in each column (the child's census)."""
     counts = measurement.per_iteration.live_variables
-    iterations = measurement.config.iterations
+    iterations = iterations or measurement.config.iterations
     peaks: list[int | None] = [None] * width
     for iteration, count in enumerate(counts):
         column = _columns_of(iteration, iterations, width)
@@ -115,9 +132,22 @@ def _rss_rows(text: Text, measurement: Measurement, values: list[int | None], to
         text.append("\n")
 
 
-def _generation_label(measurement: Measurement, generation: int) -> str:
-    labels = measurement.environment.gc_generations
-    return labels[generation][0] if generation < len(labels) else str(generation)
+def _generation_mark(generation: int) -> str:
+    """The mark of a collection of ``generation`` (the oldest generations share the last)."""
+    return _GENERATION_MARKS[min(generation, len(_GENERATION_MARKS) - 1)]
+
+
+def gc_legend(measurements: Sequence[Measurement]) -> str:
+    """``• gen 0 ◆ gen 1 ■ gen 2``: what each mark of the ``gc`` row stands for.
+
+    Named by the generations of the interpreters measured (``young``/``old`` on the
+    incremental collector); a free-threaded build has one, unnamed.
+    """
+    names = max((m.environment.gc_generations for m in measurements), key=len, default=())
+    if not names:
+        return f"{_generation_mark(0)} a collection"
+    shown = names[: len(_GENERATION_MARKS)]
+    return " ".join(f"{_generation_mark(i)} gen {name}" for i, name in enumerate(shown))
 
 
 def _scales(measurements: Sequence[Measurement]) -> tuple[int, int]:
@@ -132,7 +162,7 @@ def _scales(measurements: Sequence[Measurement]) -> tuple[int, int]:
     # axis and the peak growth quoted above each strip are the same figure.
     peaks = [m.metrics.peak_rss_growth_bytes for m in measurements]
     floors = [m.metrics.floor_bytes for m in measurements if m.metrics.floor_bytes]
-    top = max([*samples, *peaks, *floors, 1])
+    top = max([*samples, *peaks, *floors, MIN_SCALE_BYTES])
     # Topped by the census's own high-water mark, the figure the strip's title quotes.
     live_top = max(
         [0, *(n for m in measurements for n in m.per_iteration.live_variables),
@@ -168,17 +198,18 @@ def render_timelines(
     axis_width = _axis_width(measurements)
     names = list(labels) if labels is not None else [m.config.label for m in measurements]
     name_width = max(len(n) for n in names) if names else 0
-    scale = _Scale(width, height, top, live_top, axis_width)
+    iterations = max((m.config.iterations for m in measurements), default=1)
+    scale = _Scale(width, height, top, live_top, axis_width, iterations)
 
     text = Text()
     for index, measurement in enumerate(measurements):
-        style = _MODE_STYLES.get(
-            measurement.config.label, _SERIES_STYLES[index % len(_SERIES_STYLES)]
-        )
+        # Keyed by the name shown: a mode keeps its colour, other variants take the
+        # series colours by position.
+        style = _MODE_STYLES.get(names[index], _SERIES_STYLES[index % len(_SERIES_STYLES)])
         text.append(names[index].ljust(name_width), style=f"bold {style}")
         _strip(text, measurement, scale, style)
     if measurements:
-        _footer(text, max(m.config.iterations for m in measurements), scale)
+        _footer(text, scale, gc_legend(measurements))
     return text
 
 
@@ -191,6 +222,7 @@ class _Scale:
     top: int  # of the RSS growth
     live_top: int  # of the live Variables
     axis_width: int
+    iterations: int  # the axis's length: the longest run's iterations
 
 
 def _strip(text: Text, measurement: Measurement, scale: _Scale, style: str) -> None:
@@ -202,7 +234,7 @@ def _strip(text: Text, measurement: Measurement, scale: _Scale, style: str) -> N
         f"up to {plural(measurement.metrics.max_live_variables, 'live Variable')}\n",
         style="dim",
     )
-    values = growth_by_column(measurement, scale.width)
+    values = growth_by_column(measurement, scale.width, scale.iterations)
     if all(value is None for value in values):
         # Faster than the sampler: say so rather than draw an empty strip.
         took = format_seconds(measurement.metrics.wall_seconds)
@@ -214,7 +246,7 @@ def _strip(text: Text, measurement: Measurement, scale: _Scale, style: str) -> N
         )
     else:
         _rss_rows(text, measurement, values, scale.top, scale.height, style, axis_width)
-    live = live_variables_by_column(measurement, scale.width)
+    live = live_variables_by_column(measurement, scale.width, scale.iterations)
     if any(v is not None for v in live):
         # The census per iteration: the saw-tooth of a graph the collector has to cut.
         for row, axis in ((1, format_count(scale.live_top)), (0, "live Var.")):
@@ -222,21 +254,21 @@ def _strip(text: Text, measurement: Measurement, scale: _Scale, style: str) -> N
             _bars(text, live, scale.live_top, 2, row, f"dim {style}")
             text.append("\n")
     text.append("gc".rjust(axis_width - 2) + " ┤", style="dim")
-    for mark in collections_by_column(measurement, scale.width):
+    for mark in collections_by_column(measurement, scale.width, scale.iterations):
         if mark is None:
             text.append(" ")
         else:
             text.append(
-                _generation_label(measurement, mark),
+                _generation_mark(mark),
                 style=_GENERATION_STYLES[min(mark, len(_GENERATION_STYLES) - 1)],
             )
     text.append("\n")
 
 
-def _footer(text: Text, iterations: int, scale: _Scale) -> None:
+def _footer(text: Text, scale: _Scale, gc_marks: str) -> None:
     """The iteration axis under the strips, and the legend."""
     width, axis_width = scale.width, scale.axis_width
-    left, right = "0", format_count(iterations)
+    left, right = "0", format_count(scale.iterations)
     text.append(" " * (axis_width - 1) + "└" + "─" * width + "\n", style="dim")
     text.append(
         " " * axis_width + left + f"iteration → {right}".rjust(width - len(left)) + "\n",
@@ -247,7 +279,8 @@ def _footer(text: Text, iterations: int, scale: _Scale) -> None:
         # made ragged lines in a narrow terminal).
         "RSS: growth above the run's baseline (freed memory mostly stays with the "
         "allocator, so RSS holds its peak) · live Var.: Variables alive at each "
-        "iteration's end · gc: oldest generation collected there",
+        f"iteration's end · gc: a collection there, marked by the oldest generation "
+        f"collected ({gc_marks})",
         style="dim italic",
     )
 
@@ -255,9 +288,16 @@ def _footer(text: Text, iterations: int, scale: _Scale) -> None:
 class Timelines:
     """A renderable drawing ``render_timelines`` as wide as the console allows."""
 
-    def __init__(self, measurements: Sequence[Measurement], *, height: int = 5) -> None:
+    def __init__(
+        self,
+        measurements: Sequence[Measurement],
+        *,
+        height: int = 5,
+        labels: Sequence[str] | None = None,
+    ) -> None:
         self.measurements = list(measurements)
         self.height = height
+        self.labels = labels
 
     def _width(self, max_width: int) -> int:
         axis_width = _axis_width(self.measurements)
@@ -265,7 +305,10 @@ class Timelines:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield render_timelines(
-            self.measurements, width=self._width(options.max_width), height=self.height
+            self.measurements,
+            width=self._width(options.max_width),
+            height=self.height,
+            labels=self.labels,
         )
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measure:
