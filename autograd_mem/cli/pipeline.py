@@ -14,18 +14,26 @@ from autograd_mem.cli.progress import run_progress
 from autograd_mem.result import Measurement, RunConfig
 
 
-def measure(configs: Sequence[RunConfig], *, force: bool, quiet: bool) -> list[Measurement]:
+def measure(
+    configs: Sequence[RunConfig],
+    *,
+    force: bool,
+    quiet: bool,
+    labels: Sequence[str] | None = None,
+) -> list[Measurement]:
     """Every configuration validated before any runs, then each measured in turn.
 
     One progress bar covers every run of every configuration, so a comparison of four
-    modes reads as one task rather than four.
+    modes reads as one task rather than four. ``labels`` name the configurations on the
+    bar (their modes by default).
     """
     for config in configs:
         runner.validate(config)
+    names = list(labels) if labels is not None else [c.label for c in configs]
     measurements = []
-    with run_progress(sum(c.repeat for c in configs), quiet=quiet) as progress:
-        for config in configs:
-            on_progress = progress.callback(config.label)
+    with run_progress(configs, names, quiet=quiet) as progress:
+        for config, name in zip(configs, names, strict=True):
+            on_progress = progress.callback(name, config)
             measurements.append(runner.measure(config, force=force, on_progress=on_progress))
-            progress.finished(config.repeat)
+            progress.finished()
     return measurements

@@ -44,4 +44,4 @@ def command(**options: Any) -> None:
     config = config_from_options(options)
     output = output_from_options(options)
     [measurement] = pipeline.measure([config], force=options["force"], quiet=output.quiet)
-    deliver(output, measurement, title=f"agmem run --mode {config.mode}")
+    deliver(output, measurement)
