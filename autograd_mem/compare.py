@@ -11,10 +11,12 @@ the very numbers the reports show, formatted the same way, so the two cannot dis
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from autograd_mem._version import __version__
 from autograd_mem.errors import ResultFormatError
 from autograd_mem.result import (
     Measurement,
@@ -100,6 +102,7 @@ class Comparison:
     ratios: Mapping[str, Mapping[str, float | None]]  # label -> metric key -> reference ÷ it
     verdicts: tuple[ModeVerdict, ...]
     labels: tuple[str, ...]  # one per measurement, unique
+    tool_version: str = __version__  # the agmem that compared them (kept when read back)
 
     @property
     def reference(self) -> Measurement:
@@ -219,7 +222,7 @@ def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
     that understands one run understands every part of a comparison.
     """
     return {
-        **header("comparison"),
+        **header("comparison", comparison.tool_version),
         "reference": comparison.labels[0],
         "labels": list(comparison.labels),
         "ratio": "reference ÷ mode" if comparison.of_modes else "reference ÷ variant",
@@ -243,7 +246,7 @@ def comparison_from_dict(data: Any, where: str = "comparison") -> Comparison:
     A document without ``labels`` (written before variants had labels of their own)
     names its measurements by their modes, as every comparison then did.
     """
-    check_schema(data, "comparison", where)
+    tool_version = check_schema(data, "comparison", where)
     documents = data.get("measurements")
     if not isinstance(documents, list) or len(documents) < 2:
         raise ResultFormatError(f"{where}: 'measurements' must list at least two runs")
@@ -263,4 +266,4 @@ def comparison_from_dict(data: Any, where: str = "comparison") -> Comparison:
             f"{where}: 'labels' must name each of the {len(measurements)} measurements "
             f"once, got {labels!r}"
         )
-    return compare(measurements, labels)
+    return dataclasses.replace(compare(measurements, labels), tool_version=tool_version)

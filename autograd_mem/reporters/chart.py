@@ -25,7 +25,7 @@ _SERIES_STYLES = ("red", "green", "magenta", "cyan", "yellow", "blue")
 # A mode keeps its colour whatever the order or the company: weak is never drawn in
 # strong's red. Labels not listed take the series colours by position.
 _MODE_STYLES = {"strong": "red", "weak": "green", "strong/off": "magenta", "weak/off": "cyan"}
-_GENERATION_STYLES = ("dim", "yellow", "bold red")
+_GENERATION_STYLES = ("", "yellow", "bold red")
 # A collection is a mark that grows with the generation, never its number: a row of
 # "0"s (generation 0, the usual one) read as "zero collections".
 _GENERATION_MARKS = "•◆■"
