@@ -247,7 +247,8 @@ def _strip(text: Text, measurement: Measurement, scale: _Scale, style: str) -> N
     else:
         _rss_rows(text, measurement, values, scale.top, scale.height, style, axis_width)
     live = live_variables_by_column(measurement, scale.width, scale.iterations)
-    if any(v is not None for v in live):
+    # No Variable in any strip (a workload that does not use the engine): no empty rows.
+    if scale.live_top > 0 and any(v is not None for v in live):
         # The census per iteration: the saw-tooth of a graph the collector has to cut.
         for row, axis in ((1, format_count(scale.live_top)), (0, "live Var.")):
             text.append(axis.rjust(axis_width - 2) + " ┤", style="dim")
