@@ -50,7 +50,8 @@ Examples:
 \b
 Variants: each VARIANT is a saved run (file.json, from `agmem run --format json
 -o file.json`) or a workload (seed, mlp, file.py:function, package.module:function);
-each --workload is one more, after the VARIANTs. Quote a variant that has spaces.
+each --workload is one more, after the VARIANTs. A VARIANT is split into words as
+a shell would: a file name with a space needs inner quotes, "'my run.json'".
 With one workload or none, its reference modes are compared (--modes). With two
 or more variants, each is measured in weak mode, or in each of --modes if given
 (every variant in every mode); a saved run is shown as it was measured.
@@ -169,16 +170,19 @@ def program_variant(text: str, base: RunConfig) -> Source:
 
 
 def _source(text: str, kind: str, base: RunConfig) -> Source:
-    if kind == "saved":
-        result = read_result(text)
-        if not isinstance(result, Measurement):
-            raise UsageError(
-                f"{text} is a saved comparison, not a run: render it with `agmem report {text}`"
-            )
-        return Source("saved", text, text, saved=result)
+    if kind == "program":
+        return program_variant(text, base)
+    # One word, shell-quoted as a program's would be: "'my run.json'" is one file.
+    [word] = _words(text)
     if kind == "workload":
-        return Source("workload", text, text, config=dataclasses.replace(base, workload=text))
-    return program_variant(text, base)
+        return Source("workload", word, word, config=dataclasses.replace(base, workload=word))
+    result = read_result(word)
+    if not isinstance(result, Measurement):
+        raise UsageError(
+            f"{word} is a saved comparison, not a run: render it with "
+            f"`agmem report {shlex.quote(word)}`"
+        )
+    return Source("saved", word, word, saved=result)
 
 
 def unique_labels(names: Sequence[str]) -> list[str]:

@@ -214,3 +214,14 @@ def test_modes_cannot_remeasure_a_saved_run(invoke, fake_measure, workloads):
 
     assert result.exit_code == 2
     assert "before.json is saved as it was measured" in result.stderr
+
+
+def test_a_variant_is_split_like_a_shell_line_so_quotes_keep_a_spaced_name(invoke, fake_measure,
+                                                                            workloads):
+    _save_run(invoke, workloads / "my run.json", "--mode", "strong")
+    _save_run(invoke, workloads / "other.json")
+
+    result = invoke("compare", "'my run.json'", "other.json", "--format", "json")
+
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["labels"] == ["my run.json", "other.json"]
