@@ -98,9 +98,10 @@ class RunProgress:
 
         def on_progress(update: Any) -> None:
             # Called from the runner's sampler thread; rich's Progress takes its own lock.
-            # The runner numbers the explain pass after the measured runs.
-            if update.run_index < update.runs_total:
-                stage = f"{label} run {update.run_index + 1}/{update.runs_total}"
+            # The runner numbers the explain pass after the measured runs (its
+            # runs_total counts it too, so the config says how many runs are measured).
+            if update.run_index < config.repeat:
+                stage = f"{label} run {update.run_index + 1}/{config.repeat}"
             else:
                 stage = f"{label} explain pass"
             within = min(iterations_done(update) or 0, per_run)

@@ -25,6 +25,14 @@ class _IterationProgress(Progress):
     iterations_done: int = 0
 
 
+def _drawn(progress) -> str:
+    """The bar's line as the terminal would show it now."""
+    console = Console(width=160, file=io.StringIO(), color_system=None)
+    with console.capture() as capture:
+        console.print(progress._progress.get_renderable())
+    return capture.get()
+
+
 def test_on_a_terminal_the_bar_shows_the_mode_run_and_rss(monkeypatch):
     stderr = _Terminal()
     monkeypatch.setattr(sys, "stderr", stderr)
@@ -44,11 +52,16 @@ def test_the_explain_pass_is_named_as_such(monkeypatch):
     stderr = _Terminal()
     monkeypatch.setattr(sys, "stderr", stderr)
 
-    config = RunConfig(mode="strong", explain=True)
+    # as the runner numbers them: 2 measured runs, then the explain pass, 3 in all
+    config = RunConfig(mode="strong", explain=True, repeat=2)
     with run_progress([config], ["strong"], quiet=False) as progress:
-        progress.callback("strong", config)(Progress(1, 1, 0.1, 1024))  # type: ignore[misc]
+        on_progress = progress.callback("strong", config)
+        on_progress(Progress(1, 3, 0.1, 1024))  # type: ignore[misc]
+        assert "strong run 2/2" in _drawn(progress)
+        on_progress(Progress(2, 3, 0.1, 1024))  # type: ignore[misc]
 
     assert "strong explain pass" in stderr.getvalue()
+    assert "run 3/3" not in stderr.getvalue()
 
 
 def test_quiet_or_not_a_terminal_draws_nothing(monkeypatch):
@@ -90,10 +103,7 @@ def test_the_bar_keeps_its_place_whatever_the_stage_and_readout(monkeypatch):
                     ("strong/off", long, Progress(3, 3, 12.5, 1023 * 1024**2))]
         for name, config, reading in readings:
             progress.callback(name, config)(reading)  # type: ignore[misc]
-            console = Console(width=160, file=io.StringIO(), color_system=None)
-            with console.capture() as capture:
-                console.print(progress._progress.get_renderable())
-            line = capture.get().splitlines()[0].rstrip()
+            line = _drawn(progress).splitlines()[0].rstrip()
             # "weak run 1/1" and "strong/off explain pass", 900 B and 1,023.0 MiB: the
             # readout starts in the same column and the line keeps its length
             starts.add(line.index(" RSS "))
