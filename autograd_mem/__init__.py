@@ -48,6 +48,13 @@ __all__ = [
     "using_config",
 ]
 
+# DeZero's library on the engine (issue 12): its classes, and its modules by name, so
+# ``dezero.layers.Linear`` becomes ``autograd_mem.layers.Linear`` after one import.
+__all__ += ["DataLoader", "Dataset", "Layer", "Model"]
+_SUBMODULES = frozenset(
+    {"functions", "layers", "models", "optimizers", "datasets", "dataloaders"}
+)
+
 _ENGINE_NAMES = frozenset(__all__) - {"__version__"}
 
 
@@ -56,10 +63,10 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module("autograd_mem.engine"), name)
         globals()[name] = value  # resolved once; later lookups skip this hook
         return value
-    if name == "functions":
-        return importlib.import_module("autograd_mem.functions")
+    if name in _SUBMODULES:
+        return importlib.import_module(f"autograd_mem.{name}")
     raise AttributeError(f"module 'autograd_mem' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted([*__all__, "functions"])
+    return sorted([*__all__, *_SUBMODULES])

@@ -31,7 +31,7 @@ from autograd_mem.errors import WorkloadError
 from autograd_mem.result import RunConfig
 from autograd_mem.units import format_count
 
-BUILTIN_WORKLOADS = ("seed", "mlp")
+BUILTIN_WORKLOADS = ("seed", "mlp", "train", "cnn")
 
 # The figures of the config each built-in reads, as a report names them: the reporters
 # show these words without knowing any workload. A user's function reads none of them.
@@ -50,10 +50,25 @@ BOOKKEEPING_BYTES_PER_ITERATION = 300
 MLP_HIDDEN = 10
 MLP_LEARNING_RATE = 0.2
 FLOAT64_BYTES = 8
+FLOAT32_BYTES = 4  # DeZero's layers, and so train and cnn, compute in float32
+INT64_BYTES = 8  # labels, and max pooling's argmax indexes
+
+# train and cnn: the optimizers offered, and the settings each workload uses them with.
+OPTIMIZER_STATE_ARRAYS = {"sgd": 0, "adam": 2}  # arrays of state per parameter
+# Ten times Adam's default step: at the default, Spiral's loss barely moves in 100 steps.
+ADAM_STEP_SIZE = 0.01
+# The Spiral data set's shape (a test checks it against the data), and step 48's rate.
+SPIRAL_POINTS, SPIRAL_CLASSES, SPIRAL_FEATURES, SPIRAL_LEARNING_RATE = 300, 3, 2, 1.0
+# cnn: synthetic 1-channel square images of CNN_CLASSES classes, a 3x3 convolution
+# (padding 1) to ``hidden`` channels, ReLU, 2x2 max pooling, and a linear classifier.
+CNN_IMAGE_SIZE, CNN_CLASSES, CNN_SAMPLES = 8, 4, 300
+CNN_KERNEL, CNN_POOL, CNN_LEARNING_RATE = 3, 2, 0.1
 
 Step = Callable[[int], object]
 
-_SPEC_HELP = "a built-in (seed, mlp), package.module:function or path/to/file.py:function"
+_SPEC_HELP = (
+    "a built-in (seed, mlp, train, cnn), package.module:function or path/to/file.py:function"
+)
 
 
 @dataclass(frozen=True)
@@ -280,6 +295,10 @@ def make_step(config: RunConfig) -> Step:
         return _seed_step(config)
     if spec.builtin == "mlp":
         return _mlp_step(config)
+    if spec.builtin == "train":
+        return _train_step(config)
+    if spec.builtin == "cnn":
+        return _cnn_step(config)
     return load_user_function(spec)
 
 
@@ -358,6 +377,126 @@ def _array(grad: Any) -> Any:
     return getattr(grad, "data", grad)
 
 
+def _optimizer(config: RunConfig, sgd_learning_rate: float) -> Any:
+    """The optimizer ``--optimizer`` names: SGD at the workload's rate, or Adam."""
+    from autograd_mem.optimizers import SGD, Adam
+
+    if config.optimizer == "sgd":
+        return SGD(sgd_learning_rate)
+    return Adam(alpha=ADAM_STEP_SIZE)
+
+
+
+
+def _training_step(config: RunConfig, model: Any, loader: Any, forward: Any, rate: float) -> Step:
+    """One minibatch of a DeZero training loop, as the book writes it (steps 49-50).
+
+    ``forward(x)`` maps a batch to class scores. The last loss stays bound until the
+    next one replaces it, as a loop variable does, so the previous step's graph is
+    alive while the next is built. Under ``no_grad`` only the forward pass runs.
+    """
+    from autograd_mem.functions import softmax_cross_entropy
+
+    optimizer = _optimizer(config, rate).setup(model)
+    train = not config.no_grad
+    held: list[Any] = [None]
+    batches = iter(loader)
+
+    def training_step(iteration: int) -> None:
+        nonlocal batches
+        try:
+            x, t = next(batches)
+        except StopIteration:  # an epoch is over: the loader has reshuffled
+            batches = iter(loader)
+            x, t = next(batches)
+        loss = softmax_cross_entropy(forward(x), t)
+        if train:
+            model.cleargrads()
+            loss.backward()
+            optimizer.update()
+        held[0] = loss
+
+    training_step.model = model  # type: ignore[attr-defined]  # for inspection
+    training_step.held = held  # type: ignore[attr-defined]
+    return training_step
+
+
+def _train_step(config: RunConfig) -> Step:
+    """The book's classifier (step 48-50): an MLP of one hidden layer on the Spiral data.
+
+    ``hidden`` is the hidden layer's width and ``batch_size`` the minibatch; ``size``
+    and ``depth`` are not used. The weights are sized before the first iteration, so
+    that they belong to the baseline, as the data does.
+    """
+    import numpy as np
+
+    from autograd_mem.dataloaders import DataLoader
+    from autograd_mem.datasets import Spiral
+    from autograd_mem.engine import no_grad
+    from autograd_mem.models import MLP
+
+    rng = np.random.default_rng(config.rng_seed)
+    data = Spiral(train=True)
+    loader = DataLoader(data, config.batch_size, rng=rng)
+    np.random.seed(config.rng_seed)  # the layers draw their weights from numpy's generator
+    model = MLP((config.hidden, SPIRAL_CLASSES))
+    with no_grad():
+        model(data.data[:1])
+    return _training_step(config, model, loader, model, SPIRAL_LEARNING_RATE)
+
+
+def _cnn_step(config: RunConfig) -> Step:
+    """A small CNN's training step on synthetic images, its convolution through im2col.
+
+    Each image is noise with a bright row whose position is its class, so the net has
+    something to learn. The convolution is ``conv2d_simple``: the im2col matrix is a
+    node of the graph, held as long as the graph is (in strong mode, until the
+    collector runs), as it is for a DeZero user who writes it. ``hidden`` is the
+    number of filters and ``batch_size`` the minibatch; ``size`` and ``depth`` are
+    not used.
+    """
+    import numpy as np
+
+    from autograd_mem.dataloaders import DataLoader
+    from autograd_mem.datasets import Dataset
+    from autograd_mem.engine.parameter import Parameter
+    from autograd_mem.functions import conv2d_simple, flatten, pooling, relu
+    from autograd_mem.layers import Linear
+    from autograd_mem.models import Model
+
+    rng = np.random.default_rng(config.rng_seed)
+    images = Dataset()
+    images.data, images.label = _synthetic_images(rng, CNN_SAMPLES)
+    loader = DataLoader(images, config.batch_size, rng=rng)
+    fan_in = CNN_KERNEL * CNN_KERNEL
+    net = Model()
+    net.conv_W = Parameter(
+        (rng.standard_normal((config.hidden, 1, CNN_KERNEL, CNN_KERNEL)) / np.sqrt(fan_in))
+        .astype(np.float32)
+    )
+    net.conv_b = Parameter(np.zeros(config.hidden, dtype=np.float32))
+    pooled = CNN_IMAGE_SIZE // CNN_POOL
+    np.random.seed(config.rng_seed)  # Linear draws its weights from numpy's generator
+    net.fc = Linear(CNN_CLASSES, in_size=config.hidden * pooled * pooled)
+
+    def forward(x: Any) -> Any:
+        h = relu(conv2d_simple(x, net.conv_W, net.conv_b, 1, CNN_KERNEL // 2))
+        return net.fc(flatten(pooling(h, CNN_POOL, CNN_POOL)))
+
+    return _training_step(config, net, loader, forward, CNN_LEARNING_RATE)
+
+
+def _synthetic_images(rng: Any, count: int) -> tuple[Any, Any]:
+    """``count`` noisy (1, S, S) float32 images, and their class: the row that is bright."""
+    import numpy as np
+
+    labels = rng.integers(0, CNN_CLASSES, count)
+    images = rng.standard_normal((count, 1, CNN_IMAGE_SIZE, CNN_IMAGE_SIZE), dtype=np.float32)
+    first_row = (CNN_IMAGE_SIZE - CNN_CLASSES) // 2
+    images[np.arange(count), 0, first_row + labels, :] += 2.0
+    return images, labels
+
+
 # --- floors -----------------------------------------------------------------------------------
 
 
@@ -396,6 +535,8 @@ def floor_bytes(config: RunConfig) -> int | None:
     baseline (``malloc_trim`` returns only whole free pages), so the kernel sees less
     growth than was allocated. ``tracemalloc``'s peak, which counts allocations, stays
     above the floor at every size (``tests/test_runner.py`` checks it).
+
+    ``train`` and ``cnn``: see :func:`_train_floor` and :func:`_cnn_floor`.
     """
     spec = parse_spec(config.workload)
     if spec.builtin == "seed":
@@ -415,4 +556,73 @@ def floor_bytes(config: RunConfig) -> int | None:
         current_graph = 2 * hidden_layer + 2 * config.size + MLP_HIDDEN + 1
         sigmoid_backward = 2 * hidden_layer
         return (previous_graph + current_graph + sigmoid_backward) * FLOAT64_BYTES
+    if spec.builtin == "train":
+        return _train_floor(config)
+    if spec.builtin == "cnn":
+        return _cnn_floor(config)
     return None
+
+
+def _training_floor(
+    config: RunConfig, graph: int, batch: int, in_flight: int, parameters: int
+) -> int:
+    """The floor of a training step, from its parts in bytes (see the two callers).
+
+    Counted while backward runs through the largest activation: the previous step's
+    graph is alive (its loss is still bound) with the gradient its backward gave the
+    batch, a leaf; so is the new graph, with the gradients ``in_flight`` at that
+    moment (the one the activation reads, the one it makes, and the parameter
+    gradients of the layers after it); and a stateful optimizer's state, one array per
+    parameter per moment. The parameters and the data are made with the step, before
+    the baseline, so they are not counted.
+    """
+    state = OPTIMIZER_STATE_ARRAYS[config.optimizer] * parameters * FLOAT32_BYTES
+    return 2 * graph + batch + in_flight + state
+
+
+def _train_floor(config: RunConfig) -> int:
+    """``train``: a minibatch of ``n`` Spiral points through one hidden layer of ``h``.
+
+    A graph holds the batch (``n x 2``), the hidden layer's pre-activation and
+    activation (``n x h`` each), the scores (``n x 3``), all float32, and the labels
+    (``n`` int64). At the sigmoid's backward, the sigmoid reads one ``n x h`` gradient
+    and makes another, and the output layer's gradients (``h x 3 + 3``) are made.
+    Under ``no_grad`` the batch, its labels and the hidden layer's two arrays are alive
+    together, at the sigmoid. A batch is at most the 300 points.
+    """
+    n, h = min(config.batch_size, SPIRAL_POINTS), config.hidden
+    batch = n * SPIRAL_FEATURES * FLOAT32_BYTES
+    hidden_layer = n * h * FLOAT32_BYTES
+    if config.no_grad:
+        return batch + n * INT64_BYTES + 2 * hidden_layer
+    graph = batch + 2 * hidden_layer + n * SPIRAL_CLASSES * FLOAT32_BYTES + n * INT64_BYTES
+    output_layer = h * SPIRAL_CLASSES + SPIRAL_CLASSES
+    in_flight = 2 * hidden_layer + output_layer * FLOAT32_BYTES
+    parameters = SPIRAL_FEATURES * h + h + output_layer
+    return _training_floor(config, graph, batch, in_flight, parameters)
+
+
+def _cnn_floor(config: RunConfig) -> int:
+    """``cnn``: ``n`` images of ``S x S`` pixels, a 3x3 convolution to ``f`` filters.
+
+    A graph holds, in float32: the batch (``n S^2``), its im2col matrix (``9 n S^2``,
+    one row of 3x3 patch per pixel), the convolution's output and its ReLU (``f n S^2``
+    each), the pooled maps (``f n S^2 / 4``) and the scores (``classes x n``); in
+    int64, the pooling's argmax per pooled pixel and the labels. At the ReLU's
+    backward, it reads one ``f n S^2`` gradient and makes another, and the classifier's
+    gradients are made. Under ``no_grad`` the batch is alive with, first, its im2col
+    matrix and the convolution's output, then that output and its ReLU.
+    """
+    n = min(config.batch_size, CNN_SAMPLES)
+    f, k = config.hidden, CNN_KERNEL
+    pixels = n * CNN_IMAGE_SIZE * CNN_IMAGE_SIZE
+    pooled = (CNN_IMAGE_SIZE // CNN_POOL) ** 2
+    batch = pixels * FLOAT32_BYTES
+    if config.no_grad:
+        return batch + max(k * k + f, 2 * f) * pixels * FLOAT32_BYTES
+    floats = pixels * (1 + k * k + 2 * f) + n * f * pooled + n * CNN_CLASSES
+    graph = floats * FLOAT32_BYTES + (n * f * pooled + n) * INT64_BYTES
+    classifier = f * pooled * CNN_CLASSES + CNN_CLASSES
+    in_flight = (2 * f * pixels + classifier) * FLOAT32_BYTES
+    parameters = f * k * k + f + classifier
+    return _training_floor(config, graph, batch, in_flight, parameters)

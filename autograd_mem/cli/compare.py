@@ -29,8 +29,8 @@ from autograd_mem.cli.output import deliver
 from autograd_mem.cli.report import read_result
 from autograd_mem.compare import compare
 from autograd_mem.errors import UsageError
+from autograd_mem.program import ArgumentKind, check_program, classify_argument, parse_program
 from autograd_mem.result import Measurement, RunConfig, rule_of
-from autograd_mem.workloads import BUILTIN_WORKLOADS
 
 # The words --modes accepts: those of the --mode and --gc options, from the schema.
 REFERENCE_MODES = rule_of(RunConfig, "mode").choices  # type: ignore[union-attr]
@@ -115,74 +115,44 @@ class Variant:
 class Source:
     """A variant as typed, before labels: its kind, its text, and what it becomes."""
 
-    kind: str  # "workload" | "saved" | "program"
+    kind: ArgumentKind
     text: str
     name: str  # the readable name a label starts from
     config: RunConfig | None = None
     saved: Measurement | None = None
 
 
-def variant_kind(text: str) -> str:
-    """What one VARIANT argument names, from its first shell word (``program.classify_argument``).
-
-    ``.json``: a saved result; a built-in or ``target:function``: a workload; anything
-    else (``train.py --fix``, ``-m pkg.mod``): a program.
-    """
-    words = _words(text)
-    first = words[0]
-    if first.lower().endswith(".json"):
-        kind = "saved"
-    elif not first.startswith("-") and (first in BUILTIN_WORKLOADS or _is_workload(first)):
-        kind = "workload"
-    else:
-        return "program"
-    if len(words) > 1:
-        raise UsageError(f"variant {text!r}: a {kind} takes no arguments (only a program does)")
-    return kind
-
-
-def _words(text: str) -> list[str]:
-    try:
-        words = shlex.split(text)
-    except ValueError as exc:  # "No closing quotation"
-        raise UsageError(f"cannot split variant {text!r} into words: {exc}") from None
-    if not words:
-        raise UsageError("empty variant (expected a saved result, a workload or a program)")
-    return words
-
-
-def _is_workload(word: str) -> bool:
-    target, colon, function = word.rpartition(":")
-    return bool(colon and target and function.isidentifier())
-
-
 def program_variant(text: str, base: RunConfig) -> Source:
     """A whole program as a variant (``"train.py --fix"``): the lead's branch to fill in.
 
-    It will parse ``text`` (``program.parse_program``), check it (``check_program``) and
-    return ``Source("program", text, spec.command, config=<base measuring the program>)``;
-    nothing else in this module changes.
+    The program is parsed and checked here already (a missing script is refused before
+    anything runs). Once the runner measures programs, this returns
+    ``Source(ArgumentKind.PROGRAM, text, spec.command, config=<base measuring spec>)``,
+    and nothing else in this module changes: labels, modes and the report take it as is.
     """
+    spec = check_program(parse_program(text))
     raise UsageError(
-        f"variant {text!r} is a program; agmem compare measures workloads and saved runs "
-        "for now (a workload is file.py:function)"
+        f"variant {spec.command!r} is a program; agmem compare does not measure whole "
+        "programs yet (compare a workload, file.py:function, or saved runs)"
     )
 
 
-def _source(text: str, kind: str, base: RunConfig) -> Source:
-    if kind == "program":
+def _source(text: str, base: RunConfig) -> Source:
+    """What one VARIANT names, classified as ``agmem run``'s argument is (``classify_argument``)."""
+    kind = classify_argument(text)
+    if kind is ArgumentKind.PROGRAM:
         return program_variant(text, base)
     # One word, shell-quoted as a program's would be: "'my run.json'" is one file.
-    [word] = _words(text)
-    if kind == "workload":
-        return Source("workload", word, word, config=dataclasses.replace(base, workload=word))
+    [word] = shlex.split(text)
+    if kind is ArgumentKind.WORKLOAD:
+        return Source(kind, word, word, config=dataclasses.replace(base, workload=word))
     result = read_result(word)
     if not isinstance(result, Measurement):
         raise UsageError(
             f"{word} is a saved comparison, not a run: render it with "
             f"`agmem report {shlex.quote(word)}`"
         )
-    return Source("saved", word, word, saved=result)
+    return Source(kind, word, word, saved=result)
 
 
 def unique_labels(names: Sequence[str]) -> list[str]:
@@ -207,7 +177,9 @@ def unique_labels(names: Sequence[str]) -> list[str]:
 
 def build_variants(sources: Sequence[Source], modes: Modes | None) -> list[Variant]:
     """Labelled variants: each source once (its own mode), or in each of ``modes``."""
-    texts = [os.path.normpath(s.text) if s.kind != "program" else s.text for s in sources]
+    texts = [
+        s.text if s.kind is ArgumentKind.PROGRAM else os.path.normpath(s.text) for s in sources
+    ]
     twice = sorted({t for t in texts if texts.count(t) > 1})
     if twice:
         raise UsageError(f"variant {twice[0]} is given more than once")
@@ -266,12 +238,11 @@ def command(variant_texts: tuple[str, ...], modes: Modes | None, **options: Any)
     workloads: tuple[str, ...] = options.pop("workload")
     base = config_from_options(options)
     texts = [*variant_texts, *workloads]
-    kinds = [variant_kind(text) for text in texts]
-    if len(texts) < 2 and all(kind == "workload" for kind in kinds):
-        base = dataclasses.replace(base, workload=texts[0]) if texts else base
+    if len(texts) < 2 and all(classify_argument(t) is ArgumentKind.WORKLOAD for t in texts):
+        base = dataclasses.replace(base, workload=shlex.split(texts[0])[0]) if texts else base
         variants = mode_variants(base, modes or ModesType().convert(DEFAULT_MODES, None, None))
     else:
-        sources = [_source(text, kind, base) for text, kind in zip(texts, kinds, strict=True)]
+        sources = [_source(text, base) for text in texts]
         if len(sources) < 2:
             raise UsageError(f"one variant ({texts[0]}) is nothing to compare: give another")
         variants = build_variants(sources, modes)

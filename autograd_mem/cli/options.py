@@ -142,8 +142,9 @@ def field_option(*flags: str, name: str, help: str, metavar: str = "N",
                         multiple=multiple, help=help)
 
 
-_WORKLOAD_HELP = ("Built-in workload (seed, mlp) or your own as package.module:function "
-                  "or path/to/file.py:function, called once per iteration with its index.")
+_WORKLOAD_HELP = ("Built-in workload (seed, mlp, train, cnn) or your own as "
+                  "package.module:function or path/to/file.py:function, called once per "
+                  "iteration with its index.")
 
 
 def mode_option(func: F) -> F:
@@ -195,6 +196,12 @@ def _workload_options(func: F, workload: Callable[[F], F]) -> F:
         click.option("--uss", is_flag=True, help="Also measure USS at the end (slow)."),
         click.option("--explain", is_flag=True,
                      help="Rerun with gc.DEBUG_SAVEALL and report what the collector found."),
+        field_option("--optimizer", name="optimizer",
+                     help="Optimizer of the training workloads (train, cnn)."),
+        field_option("--batch-size", name="batch_size",
+                     help="Minibatch of the training workloads (train, cnn)."),
+        field_option("--hidden", name="hidden",
+                     help="Hidden width (train) or convolution filters (cnn)."),
         field_option("--seed", name="rng_seed", help="Seed of the workload's random numbers."),
         click.option("--force", is_flag=True,
                      help="Run even if the workload's floor exceeds the memory available."),

@@ -31,3 +31,12 @@ __all__ = [
     "set_reference_mode",
     "using_config",
 ]
+
+# ---- DeZero's library on the engine: layers, models, optimizers, data (issue 12) ----
+# Imported after the core on purpose: each of these modules builds on it.
+from autograd_mem.engine.dataloaders import DataLoader
+from autograd_mem.engine.datasets import Dataset
+from autograd_mem.engine.layers import Layer
+from autograd_mem.engine.models import Model
+
+__all__ += ["DataLoader", "Dataset", "Layer", "Model"]

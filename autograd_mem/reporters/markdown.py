@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from autograd_mem.compare import Comparison
 from autograd_mem.regression import CheckReport
-from autograd_mem.reporters import check_rows, rows
+from autograd_mem.reporters import check_rows, explain, rows
 from autograd_mem.reporters.chart import render_timelines
 from autograd_mem.result import Measurement
 
@@ -31,10 +31,10 @@ def _chart(measurements: list[Measurement], labels: Sequence[str] | None = None)
 
 
 def _explain(measurement: Measurement, heading: str) -> list[str]:
-    lines = rows.explain_lines(measurement)
-    if not lines:
+    report = measurement.explain
+    if report is None:
         return []
-    return ["", f"### {heading}", "", *[f"- {line}" for line in lines]]
+    return ["", f"### {heading}", "", explain.markdown(report).rstrip("\n")]
 
 
 @functools.singledispatch

@@ -43,9 +43,24 @@ def _growth_over_floor(m: Metrics) -> float | None:
     return m.peak_rss_growth_bytes / m.floor_bytes
 
 
-def memory_rows(measurement: Measurement) -> list[Row]:
-    """The memory and object figures, in reading order; optional probes only when measured."""
+def used_the_engine(measurements: list[Measurement]) -> bool:
+    """Whether any run made an engine Variable or Function: only then do its census rows mean
+    something. For any other workload a row of zeros beside a leak would read as "nothing
+    alive"; its growing types are in the explain section instead."""
+    return any(
+        m.metrics.max_live_variables or m.metrics.max_live_functions for m in measurements
+    )
+
+
+def memory_rows(measurement: Measurement, *, engine_rows: bool | None = None) -> list[Row]:
+    """The memory and object figures, in reading order; optional probes only when measured.
+
+    ``engine_rows`` says whether to show the engine's live-object rows (by default: when
+    this measurement used the engine).
+    """
     m = measurement.metrics
+    if engine_rows is None:
+        engine_rows = used_the_engine([measurement])
     rows = [
         Row(f"Peak RSS ({measurement.representative.peak_rss_source})",
             _get("peak_rss_bytes"), format_bytes, "peak_rss_bytes"),
@@ -61,6 +76,8 @@ def memory_rows(measurement: Measurement) -> list[Row]:
     if m.tracemalloc_peak_bytes is not None:
         rows.append(Row("tracemalloc current", _get("tracemalloc_current_bytes"), format_bytes))
         rows.append(Row("tracemalloc peak", _get("tracemalloc_peak_bytes"), format_bytes))
+    if not engine_rows:
+        return rows
     rows += [
         Row("Live Variables at the end", _get("live_variables_end"), format_count),
         Row("Live Functions at the end", _get("live_functions_end"), format_count),
@@ -102,8 +119,12 @@ def time_rows() -> list[Row]:
     ]
 
 
-def all_rows(measurement: Measurement) -> list[Row]:
-    return memory_rows(measurement) + collector_rows(measurement) + time_rows()
+def all_rows(measurement: Measurement, *, engine_rows: bool | None = None) -> list[Row]:
+    return (
+        memory_rows(measurement, engine_rows=engine_rows)
+        + collector_rows(measurement)
+        + time_rows()
+    )
 
 
 def cell_parts(measurement: Measurement, row: Row) -> tuple[str, str | None]:
@@ -138,7 +159,8 @@ def comparison_rows(
     """
     reference = comparison.reference
     table = []
-    for row in all_rows(reference):
+    engine_rows = used_the_engine(list(comparison.measurements))
+    for row in all_rows(reference, engine_rows=engine_rows):
         cells = []
         for m in comparison.measurements:
             cells.append(cell_parts(m, row))
@@ -219,25 +241,3 @@ def describe_environment(measurement: Measurement) -> str:
 def plural(count: int, noun: str) -> str:
     """``"1 collection"``, ``"12,792 objects"``."""
     return f"{format_count(count)} {noun}{'' if count == 1 else 's'}"
-
-
-def explain_lines(measurement: Measurement) -> list[str]:
-    """What the collector found, in sentences; empty when ``--explain`` was not asked."""
-    report = measurement.explain
-    if report is None:
-        return []
-    lines = [
-        f"A rerun with gc.DEBUG_SAVEALL kept what the collector found: "
-        f"{plural(report.garbage_objects, 'object')} in "
-        f"{plural(report.collections, 'collection')}.",
-    ]
-    if report.garbage_by_type:
-        ranked = sorted(report.garbage_by_type.items(), key=lambda kv: (-kv[1], kv[0]))
-        lines.append("Garbage by type: " + ", ".join(
-            f"{name} {format_count(count)}" for name, count in ranked))
-    lines.append(f"Array bytes held by that garbage: {format_bytes(report.array_bytes_held)}")
-    if report.example_cycle:
-        lines.append("Example reference cycle: " + " → ".join(report.example_cycle))
-    else:
-        lines.append("No reference cycle found: nothing was kept alive by a cycle.")
-    return lines

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from autograd_mem.compare import Comparison
 from autograd_mem.regression import CheckReport
-from autograd_mem.reporters import check_rows, rows
+from autograd_mem.reporters import check_rows, explain, rows
 from autograd_mem.reporters.chart import Timelines
 from autograd_mem.result import Measurement
 
@@ -41,11 +41,11 @@ def _section(title: str, body: list[rows.Row], measurement: Measurement) -> Tabl
 
 
 def _explain(measurement: Measurement) -> Panel | None:
-    lines = rows.explain_lines(measurement)
-    if not lines:
+    report = measurement.explain
+    if report is None:
         return None
     return Panel(
-        Text("\n".join(lines)),
+        explain.renderable(report),
         title="What the collector found (--explain)",
         title_align="left",
         border_style="blue",

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from autograd_mem.cli.report import MAX_RESULT_BYTES
+from autograd_mem.result import SCHEMA_VERSION
 from cli.test_real_runs import SMALL, agmem
 
 
@@ -83,7 +84,7 @@ def test_other_documents_and_broken_files_are_refused_in_one_line(invoke, fake_m
 
     cases = {
         "base.json": None,
-        "newer.json": {**document, "schema_version": 2},
+        "newer.json": {**document, "schema_version": SCHEMA_VERSION + 1},
         "edited.json": {**document, "metrics": {**document["metrics"], "peak_rss_bytes": 1}},
         "list.json": [1, 2],
         "cut.json": "cut",
@@ -99,7 +100,8 @@ def test_other_documents_and_broken_files_are_refused_in_one_line(invoke, fake_m
 
     assert "a 'baseline' document; agmem report reads a saved run or comparison" in _refused(
         invoke, tmp_path / "base.json")
-    assert "written by a newer agmem (schema_version 2" in _refused(invoke, tmp_path / "newer.json")
+    assert f"written by a newer agmem (schema_version {SCHEMA_VERSION + 1}" in _refused(
+        invoke, tmp_path / "newer.json")
     assert "metrics is not what its runs measured" in _refused(invoke, tmp_path / "edited.json")
     assert "not an agmem result" in _refused(invoke, tmp_path / "list.json")
     assert "is truncated" in _refused(invoke, tmp_path / "cut.json")

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from autograd_mem.cli.compare import unique_labels, variant_kind
+from autograd_mem.cli.compare import unique_labels
 from autograd_mem.compare import comparison_from_dict
-from autograd_mem.errors import UsageError
 from autograd_mem.result import measurement_from_dict
 from cli.test_real_runs import agmem
 
@@ -128,7 +127,8 @@ def test_unique_labels_grow_only_where_they_clash():
         (("--workload", "leaky.py:step", "--modes", "strong"),
          "--modes needs at least two modes to compare one workload"),
         (("leaky.py:step --fast", "clean.py:step"), "a workload takes no arguments"),
-        (("leaky.py:step", "'unclosed"), "cannot split variant"),
+        (("leaky.py:step", "'unclosed"), "cannot split"),
+        (("leaky.py:step", "missing.py"), "program not found: missing.py"),
         (("missing.json",), "result file not found: missing.json"),
     ],
 )
@@ -141,22 +141,13 @@ def test_bad_variants_are_one_line_and_exit_2(invoke, fake_measure, workloads, a
     assert fake_measure.calls == []
 
 
-def test_variants_are_classified_like_programs_arguments():
-    assert variant_kind("before.json") == "saved"
-    assert variant_kind("seed") == "workload"
-    assert variant_kind("pkg.mod:step") == "workload"
-    assert variant_kind("path/to/a.py:step") == "workload"
-    assert variant_kind("train.py --fix") == "program"
-    assert variant_kind("-m pkg.mod") == "program"
-    with pytest.raises(UsageError, match="takes no arguments"):
-        variant_kind("before.json --x")
-
-
 def test_a_program_variant_is_refused_in_one_line_until_programs_are_measured(invoke, workloads):
+    (workloads / "train.py").write_text("print('training')\n")
+
     result = invoke("compare", "train.py --fix", "train.py")
 
     assert result.exit_code == 2
-    assert "is a program" in result.stderr
+    assert "variant 'train.py --fix' is a program" in result.stderr
 
 
 def _save_run(invoke, path: Path, *args: str) -> dict:

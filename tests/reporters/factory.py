@@ -10,14 +10,17 @@ import dataclasses
 from collections.abc import Sequence
 
 from autograd_mem.result import (
+    CycleShape,
     Environment,
     ExplainReport,
     GcEvent,
     IterationRecord,
     Measurement,
     Metrics,
+    PathStep,
     RunConfig,
     RunResult,
+    SourceLine,
     Timeline,
 )
 
@@ -39,6 +42,22 @@ STRONG_EXPLAIN = ExplainReport(
     garbage_by_type={"Variable": 4_000, "Square": 3_000, "list": 3_000, "dict": 2_000},
     array_bytes_held=40 * MiB,
     example_cycle=("Variable", "Square", "list", "Variable"),
+    shapes=(
+        CycleShape(
+            types=("Square", "Variable", "list"),
+            path=(
+                PathStep("Variable", ".creator"),
+                PathStep("Square", ".outputs"),
+                PathStep("list", "[0]"),
+            ),
+            cycles=1_000,
+            objects=12_000,
+            bytes_held=40 * MiB,
+            allocated_at=SourceLine("workloads.py", 42, "step"),
+            hint="the engine in strong mode: use weak mode",
+        ),
+    ),
+    bytes_held=40 * MiB,
 )
 
 

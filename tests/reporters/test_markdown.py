@@ -27,4 +27,4 @@ def test_comparison_as_markdown_with_spreads_and_the_explain_section():
     assert "| Metric | strong | weak | strong ÷ weak |" in text
     assert "| Peak growth above baseline | +40.0 MiB (+40.0 – +42.0) | +2.0 MiB | 20.0x |" in text
     assert "### What the collector found in strong mode" in text
-    assert "- Example reference cycle: Variable → Square → list → Variable" in text
+    assert "`Variable.creator → Square.outputs → list[0] → Variable`" in text

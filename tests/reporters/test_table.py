@@ -53,8 +53,9 @@ def test_explain_panel_lists_garbage_and_the_cycle():
     text = _text(render_run(m))
 
     assert "What the collector found (--explain)" in text
-    assert "Garbage by type: Variable 4,000, Square 3,000, list 3,000, dict 2,000" in text
-    assert "Example reference cycle: Variable → Square → list → Variable" in text
+    assert "Variable.creator → Square.outputs → list[0] → Variable" in text
+    assert "made at workloads.py:42 in step" in text
+    assert "hint: the engine in strong mode: use weak mode" in text
 
 
 def test_comparison_has_ratio_column_timelines_and_the_verdict_last():
@@ -144,3 +145,21 @@ def test_a_mode_keeps_its_colour_whatever_its_position() -> None:
     assert title_style(alone, "weak") == title_style(second, "weak") != title_style(
         second, "strong"
     )
+
+
+def test_live_engine_rows_only_when_the_workload_used_the_engine():
+    # given one run that made engine objects and one that never did (a user's own code)
+    engine = make_measurement("weak")
+    plain = dataclasses.replace(
+        engine,
+        runs=tuple(
+            dataclasses.replace(r, metrics=dataclasses.replace(
+                r.metrics, live_variables_end=0, live_functions_end=0,
+                max_live_variables=0, max_live_functions=0))
+            for r in engine.runs
+        ),
+    )
+
+    # then the census rows show only for the first: zeros would read as "nothing alive"
+    assert "Live Variables at the end" in _text(render_run(engine))
+    assert "Live Variables" not in _text(render_run(plain))
