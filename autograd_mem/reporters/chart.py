@@ -229,9 +229,10 @@ def _strip(text: Text, measurement: Measurement, scale: _Scale, style: str) -> N
     """One measurement's title line, RSS rows, live-Variables rows and collections row."""
     axis_width = scale.axis_width
     growth = format_bytes(measurement.metrics.peak_rss_growth_bytes, signed=True)
+    live = (f", up to {plural(measurement.metrics.max_live_variables, 'live Variable')}"
+            if scale.live_top > 0 else "")
     text.append(
-        f"  peak growth {growth}, {plural(len(measurement.gc_events), 'collection')}, "
-        f"up to {plural(measurement.metrics.max_live_variables, 'live Variable')}\n",
+        f"  peak growth {growth}, {plural(len(measurement.gc_events), 'collection')}{live}\n",
         style="dim",
     )
     values = growth_by_column(measurement, scale.width, scale.iterations)
@@ -279,9 +280,9 @@ def _footer(text: Text, scale: _Scale, gc_marks: str) -> None:
         # One paragraph: the console wraps it to its own width (hard line breaks
         # made ragged lines in a narrow terminal).
         "RSS: growth above the run's baseline (freed memory mostly stays with the "
-        "allocator, so RSS holds its peak) · live Var.: Variables alive at each "
-        f"iteration's end · gc: a collection there, marked by the oldest generation "
-        f"collected ({gc_marks})",
+        "allocator, so RSS holds its peak) · "
+        + ("live Var.: Variables alive at each iteration's end · " if scale.live_top else "")
+        + f"gc: a collection there, marked by the oldest generation collected ({gc_marks})",
         style="dim italic",
     )
 
