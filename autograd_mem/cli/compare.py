@@ -21,6 +21,7 @@ import click
 from autograd_mem.cli import pipeline
 from autograd_mem.cli.options import (
     config_from_options,
+    option_name,
     output_from_options,
     output_options,
     variant_workload_options,
@@ -246,9 +247,26 @@ def command(variant_texts: tuple[str, ...], modes: Modes | None, **options: Any)
         if len(sources) < 2:
             raise UsageError(f"one variant ({texts[0]}) is nothing to compare: give another")
         variants = build_variants(sources, modes)
+    _refuse_options_nothing_uses(variants)
     output = output_from_options(options)
     deliver(output, compare(_measure(variants, options["force"], output.quiet),
                             [v.label for v in variants]))
+
+
+def _refuse_options_nothing_uses(variants: Sequence[Variant]) -> None:
+    """A measurement option typed when every variant is saved would be silently ignored."""
+    if any(v.config is not None for v in variants):
+        return
+    context = click.get_current_context()
+    fields = {f.name for f in dataclasses.fields(RunConfig)} | {"force", "modes"}
+    for param in context.command.params:
+        if param.name in fields and context.get_parameter_source(
+            param.name
+        ) is click.core.ParameterSource.COMMANDLINE:
+            raise UsageError(
+                f"{option_name(param)} applies to variants measured now, and every variant "
+                "here is a saved run: leave it out"
+            )
 
 
 def _measure(variants: Sequence[Variant], force: bool, quiet: bool) -> list[Measurement]:

@@ -216,3 +216,27 @@ def test_a_variant_is_split_like_a_shell_line_so_quotes_keep_a_spaced_name(invok
 
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["labels"] == ["my run.json", "other.json"]
+
+
+def test_measurement_options_are_refused_when_nothing_is_measured(invoke, fake_measure,
+                                                                 workloads):
+    _save_run(invoke, workloads / "a.json", "--mode", "strong")
+    _save_run(invoke, workloads / "b.json")
+
+    result = invoke("compare", "a.json", "b.json", "--iterations", "500")
+
+    assert result.exit_code == 2
+    assert "--iterations applies to variants measured now" in result.stderr
+
+
+def test_saved_runs_from_two_interpreters_say_which_ran_where(invoke, fake_measure, workloads):
+    _save_run(invoke, workloads / "a.json", "--mode", "strong")
+    document = _save_run(invoke, workloads / "b.json")
+    document["environment"]["python_version"] = "3.12.1"
+    (workloads / "b.json").write_text(json.dumps(document, indent=2) + "\n")
+
+    result = invoke("compare", "a.json", "b.json")
+
+    assert result.exit_code == 0, result.stderr
+    out = " ".join(result.stdout.split())
+    assert "a.json: CPython 3.11.7" in out and "b.json: CPython 3.12.1" in out
