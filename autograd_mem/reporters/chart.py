@@ -178,6 +178,13 @@ def _axis_width(measurements: Sequence[Measurement]) -> int:
     return max(_AXIS_WIDTH, longest + 2)
 
 
+def chart_title(measurements: Sequence[Measurement]) -> str:
+    """``RSS and live Variables per iteration``; without the Variables where none was alive."""
+    _, live_top = _scales(measurements)
+    shown = "RSS and live Variables" if live_top > 0 else "RSS"
+    return f"{shown} per iteration" + (", one scale" if len(measurements) > 1 else "")
+
+
 def render_timelines(
     measurements: Sequence[Measurement],
     *,

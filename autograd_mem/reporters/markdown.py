@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from autograd_mem.compare import Comparison
 from autograd_mem.regression import CheckReport
 from autograd_mem.reporters import check_rows, explain, rows
-from autograd_mem.reporters.chart import render_timelines
+from autograd_mem.reporters.chart import chart_title, render_timelines
 from autograd_mem.result import Measurement
 
 CHART_WIDTH = 60
@@ -54,7 +54,7 @@ def render_run(measurement: Measurement) -> str:
     ]
     body = [[row.title, rows.cell(measurement, row)] for row in rows.all_rows(measurement)]
     lines += _table(["Metric", "Value"], body, ["left", "right"])
-    lines += ["", "### RSS and live Variables per iteration", "", *_chart([measurement])]
+    lines += ["", f"### {chart_title([measurement])}", "", *_chart([measurement])]
     lines += _explain(measurement, "What the collector found (--explain)")
     return "\n".join(lines) + "\n"
 
@@ -77,7 +77,7 @@ def render_comparison(comparison: Comparison) -> str:
         for title, cells, ratios in rows.comparison_rows(comparison)
     ]
     lines += _table(headings, body, ["left"] + ["right"] * (len(headings) - 1))
-    lines += ["", "### RSS and live Variables per iteration, one scale", ""]
+    lines += ["", f"### {chart_title(comparison.measurements)}", ""]
     lines += _chart(list(comparison.measurements), comparison.labels)
     for label, m in zip(comparison.labels, comparison.measurements, strict=True):
         lines += _explain(m, f"What the collector found in {comparison.variant_name(label)}")

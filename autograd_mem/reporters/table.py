@@ -19,7 +19,7 @@ from rich.text import Text
 from autograd_mem.compare import Comparison
 from autograd_mem.regression import CheckReport
 from autograd_mem.reporters import check_rows, explain, rows
-from autograd_mem.reporters.chart import Timelines
+from autograd_mem.reporters.chart import Timelines, chart_title
 from autograd_mem.result import Measurement
 
 
@@ -75,7 +75,7 @@ def render_run(measurement: Measurement) -> RenderableType:
         _section("Time", rows.time_rows(), measurement),
         Panel(
             Timelines([measurement]),
-            title="RSS and live Variables per iteration",
+            title=chart_title([measurement]),
             title_align="left",
             border_style="dim",
             expand=False,
@@ -161,7 +161,7 @@ def render_comparison(comparison: Comparison) -> RenderableType:
         table,
         Panel(
             Timelines(comparison.measurements, labels=comparison.labels),
-            title="RSS and live Variables per iteration, one scale",
+            title=chart_title(comparison.measurements),
             title_align="left",
             border_style="dim",
             expand=False,

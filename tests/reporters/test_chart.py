@@ -8,6 +8,7 @@ from rich.console import Console
 
 from autograd_mem.reporters.chart import (
     Timelines,
+    chart_title,
     collections_by_column,
     growth_by_column,
     live_variables_by_column,
@@ -225,3 +226,19 @@ def test_a_shorter_run_ends_where_its_iterations_end_on_a_shared_axis():
     bottom = _strip_rows(text, "short")[-1]
     assert bottom[:10].strip() != "" and bottom[10:].replace("◂ floor", "").strip() == ""
     assert "iteration → 200" in text
+
+
+def test_the_title_names_the_live_variables_only_where_there_are_some():
+    engine = make_measurement("strong", collected=10)
+    plain = make_measurement("weak", live_variables_end=0)
+    plain = dataclasses.replace(plain, runs=(dataclasses.replace(
+        plain.runs[0],
+        metrics=dataclasses.replace(plain.runs[0].metrics, max_live_variables=0),
+        per_iteration=dataclasses.replace(
+            plain.runs[0].per_iteration,
+            live_variables=(0,) * len(plain.runs[0].per_iteration.live_variables)),
+    ),))
+
+    assert chart_title([engine]) == "RSS and live Variables per iteration"
+    assert chart_title([plain]) == "RSS per iteration"
+    assert chart_title([plain, plain]) == "RSS per iteration, one scale"
