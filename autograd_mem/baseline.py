@@ -21,7 +21,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from autograd_mem._version import __version__
-from autograd_mem.errors import BaselineError, ResultFormatError, UsageError
+from autograd_mem.errors import BaselineError, OutputError, ResultFormatError, UsageError
+from autograd_mem.files import write_atomic
 from autograd_mem.result import (
     POSITIVE,
     SCHEMA_VERSION,
@@ -35,7 +36,6 @@ from autograd_mem.result import (
     from_plain,
     header,
     to_plain,
-    write_atomic,
 )
 
 KIND = "baseline"
@@ -124,6 +124,8 @@ def save(path: str | os.PathLike[str], baseline: Baseline) -> None:
         write_atomic(path, dumps(to_dict(baseline)))
     except OSError as exc:
         raise BaselineError(f"cannot write baseline {os.fspath(path)}: {_reason(exc)}") from None
+    except OutputError as exc:  # files.write_atomic's own error
+        raise BaselineError(f"cannot write baseline {os.fspath(path)}: {exc.reason}") from None
 
 
 @dataclass(frozen=True)

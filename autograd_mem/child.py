@@ -14,11 +14,16 @@ iterations in a window (:func:`run_window`) that disturbs neither the collector 
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import dataclasses
 import gc
 import json
+import os
 import platform
 import random
+import shutil
+import signal
 import sys
 import time
 import traceback
@@ -28,8 +33,16 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
+from autograd_mem import series
 from autograd_mem.errors import WorkloadError
+from autograd_mem.files import write_atomic
 from autograd_mem.probes import gc_probe, rss
+from autograd_mem.protocol import (
+    EXIT_WORKLOAD_NOT_FOUND,
+    EXIT_WORKLOAD_RAISED,
+    PARENT_PID_VARIABLE,
+    TRACEBACK_TAIL_CHARACTERS,
+)
 from autograd_mem.result import (
     Environment,
     GcEvent,
@@ -40,16 +53,14 @@ from autograd_mem.result import (
     dumps,
     from_plain,
     run_to_dict,
-    write_atomic,
 )
 
 # Iterations run (and thrown away with their state) before the measured ones: imports,
 # numpy's first allocations and the interpreter's caches settle here, not in the figures.
 WARMUP_ITERATIONS = 3
 
-# Exit codes that say how the child ended even when its result file cannot be read.
-EXIT_WORKLOAD_NOT_FOUND = 4
-EXIT_WORKLOAD_RAISED = 5
+# Linux's prctl option asking for a signal when the parent dies (see _follow_parent).
+_PR_SET_PDEATHSIG = 1
 
 
 class WorkloadRaised(Exception):
@@ -102,7 +113,7 @@ def _warm_up(config: RunConfig) -> None:
     try:
         for i in range(min(WARMUP_ITERATIONS, config.iterations)):
             step(i)
-    except (Exception, SystemExit) as exc:
+    except BaseException as exc:  # KeyboardInterrupt, GeneratorExit: still the workload's
         raise WorkloadRaised(exc) from exc
     del step
     gc.collect()
@@ -125,6 +136,31 @@ class Window:
     ready: tuple[int, bool] | None = None
 
 
+# Everything the bookkeeping needs (the columns, the recorder, its callback) is
+# allocated *before* a collection that sets the collector's counts to zero, and the
+# loop itself allocates no object the collector tracks: the clock's floats, the
+# census's ints and the ``array`` stores are all untracked (``census.snapshot``,
+# which returns a tuple, is read only after the loop for the high-water marks). So
+# the collector runs at the same allocations as in an uninstrumented run of the
+# same step: the collections per generation and the objects each generation
+# collected equal those of a plain ``for i in range(n): step(i)`` between two
+# readings of ``gc.get_stats()`` that keep nothing tracked. Checked with
+# strong-mode ``seed`` (tens of thousands of objects collected) on CPython 3.10.13,
+# 3.11.7, 3.12.1 and 3.13.0 by the script of
+# ``tests/test_child.py::test_instrumented_window_collects_like_a_plain_loop``,
+# which checks it on every test run for the interpreter running the tests.
+#
+# ``tracemalloc`` is started just before the first iteration and read just after
+# the last, so its figures hold the workload's allocations and the recorder's
+# (whose arrays grow with each collection, deterministically), and nothing of
+# agmem's own reads around the window. Those made the peak differ between runs by
+# a block or two: each text-mode ``open()`` (of ``/proc/self/status``) builds a
+# fresh ``"incrementaldecoder"`` string, 67 bytes on 3.11, for an attribute lookup,
+# and CPython's type attribute cache keeps the last name looked up in each slot
+# alive, the slot chosen from the string's *address*; so whether a given string
+# outlives its lookup depends on where it was allocated, which varies from run to
+# run. A workload that itself does such lookups (opens text files, ``getattr`` with
+# names built at run time) varies the same way, in multiples of those strings.
 def run_window(
     step: Callable[[int], object],
     iterations: int,
@@ -135,43 +171,20 @@ def run_window(
 
     ``on_ready`` is called once the window's own storage exists and before anything
     else happens: the measured pass reads its baseline RSS there (its result is
-    ``Window.ready``), so that agmem's columns, 24 bytes per iteration (24 MB at a
+    ``Window.ready``), so that agmem's columns, 16 bytes per iteration (16 MB at a
     million), are in the baseline and never counted as the workload's growth. A hook
     rather than storage made by the caller: an object holding that storage, alive
     in the caller through the window, would be one tracked object more (see below).
 
-    Everything the bookkeeping needs (the columns, the recorder, its callback) is
-    allocated *before* a collection that sets the collector's counts to zero, and the
-    loop itself allocates no object the collector tracks: the clock's floats, the
-    census's ints and the ``array`` stores are all untracked (``census.snapshot``,
-    which returns a tuple, is read only after the loop for the high-water marks). So
-    the collector runs at the same allocations as in an uninstrumented run of the
-    same step: the collections per generation and the objects each generation
-    collected equal those of a plain ``for i in range(n): step(i)`` between two
-    readings of ``gc.get_stats()`` that keep nothing tracked. Checked with
-    strong-mode ``seed`` (tens of thousands of objects collected) on CPython 3.10.13,
-    3.11.7, 3.12.1 and 3.13.0 by the script of
-    ``tests/test_child.py::test_instrumented_window_collects_like_a_plain_loop``,
-    which checks it on every test run for the interpreter running the tests.
-
-    ``tracemalloc`` is started just before the first iteration and read just after
-    the last, so its figures hold the workload's allocations and the recorder's
-    (whose arrays grow with each collection, deterministically), and nothing of
-    agmem's own reads around the window. Those made the peak differ between runs by
-    a block or two: each text-mode ``open()`` (of ``/proc/self/status``) builds a
-    fresh ``"incrementaldecoder"`` string, 67 bytes on 3.11, for an attribute lookup,
-    and CPython's type attribute cache keeps the last name looked up in each slot
-    alive, the slot chosen from the string's *address*; so whether a given string
-    outlives its lookup depends on where it was allocated, which varies from run to
-    run. A workload that itself does such lookups (opens text files, ``getattr`` with
-    names built at run time) varies the same way, in multiples of those strings.
+    Why it is shaped so: see the comment above this function.
     """
     from autograd_mem.engine import census
 
     # Copied from zeros, so every page is touched now, not first faulted in by the loop.
     end_seconds = array("d", bytes(8 * iterations))
-    live_variables = array("q", bytes(8 * iterations))
-    live_functions = array("q", bytes(8 * iterations))
+    # 4-byte counts: two billion live Variables would need far more memory than exists.
+    live_variables = array("i", bytes(4 * iterations))
+    live_functions = array("i", bytes(4 * iterations))
     recorder = gc_probe.GcRecorder()
     read_variables, read_functions = census.live_variables, census.live_functions
     # Every function the window calls is called once before the collection below:
@@ -194,7 +207,7 @@ def run_window(
             end_seconds[i] = clock()
             live_variables[i] = read_variables()
             live_functions[i] = read_functions()
-    except (Exception, SystemExit) as exc:
+    except BaseException as exc:  # a real SIGINT kills the child: see _follow_parent
         raise WorkloadRaised(exc) from exc
     finally:
         if trace_memory:
@@ -234,54 +247,67 @@ def _baseline() -> tuple[int, bool]:
     return baseline_rss, rss.reset_peak_rss()
 
 
-def measure(config: RunConfig) -> dict[str, Any]:
-    """Measure one run and return the ``ok`` document."""
-    from autograd_mem.engine import census
-    from autograd_mem.workloads import floor_bytes
+def _events(
+    window: Window, collections: list[gc_probe.Collection], layout: gc_probe.GcLayout
+) -> tuple[GcEvent, ...]:
+    """Each collection, in the window's clock and tagged with the iteration it happened in.
 
-    layout = gc_probe.detect_layout()
-    env = environment(layout)
-    with ExitStack() as modes:
-        step = _prepared_step(config, modes)
-        window = run_window(step, config.iterations, config.tracemalloc, _baseline)
-        assert window.ready is not None
-        baseline_rss, reset_done = window.ready
-        peak_rss, peak_source = rss.peak_rss_bytes(reset_done)
-        end_rss = rss.current_rss_bytes()
-        live_variables, live_functions, max_variables, max_functions = census.snapshot()
-    uss = rss.uss_bytes() if config.uss else None
-
-    recorder, start, end_seconds = window.recorder, window.start_seconds, window.end_seconds
-    traced = window.traced_bytes
-    collections = recorder.collections()
-    end_relative = [t - start for t in end_seconds]
-    # An event's generation is its index in the layout's labels, like the per-generation
-    # tuples (3.14's incremental "1" and "2" are both "old"); free-threaded builds have
-    # no labels, so their events keep CPython's raw number.
-    events = tuple(
+    An event's generation is its index in the layout's labels, like the per-generation
+    tuples (3.14's incremental "1" and "2" are both "old"); free-threaded builds have
+    no labels, so their events keep CPython's raw number.
+    """
+    return tuple(
         GcEvent(
             generation=layout.slot(c.generation),
             collected=c.collected,
             uncollectable=c.uncollectable,
             pause_seconds=c.pause_seconds,
-            iteration=gc_probe.iteration_at(end_seconds, c.start_seconds),
-            seconds=c.start_seconds - start,
+            iteration=gc_probe.iteration_at(window.end_seconds, c.start_seconds),
+            seconds=c.start_seconds - window.start_seconds,
         )
         for c in collections
     )
+
+
+def _per_iteration(window: Window) -> IterationRecord:
+    """The window's columns in at most ``series.MAX_POINTS`` buckets (see IterationRecord).
+
+    Read straight from the arrays, bucket by bucket: a million iterations never become
+    a million Python objects at once.
+    """
+    ranges = series.bucket_ranges(len(window.end_seconds))
+    start, ends = window.start_seconds, window.end_seconds
+    fewest_variables, most_variables = series.bucket_min_max(window.live_variables, ranges)
+    fewest_functions, most_functions = series.bucket_min_max(window.live_functions, ranges)
+    return IterationRecord(
+        end_seconds=tuple(ends[stop - 1] - start for _, stop in ranges),
+        live_variables=tuple(most_variables),
+        live_functions=tuple(most_functions),
+        iteration=tuple(first for first, _ in ranges),
+        live_variables_min=tuple(fewest_variables),
+        live_functions_min=tuple(fewest_functions),
+    )
+
+
+def _metrics(config: RunConfig, window: Window, layout: gc_probe.GcLayout,
+             readings: dict[str, Any]) -> Metrics:
+    """The run's figures from its window and the readings taken right after it."""
+    from autograd_mem.workloads import floor_bytes
+
+    recorder, traced = window.recorder, window.traced_bytes
     counts, collected, uncollectable = recorder.per_raw_generation()
-    wall = end_relative[-1] if end_relative else 0.0
-    pauses = [c.pause_seconds for c in collections]
-    metrics = Metrics(
-        baseline_rss_bytes=baseline_rss,
-        peak_rss_bytes=peak_rss,
-        peak_rss_growth_bytes=peak_rss - baseline_rss,
-        end_rss_bytes=end_rss,
+    pauses = recorder.pause
+    wall = window.end_seconds[-1] - window.start_seconds if window.end_seconds else 0.0
+    return Metrics(
+        baseline_rss_bytes=readings["baseline_rss"],
+        peak_rss_bytes=readings["peak_rss"],
+        peak_rss_growth_bytes=readings["peak_rss"] - readings["baseline_rss"],
+        end_rss_bytes=readings["end_rss"],
         floor_bytes=floor_bytes(config),
-        live_variables_end=live_variables,
-        live_functions_end=live_functions,
-        max_live_variables=max_variables,
-        max_live_functions=max_functions,
+        live_variables_end=readings["census"][0],
+        live_functions_end=readings["census"][1],
+        max_live_variables=readings["census"][2],
+        max_live_functions=readings["census"][3],
         gc_collections=layout.fold(counts),
         gc_collected_per_generation=layout.fold(collected),
         gc_uncollectable_per_generation=layout.fold(uncollectable),
@@ -291,27 +317,42 @@ def measure(config: RunConfig) -> dict[str, Any]:
         gc_max_pause_seconds=max(pauses, default=0.0),
         wall_seconds=wall,
         seconds_per_iteration=wall / config.iterations,
-        uss_end_bytes=uss,
+        uss_end_bytes=readings["uss"],
         tracemalloc_current_bytes=traced[0],
         tracemalloc_peak_bytes=traced[1],
     )
+
+
+def measure(config: RunConfig) -> dict[str, Any]:
+    """Measure one run and return the ``ok`` document."""
+    from autograd_mem.engine import census
+
+    layout = gc_probe.detect_layout()
+    env = environment(layout)
+    with ExitStack() as modes:
+        step = _prepared_step(config, modes)
+        window = run_window(step, config.iterations, config.tracemalloc, _baseline)
+        assert window.ready is not None
+        baseline_rss, reset_done = window.ready
+        peak_rss, peak_source = rss.peak_rss_bytes(reset_done)
+        readings = {
+            "baseline_rss": baseline_rss,
+            "peak_rss": peak_rss,
+            "end_rss": rss.current_rss_bytes(),
+            "census": census.snapshot(),
+        }
+    readings["uss"] = rss.uss_bytes() if config.uss else None
     run = RunResult(
-        metrics=metrics,
-        gc_events=events,
-        per_iteration=IterationRecord(
-            end_seconds=tuple(end_relative),
-            live_variables=tuple(window.live_variables),
-            live_functions=tuple(window.live_functions),
-        ),
+        metrics=_metrics(config, window, layout, readings),
+        gc_events=_events(window, window.recorder.collections(), layout),
+        per_iteration=_per_iteration(window),
         peak_rss_source=peak_source,
     )
     return {
         "status": "ok",
         "environment": dataclasses.asdict(env),
         "run": run_to_dict(run),
-        "workload_start_monotonic": start,
-        # The collector's own account of the same span, for checking the callbacks' one.
-        "gc_stats_delta": gc_probe.stats_delta(recorder.stats_before, recorder.stats_after),
+        "workload_start_monotonic": window.start_seconds,
     }
 
 
@@ -332,6 +373,70 @@ def explain(config: RunConfig) -> dict[str, Any]:
     return {"status": "ok", "explain": dataclasses.asdict(tally.report())}
 
 
+def _traceback_text(error: BaseException) -> str:
+    """The workload's traceback from its own frames on: the child's mean nothing to a user."""
+    tb = error.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(error), error, tb))
+
+
+def _report_raised(error: WorkloadRaised) -> dict[str, Any]:
+    """Print the workload's traceback to stderr if it still can, and keep its tail in the result.
+
+    A workload may have closed fds 1 and 2: then the result document, which goes to a
+    file of its own, is the only way its reason reaches the parent.
+    """
+    text = _traceback_text(error.original)
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    return {
+        "status": "workload-raised",
+        "message": str(error),
+        "traceback": text[-TRACEBACK_TAIL_CHARACTERS:],
+    }
+
+
+def _follow_parent(scratch: str) -> None:
+    """End this child, its workload's processes and the scratch folder when the parent dies.
+
+    The parent stops the child's process group itself on every ending it sees, but it
+    cannot when it is SIGKILLed; Linux then sends this child SIGTERM (PR_SET_PDEATHSIG).
+    SIGINT gets its default action back, so that a real Ctrl-C sent here kills the
+    child instead of reaching the workload as a KeyboardInterrupt it could catch.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    def on_parent_death(signum: int, frame: object) -> None:
+        if os.path.basename(scratch).startswith("agmem-"):
+            shutil.rmtree(scratch, ignore_errors=True)
+        os.killpg(0, signal.SIGKILL)
+
+    parent = os.environ.get(PARENT_PID_VARIABLE)
+    if parent is None:
+        return  # run by hand, not by the runner
+    signal.signal(signal.SIGTERM, on_parent_death)
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if str(os.getppid()) != parent:  # the parent died before the request was made
+        on_parent_death(signal.SIGTERM, None)
+
+
+def _release_std_streams() -> None:
+    """Flush stdout and stderr now; drop a stream whose fd the workload closed.
+
+    Otherwise the interpreter's own flush at exit fails and turns the exit code into 120.
+    """
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            setattr(sys, name, None)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; the exit code tells the parent how the run ended even if the file is lost."""
     args = sys.argv[1:] if argv is None else argv
@@ -342,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     role, config_path, result_path = args
+    _follow_parent(os.path.dirname(os.path.abspath(config_path)))
     with open(config_path, encoding="utf-8") as handle:
         config = from_plain(RunConfig, json.load(handle), "config")
     try:
@@ -354,11 +460,9 @@ def main(argv: list[str] | None = None) -> int:
         document = {"status": "workload-not-found", "message": exc.message}
         code = EXIT_WORKLOAD_NOT_FOUND
     except WorkloadRaised as exc:
-        original = exc.original
-        traceback.print_exception(type(original), original, original.__traceback__, file=sys.stderr)
-        document = {"status": "workload-raised", "message": str(exc)}
+        document = _report_raised(exc)
         code = EXIT_WORKLOAD_RAISED
-    sys.stdout.flush()
+    _release_std_streams()
     write_atomic(result_path, dumps(document))
     return code
 

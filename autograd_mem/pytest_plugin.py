@@ -35,6 +35,9 @@ from __future__ import annotations
 
 import gc
 import inspect
+import math
+import signal
+import threading
 import tracemalloc
 from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager
@@ -52,12 +55,18 @@ def agmem(
     max_live_objects: int | None = None,
     max_collected: int | None = None,
     mode: str | None = "weak",
+    timeout: float | None = None,
 ) -> None:
     """Fail the test when its body exceeds a memory limit.
     max_peak_growth: bytes or a size like "20 MiB" or "1.5 GB" (tracemalloc peak above
     the start); max_live_objects: Variables + Functions the body leaves alive;
     max_collected: objects the body leaves to the cyclic collector; mode: the reference
-    mode the body runs under ("weak", "strong", or None to leave it as it is).
+    mode the body runs under ("weak", "strong", or None to leave it as it is);
+    timeout: seconds after which the body is interrupted and the test fails.
+
+    The body runs in the test's own process, so the timeout is a SIGALRM timer raising
+    in the main thread (``signal.setitimer``): a body stuck in C code that does not
+    return to Python cannot be interrupted, and off the main thread the marker refuses it.
 
     The marker's signature and help text (``pytest --markers``) come from here: the
     first paragraph, joined into one line.
@@ -72,6 +81,7 @@ class MarkerLimits:
     max_live_objects: int | None = None
     max_collected: int | None = None
     mode: str | None = "weak"
+    timeout_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -96,11 +106,11 @@ def limits_from_marker(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Mark
 
     if args:
         raise ValueError(f"@pytest.mark.{MARKER} takes keyword arguments only, got {args!r}")
-    unknown = set(kwargs) - {*_LIMIT_NAMES, "mode"}
+    unknown = set(kwargs) - {*_LIMIT_NAMES, "mode", "timeout"}
     if unknown:
         raise ValueError(
             f"@pytest.mark.{MARKER}: unknown argument(s) {', '.join(sorted(unknown))} "
-            f"(expected {', '.join((*_LIMIT_NAMES, 'mode'))})"
+            f"(expected {', '.join((*_LIMIT_NAMES, 'mode', 'timeout'))})"
         )
     mode = kwargs.get("mode", "weak")
     problem = OrNone(rule_of(RunConfig, "mode")).problem("mode", mode, repr(mode))
@@ -112,7 +122,23 @@ def limits_from_marker(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Mark
         max_live_objects=_count(kwargs.get("max_live_objects"), "max_live_objects"),
         max_collected=_count(kwargs.get("max_collected"), "max_collected"),
         mode=mode,
+        timeout_seconds=_seconds(kwargs.get("timeout")),
     )
+
+
+def _seconds(value: Any) -> float | None:
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0 < value < math.inf
+    ):
+        raise ValueError(
+            f"@pytest.mark.{MARKER}: timeout must be a finite number of seconds above 0, "
+            f"got {value!r}"
+        )
+    return float(value)
 
 
 def _size(value: Any, parse_size: Any) -> int:
@@ -223,7 +249,8 @@ class _Probe:
 def pytest_configure(config: pytest.Config) -> None:
     doc = " ".join((agmem.__doc__ or "").strip().split("\n\n")[0].split())
     signature = (
-        f"{MARKER}(max_peak_growth=None, max_live_objects=None, max_collected=None, mode='weak')"
+        f"{MARKER}(max_peak_growth=None, max_live_objects=None, max_collected=None, "
+        "mode='weak', timeout=None)"
     )
     config.addinivalue_line("markers", f"{signature}: {doc}")
 
@@ -241,13 +268,38 @@ def _limits(pyfuncitem: pytest.Function) -> MarkerLimits | None:
     pytest.fail(message, pytrace=False)
 
 
+class BodyTimedOut(Exception):
+    """The marked body ran past its ``timeout``."""
+
+
+@contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise BodyTimedOut in the body after ``seconds`` (a SIGALRM timer; main thread only)."""
+    if seconds is None:
+        yield
+        return
+    if threading.current_thread() is not threading.main_thread():
+        pytest.fail(f"@pytest.mark.{MARKER}(timeout=...) needs the main thread", pytrace=False)
+
+    def expire(signum: int, frame: object) -> None:
+        raise BodyTimedOut(f"timed out after {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 @contextmanager
 def _measured(limits: MarkerLimits) -> Iterator[_Probe]:
-    """The body's measurement, under the marker's reference mode."""
+    """The body's measurement, under the marker's reference mode and time limit."""
     from autograd_mem.engine import reference_mode
 
     probe = _Probe()
-    with probe.measuring():
+    with probe.measuring(), _time_limit(limits.timeout_seconds):
         if limits.mode is None:
             yield probe
         else:
@@ -271,10 +323,16 @@ if "wrapper" in inspect.signature(pytest.hookimpl.__call__).parameters:
         limits = _limits(pyfuncitem)
         if limits is None:
             return (yield)
-        with _measured(limits) as probe:
-            result = yield
-        _judge(pyfuncitem, limits, probe)
-        return result
+        try:
+            with _measured(limits) as probe:
+                result = yield
+        except BodyTimedOut as exc:
+            message = f"agmem: {pyfuncitem.name} {exc}"
+        else:
+            _judge(pyfuncitem, limits, probe)
+            return result
+        # Failed outside the except block, so the report shows the one line, not a chain.
+        pytest.fail(message, pytrace=False)
 
 else:  # pragma: no cover - exercised with pluggy < 1.1 only
 
@@ -288,3 +346,8 @@ else:  # pragma: no cover - exercised with pluggy < 1.1 only
             outcome = yield
         if outcome.excinfo is None:
             _judge(pyfuncitem, limits, probe)
+        elif isinstance(outcome.excinfo[1], BodyTimedOut):
+            outcome.force_exception(
+                pytest.fail.Exception(f"agmem: {pyfuncitem.name} {outcome.excinfo[1]}",
+                                      pytrace=False)
+            )

@@ -13,16 +13,13 @@ and ``from_plain`` decoding a baseline or a child's result.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import math
-import os
 import statistics
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from functools import cached_property
 from typing import Any, ClassVar
 
 from autograd_mem._version import __version__
@@ -232,6 +229,8 @@ class RunConfig:
     optimizer: str = ruled(OneOf(TRAIN_OPTIMIZERS, "optimizer"), "sgd")
     batch_size: int = ruled(POSITIVE, 30)
     hidden: int = ruled(POSITIVE, 10)
+    # A measured child running longer is ended, with everything it started (exit 3).
+    timeout_seconds: float | None = ruled(OrNone(Number(0.0, exclusive=True)), None)
 
     def __post_init__(self) -> None:
         # A RunConfig is valid once built, whoever builds it: the command line, a
@@ -283,15 +282,20 @@ class Metrics:
 
 @dataclass(frozen=True)
 class Timeline:
-    """The parent's RSS samples, aligned with the iteration the child was in.
+    """The parent's RSS samples, aligned with the iteration the child was in; at most 4,096 points.
 
     ``seconds`` counts from the first iteration's start; ``iteration`` is the index
-    of the iteration in progress at that sample (-1 before the first began).
+    of the iteration in progress at that sample (-1 before the first began). A run
+    sampled more often than ``series.MAX_POINTS`` times is kept in as many buckets of
+    consecutive samples: a point's ``seconds`` and ``iteration`` are its first
+    sample's, ``rss_bytes`` its highest and ``rss_bytes_min`` its lowest, so the
+    peaks and troughs a chart can draw survive (exact peaks are in the metrics).
     """
 
     seconds: tuple[float, ...] = ()
     rss_bytes: tuple[int, ...] = ()
     iteration: tuple[int, ...] = ()
+    rss_bytes_min: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -308,11 +312,21 @@ class GcEvent:
 
 @dataclass(frozen=True)
 class IterationRecord:
-    """The child's cheap per-iteration bookkeeping: counters read at each iteration's end."""
+    """The child's per-iteration counters, read at each iteration's end; at most 4,096 points.
+
+    A run of more iterations than ``series.MAX_POINTS`` is kept in as many buckets of
+    consecutive iterations (one per iteration otherwise): ``iteration`` is a bucket's
+    first iteration, ``end_seconds`` the end of its last, ``live_variables`` and
+    ``live_functions`` the most alive at an iteration's end within it, and the
+    ``_min`` columns the fewest. The census's exact high-water marks are in the metrics.
+    """
 
     end_seconds: tuple[float, ...] = ()
     live_variables: tuple[int, ...] = ()
     live_functions: tuple[int, ...] = ()
+    iteration: tuple[int, ...] = ()
+    live_variables_min: tuple[int, ...] = ()
+    live_functions_min: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -429,20 +443,22 @@ class Measurement:
     tool_version: str = __version__
     schema_version: int = SCHEMA_VERSION
 
-    @property
+    # Computed once per measurement, on first use: a frozen dataclass's fields never
+    # change, and the reporters read these many times.
+    @cached_property
     def representative(self) -> RunResult:
         by_growth = sorted(self.runs, key=lambda run: run.metrics.peak_rss_growth_bytes)
         return by_growth[(len(by_growth) - 1) // 2]
 
-    @property
+    @cached_property
     def metrics(self) -> Metrics:
         return aggregate_metrics([run.metrics for run in self.runs], statistics.median_low)
 
-    @property
+    @cached_property
     def metrics_min(self) -> Metrics:
         return aggregate_metrics([run.metrics for run in self.runs], min)
 
-    @property
+    @cached_property
     def metrics_max(self) -> Metrics:
         return aggregate_metrics([run.metrics for run in self.runs], max)
 
@@ -562,13 +578,28 @@ def run_from_dict(data: Mapping[str, Any], where: str = "run") -> RunResult:
     )
 
 
+# The representative run's series live once, at the top of a run document.
+_REPRESENTATIVE_KEYS = ("timeline", "gc_events", "per_iteration", "explain")
+
+
 def measurement_to_dict(m: Measurement) -> dict[str, Any]:
     """The JSON document of one measurement (``kind: "run"``).
 
     The top level carries the median metrics, their spread and the representative
-    run's timeline and collections, so a reader of a single run needs nothing else;
-    ``runs`` keeps each repeat in full.
+    run's timeline, collections, per-iteration counters and explain report, so a reader
+    of a single run needs nothing else. ``runs`` keeps each repeat in full, except that
+    the representative's entry says ``"representative": true`` instead of repeating
+    what the top level already holds.
     """
+    representative = m.representative
+    runs = []
+    for run in m.runs:
+        entry = run_to_dict(run)
+        if run is representative:
+            for key in _REPRESENTATIVE_KEYS:
+                del entry[key]
+            entry["representative"] = True
+        runs.append(entry)
     return {
         **header("run", m.tool_version),
         "environment": to_plain(m.environment),
@@ -576,12 +607,9 @@ def measurement_to_dict(m: Measurement) -> dict[str, Any]:
         "metrics": to_plain(m.metrics),
         "metrics_min": to_plain(m.metrics_min),
         "metrics_max": to_plain(m.metrics_max),
-        "peak_rss_source": m.representative.peak_rss_source,
-        "timeline": to_plain(m.timeline),
-        "gc_events": to_plain(m.gc_events),
-        "per_iteration": to_plain(m.per_iteration),
-        "explain": to_plain(m.explain),
-        "runs": [run_to_dict(r) for r in m.runs],
+        "peak_rss_source": representative.peak_rss_source,
+        **{key: to_plain(getattr(representative, key)) for key in _REPRESENTATIVE_KEYS},
+        "runs": runs,
     }
 
 
@@ -628,18 +656,25 @@ def check_schema(data: Any, kind: str, where: str = "document") -> str:
 def measurement_from_dict(data: Any, where: str = "run") -> Measurement:
     """Read a run document back, as ``measurement_to_dict`` wrote it, and nothing else.
 
-    The runs are the measurement; the top level's medians, spread and series are derived
-    from them, so a document whose top level says otherwise (edited by hand, or spliced
-    from two files) is refused rather than shown with figures it does not contain.
+    The representative run takes its series from the top level. The runs are the
+    measurement; the top level's medians and spread are derived from them, so a
+    document whose top level says otherwise (edited by hand, or spliced from two files)
+    is refused rather than shown with figures it does not contain.
     """
     tool_version = check_schema(data, "run", where)
     runs = data.get("runs")
     if not isinstance(runs, list) or not runs:
         raise ResultFormatError(f"{where}: 'runs' must be a non-empty list")
+    read = []
+    for i, entry in enumerate(runs):
+        if isinstance(entry, Mapping) and entry.get("representative") is True:
+            entry = {k: v for k, v in entry.items() if k != "representative"}
+            entry.update({key: data.get(key) for key in _REPRESENTATIVE_KEYS if key in data})
+        read.append(run_from_dict(entry, f"{where}.runs[{i}]"))
     measurement = Measurement(
         config=from_plain(RunConfig, data.get("config"), f"{where}.config"),
         environment=from_plain(Environment, data.get("environment"), f"{where}.environment"),
-        runs=tuple(run_from_dict(r, f"{where}.runs[{i}]") for i, r in enumerate(runs)),
+        runs=tuple(read),
         tool_version=tool_version,
     )
     for i, run in enumerate(measurement.runs):
@@ -679,32 +714,3 @@ def check_per_generation(metrics: Metrics, environment: Environment, where: str)
 def dumps(document: Mapping[str, Any]) -> str:
     """JSON text for people and machines alike: indented, keys in a stable order."""
     return json.dumps(document, indent=2, allow_nan=False) + "\n"
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write a file so that a reader sees the old content or the whole new one, never half.
-
-    The text goes to a temporary file in the same directory, is flushed to disk and
-    renamed over the target: a kill mid-way leaves at most a stray temporary file.
-    """
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    try:
-        # mkstemp creates 0600; a report should get the mode open() would give it.
-        os.chmod(tmp, 0o666 & ~_current_umask())
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise

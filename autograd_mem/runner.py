@@ -9,6 +9,7 @@ its own and aligns the samples with the iterations the child reports, both stamp
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -19,18 +20,24 @@ import sys
 import tempfile
 import time
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autograd_mem import workloads
-from autograd_mem.child import EXIT_WORKLOAD_NOT_FOUND, EXIT_WORKLOAD_RAISED
-from autograd_mem.errors import RunFailedError, UsageError, WorkloadError
+from autograd_mem import series, workloads
+from autograd_mem.errors import RunFailedError, RunTimedOutError, UsageError, WorkloadError
+from autograd_mem.files import read_tail
 from autograd_mem.probes import rss
+from autograd_mem.protocol import (
+    EXIT_WORKLOAD_NOT_FOUND,
+    EXIT_WORKLOAD_RAISED,
+    PARENT_PID_VARIABLE,
+)
 from autograd_mem.result import (
     Environment,
     ExplainReport,
+    IterationRecord,
     Measurement,
     RunConfig,
     RunResult,
@@ -41,8 +48,10 @@ from autograd_mem.result import (
 )
 from autograd_mem.units import format_bytes
 
-# How much of a failed child's stderr an error shows.
+# How much of a failed child's stderr an error shows: its last lines, read from the end
+# of its log on disk, so that a workload printing gigabytes costs the parent nothing.
 STDERR_TAIL_LINES = 20
+STDERR_TAIL_BYTES = 64 * 1024
 # How often the parent wakes to report progress while a child runs.
 PROGRESS_INTERVAL_SECONDS = 0.1
 
@@ -58,10 +67,17 @@ class Progress:
 
 
 def validate(config: RunConfig) -> None:
-    """Refuse, before any run starts, a workload that cannot be found (WorkloadError, exit 2).
+    """Refuse, before any run starts, a workload that cannot be found (WorkloadError, exit 2),
+    or a sampling interval longer than the sampler thread waits (UsageError, exit 2).
 
     The other fields were checked when the config was built: a RunConfig checks itself.
     """
+    interval = config.sample_interval_seconds
+    if interval > rss.MAX_SAMPLE_INTERVAL_SECONDS:
+        raise UsageError(
+            f"sample interval must be at most {rss.MAX_SAMPLE_INTERVAL_SECONDS:g} s, "
+            f"not {interval!r}"
+        )
     workloads.check_workload(config.workload)
 
 
@@ -108,7 +124,7 @@ def measure(
     for index in range(config.repeat):
         document, samples = _run_child("measure", config, index, on_progress)
         environment = from_plain(Environment, document["environment"], "child environment")
-        runs.append(_with_timeline(document, samples))
+        runs.append(_with_timeline(document, samples, config.iterations))
     assert environment is not None
     measurement = Measurement(config=config, environment=environment, runs=tuple(runs))
     if not config.explain:
@@ -126,11 +142,30 @@ def measure(
     )
 
 
-def _with_timeline(document: dict[str, Any], samples: rss.Samples) -> RunResult:
+def _iteration_at(record: IterationRecord, seconds: float, iterations: int) -> int:
+    """The iteration in progress ``seconds`` after the first began, from the bucketed record.
+
+    Exact while each bucket is one iteration (runs of up to ``series.MAX_POINTS``);
+    inside a longer bucket, placed in proportion to the time its iterations took.
+    """
+    ends = record.end_seconds
+    bucket = bisect_right(ends, seconds)
+    if bucket >= len(ends):
+        return iterations - 1
+    first = record.iteration[bucket]
+    last = record.iteration[bucket + 1] - 1 if bucket + 1 < len(ends) else iterations - 1
+    began = ends[bucket - 1] if bucket else 0.0
+    span = ends[bucket] - began
+    offset = int((seconds - began) / span * (last - first + 1)) if span > 0 else 0
+    return min(first + max(offset, 0), last)
+
+
+def _with_timeline(document: dict[str, Any], samples: rss.Samples, iterations: int) -> RunResult:
     """The child's run plus the parent's samples from its first iteration's start to its last's end.
 
     Samples outside that span (interpreter start-up, warm-up, writing the result) are
     dropped: the timeline shows the workload, and ``seconds`` counts from its start.
+    The rest is kept in at most ``series.MAX_POINTS`` buckets (see Timeline).
     """
     run = run_from_dict(document["run"], "child run")
     start = float(document["workload_start_monotonic"])
@@ -138,11 +173,14 @@ def _with_timeline(document: dict[str, Any], samples: rss.Samples) -> RunResult:
     last = ends[-1] if ends else 0.0
     lo = bisect_left(samples.seconds, start)
     hi = bisect_right(samples.seconds, start + last)
-    seconds = [t - start for t in samples.seconds[lo:hi]]
+    ranges = [(lo + a, lo + b) for a, b in series.bucket_ranges(hi - lo)]
+    lows, highs = series.bucket_min_max(samples.rss_bytes, ranges)
+    seconds = tuple(samples.seconds[a] - start for a, _ in ranges)
     timeline = Timeline(
-        seconds=tuple(seconds),
-        rss_bytes=tuple(samples.rss_bytes[lo:hi]),
-        iteration=tuple(min(bisect_right(ends, s), len(ends) - 1) for s in seconds),
+        seconds=seconds,
+        rss_bytes=tuple(int(v) for v in highs),
+        iteration=tuple(_iteration_at(run.per_iteration, t, iterations) for t in seconds),
+        rss_bytes_min=tuple(int(v) for v in lows),
     )
     return dataclasses.replace(run, timeline=timeline)
 
@@ -151,7 +189,28 @@ def _child_environment() -> dict[str, str]:
     env = dict(os.environ)
     # Fixed hashing: set and dict orders, hence allocation patterns, repeat run to run.
     env["PYTHONHASHSEED"] = "0"
+    env[PARENT_PID_VARIABLE] = str(os.getpid())
     return env
+
+
+def _start_child(role: str, scratch: Path) -> subprocess.Popen[bytes]:
+    """Start the child in a session of its own, its output going to a log in ``scratch``.
+
+    Its own session (hence process group) is what lets the parent end the child and
+    everything its workload started with one ``killpg``, and keeps a terminal's
+    Ctrl-C from reaching it: the parent decides what to stop, and when.
+    """
+    command = [
+        sys.executable, "-m", "autograd_mem.child", role,
+        str(scratch / "config.json"), str(scratch / "result.json"),
+    ]
+    with open(scratch / "child.log", "wb") as log:
+        # The workload's stdout and stderr go to a log, never to agmem's stdout
+        # (which may carry a JSON document); its tail is shown if the run fails.
+        return subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            env=_child_environment(), start_new_session=True,
+        )
 
 
 def _run_child(
@@ -160,82 +219,110 @@ def _run_child(
     run_index: int,
     on_progress: Callable[[Progress], None] | None,
 ) -> tuple[dict[str, Any], rss.Samples]:
-    """Run one child to its end and return its ``ok`` document and the RSS samples taken."""
+    """Run one child to its end and return its ``ok`` document and the RSS samples taken.
+
+    Whatever happens (success, failure, timeout, an interrupt or SIGTERM raised in
+    this thread), the child's whole process group is killed and the child reaped before
+    this returns, and the scratch folder is gone.
+    """
     runs_total = config.repeat + (1 if config.explain else 0)
-    with tempfile.TemporaryDirectory(prefix="agmem-") as scratch:
-        config_path = Path(scratch, "config.json")
-        result_path = Path(scratch, "result.json")
-        log_path = Path(scratch, "child.log")
-        config_path.write_text(dumps(dataclasses.asdict(config)), encoding="utf-8")
-        command = [
-            sys.executable,
-            "-m",
-            "autograd_mem.child",
-            role,
-            str(config_path),
-            str(result_path),
-        ]
-        with open(log_path, "wb") as log:
-            # The workload's stdout and stderr go to a log, never to agmem's stdout
-            # (which may carry a JSON document); its tail is shown if the run fails.
-            process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=_child_environment()
+    with tempfile.TemporaryDirectory(prefix="agmem-") as folder:
+        scratch = Path(folder)
+        (scratch / "config.json").write_text(dumps(dataclasses.asdict(config)), encoding="utf-8")
+        process = _start_child(role, scratch)
+        sampler = rss.RssSampler(process.pid, config.sample_interval_seconds, config.sampler)
+        started = time.monotonic()
+
+        def tick(elapsed: float) -> None:
+            if on_progress is not None:
+                rss_now = sampler.latest_rss_bytes
+                on_progress(Progress(run_index, runs_total, elapsed, rss_now))
+
+        try:
+            sampler.start()
+            exited = _wait_for_exit(process, started, config.timeout_seconds, tick)
+        finally:
+            _end_process_group(process)
+            samples = sampler.stop()
+        tail = _tail(scratch / "child.log")
+        if not exited:
+            raise RunTimedOutError(
+                f"the measured run timed out after {config.timeout_seconds:g} s (--timeout); "
+                "it and every process it started were ended",
+                detail=tail or None,
             )
-            sampler = rss.RssSampler(process.pid, config.sample_interval_seconds, config.sampler)
-            started = time.monotonic()
-            try:
-                sampler.start()
-                if on_progress is None:
-                    process.wait()
-                else:
-                    for elapsed in _ticks_until_exit(process, started):
-                        rss_now = sampler.latest_rss_bytes
-                        on_progress(Progress(run_index, runs_total, elapsed, rss_now))
-            except BaseException:
-                process.kill()
-                process.wait()
-                raise
-            finally:
-                samples = sampler.stop()
-        tail = _tail(log_path)
-        document = _read_result(result_path)
+        document = _read_result(scratch / "result.json")
         _raise_for_failure(process.returncode, document, tail)
+        if sampler.error is not None:
+            raise RunFailedError(f"the RSS sampler failed: {sampler.error}")
         assert document is not None
         return document, samples
 
 
-def _ticks_until_exit(process: subprocess.Popen[bytes], started: float) -> Iterator[float]:
-    """Yield the seconds since ``started`` every PROGRESS_INTERVAL_SECONDS until the child exits.
-
-    Why not ``process.wait(timeout=...)`` in a loop: on POSIX it polls ``waitpid`` with
-    sleeps starting at half a millisecond, about eight wake-ups per interval, each one
-    taken from the cores the measured child runs on. A pidfd (Linux 5.3+) becomes
-    readable when the process exits, so ``select`` wakes once per interval, or at the exit.
-    """
+def _pidfd(pid: int) -> int | None:
     try:
-        pidfd = os.pidfd_open(process.pid)  # type: ignore[attr-defined,unused-ignore]
+        return os.pidfd_open(pid)  # type: ignore[attr-defined,unused-ignore]
     except (AttributeError, OSError):
-        pidfd = None
-    if pidfd is None:
-        while True:
-            try:
-                process.wait(timeout=PROGRESS_INTERVAL_SECONDS)
-                return
-            except subprocess.TimeoutExpired:
-                yield time.monotonic() - started
+        return None
+
+
+def _has_exited(pid: int, pidfd: int | None, seconds: float) -> bool:
+    """Wait up to ``seconds`` for the child to exit, without reaping it.
+
+    Why a pidfd rather than ``process.wait(timeout=...)``: on POSIX that polls
+    ``waitpid`` with sleeps starting at half a millisecond, about eight wake-ups per
+    interval, each one taken from the cores the measured child runs on; a pidfd (Linux
+    5.3+) becomes readable when the process exits, so ``select`` wakes once per
+    interval, or at the exit. Not reaping keeps the child's pid, and so its process
+    group, from being reused until the group has been killed.
+    """
+    if pidfd is not None:
+        return bool(select.select([pidfd], [], [], seconds)[0])
+    flags = os.WEXITED | os.WNOHANG | os.WNOWAIT
+    if os.waitid(os.P_PID, pid, flags) is not None:
+        return True
+    time.sleep(seconds)
+    return os.waitid(os.P_PID, pid, flags) is not None
+
+
+def _wait_for_exit(
+    process: subprocess.Popen[bytes],
+    started: float,
+    timeout: float | None,
+    tick: Callable[[float], None],
+) -> bool:
+    """Wait for the child, calling ``tick`` every PROGRESS_INTERVAL_SECONDS; False on timeout."""
+    deadline = None if timeout is None else started + timeout
+    pidfd = _pidfd(process.pid)
     try:
-        while not select.select([pidfd], [], [], PROGRESS_INTERVAL_SECONDS)[0]:
-            yield time.monotonic() - started
-        process.wait()
+        while True:
+            wait = PROGRESS_INTERVAL_SECONDS
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                wait = min(wait, left)
+            if _has_exited(process.pid, pidfd, wait):
+                return True
+            tick(time.monotonic() - started)
     finally:
-        os.close(pidfd)
+        if pidfd is not None:
+            os.close(pidfd)
+
+
+def _end_process_group(process: subprocess.Popen[bytes]) -> None:
+    """Kill the child's process group (the child, and whatever its workload started), then reap.
+
+    Done on every ending, a normal one too: a workload's background process must not
+    outlive the measurement, holding memory or the terminal.
+    """
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def _tail(path: Path, lines: int = STDERR_TAIL_LINES) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
+    text = read_tail(path, STDERR_TAIL_BYTES)
     return "\n".join(text.rstrip("\n").splitlines()[-lines:])
 
 
@@ -249,7 +336,11 @@ def _read_result(path: Path) -> dict[str, Any] | None:
 
 def _raise_for_failure(returncode: int, document: dict[str, Any] | None, tail: str) -> None:
     """Turn a child's ending into the one error that says what happened; return if it succeeded."""
-    detail = tail or None
+    document = document or {}
+    status = document.get("status")
+    # A workload that closed its stdout and stderr left no log: the traceback kept in
+    # the result document says why it failed.
+    detail = tail or str(document.get("traceback", "")).rstrip("\n") or None
     if returncode < 0:
         try:
             name = signal.Signals(-returncode).name
@@ -257,8 +348,6 @@ def _raise_for_failure(returncode: int, document: dict[str, Any] | None, tail: s
             name = f"signal {-returncode}"
         hint = " — possibly the OOM killer" if -returncode == signal.SIGKILL else ""
         raise RunFailedError(f"the measured child was killed ({name}){hint}", detail=detail)
-    document = document or {}
-    status = document.get("status")
     if status == "workload-not-found" or returncode == EXIT_WORKLOAD_NOT_FOUND:
         message = document.get("message", "the workload could not be imported")
         raise WorkloadError(str(message), detail=detail)

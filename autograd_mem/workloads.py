@@ -41,10 +41,10 @@ PARAMETERS_READ: dict[str, Callable[[RunConfig], list[str]]] = {
 }
 
 # What the measurement itself keeps per iteration, all processes together: the child's
-# three 8-byte counters, their Python floats and ints when the result is built, its
-# JSON text, and the parent's parsed copy. An estimate, used only to refuse a run that
-# could not fit before it starts (``runner.measure``).
-BOOKKEEPING_BYTES_PER_ITERATION = 300
+# three counters (8 + 4 + 4 bytes); everything else is bounded (``series.MAX_POINTS``).
+# benchmarks/long_run.py measured 21.0 bytes at a million iterations. An estimate, used
+# only to refuse a run that could not fit before it starts (``runner.measure``).
+BOOKKEEPING_BYTES_PER_ITERATION = 24
 
 # The mlp's hidden width; its ``size`` is the number of training samples (see _mlp_step).
 MLP_HIDDEN = 10

@@ -24,13 +24,18 @@ COMPARE_WINDOW_WITH_PLAIN_LOOP = textwrap.dedent(
 
     config = RunConfig(**json.loads(sys.argv[1]))
 
+    def stats_now():
+        reading = gc_probe.new_stats_reading()
+        gc_probe.read_stats_into(reading)
+        return gc_probe.stats_of(reading)
+
     def plain(step):
         gc.collect()
         before = gc_probe.new_stats_reading()
         gc_probe.read_stats_into(before)
         for i in range(config.iterations):
             step(i)
-        return gc_probe.stats_delta(gc_probe.stats_of(before), gc_probe.raw_stats())
+        return gc_probe.stats_delta(gc_probe.stats_of(before), stats_now())
 
     class Extra:
         pass
@@ -44,7 +49,7 @@ COMPARE_WINDOW_WITH_PLAIN_LOOP = textwrap.dedent(
         extra = Extra()
         for i in range(config.iterations):
             step(i)
-        return gc_probe.stats_delta(gc_probe.stats_of(before), gc_probe.raw_stats())
+        return gc_probe.stats_delta(gc_probe.stats_of(before), stats_now())
 
     def window(step):
         recorder = child.run_window(step, config.iterations, trace_memory=True).recorder

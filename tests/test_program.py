@@ -192,8 +192,8 @@ def test_each_argument_is_told_by_its_first_word(text, kind, tmp_path):
 
 
 def test_an_existing_file_without_extension_is_a_program(tmp_path):
-    (tmp_path / "train").write_text("print('hi')\n")
-    assert classify_argument("train --fix", cwd=str(tmp_path)) is ArgumentKind.PROGRAM
+    (tmp_path / "fit").write_text("print('hi')\n")
+    assert classify_argument("fit --fix", cwd=str(tmp_path)) is ArgumentKind.PROGRAM
 
 
 def test_a_builtin_name_wins_over_a_file_of_that_name(tmp_path):

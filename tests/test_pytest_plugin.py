@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 # Imported here, before any inner session: pytester's in-process runs drop the modules a
 # session imported, and numpy refuses to be imported a second time in one process, so
@@ -143,7 +144,8 @@ def test_the_marker_is_documented_in_pytest_markers(pytester: pytest.Pytester) -
     # a subprocess, so the plugin is found through its pytest11 entry point
     result = pytester.runpytest_subprocess("--markers")
     result.stdout.fnmatch_lines(
-        ["@pytest.mark.agmem(max_peak_growth=None, *mode='weak'): Fail the test when its body*"]
+        ["@pytest.mark.agmem(max_peak_growth=None, *mode='weak', timeout=None): "
+         "Fail the test when its body*"]
     )
 
 
@@ -177,3 +179,38 @@ def test_marker_mistakes_are_refused(
 ) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         limits_from_marker(args, kwargs)
+
+
+def test_a_body_past_its_timeout_fails_in_one_line(pytester: pytest.Pytester) -> None:
+    # given a marked body that would sleep for a minute, and one well within its limit
+    pytester.makepyfile(
+        """
+import signal, time
+import pytest
+
+@pytest.mark.agmem(timeout=0.3)
+def test_stuck():
+    time.sleep(60)
+
+@pytest.mark.agmem(timeout=30)
+def test_quick():
+    assert True
+
+def test_the_alarm_was_put_back():
+    assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+"""
+    )
+    started = time.monotonic()
+    result = run(pytester)
+    # then the stuck body fails after its timeout with one line, the others pass
+    assert time.monotonic() - started < 20
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*agmem: test_stuck timed out after 0.3 s*"])
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_a_bad_timeout_is_refused() -> None:
+    with pytest.raises(ValueError, match="timeout must be a finite number of seconds above 0"):
+        limits_from_marker((), {"timeout": -1})
+    assert limits_from_marker((), {"timeout": 2}).timeout_seconds == 2.0

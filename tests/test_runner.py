@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import statistics
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 from autograd_mem import runner
 from autograd_mem.errors import RunFailedError, UsageError, WorkloadError
 from autograd_mem.probes import gc_probe, rss
-from autograd_mem.result import RunConfig, dumps
+from autograd_mem.result import RunConfig
 
 # The issue's acceptance figures: seed at size 10,000 and depth 3 holds 4 arrays of
 # 80,000 bytes per iteration; at 200 iterations with the collector off, strong mode
@@ -127,19 +128,42 @@ def test_mlp_trains_in_a_child_with_its_floor():
     assert metrics.max_live_variables > metrics.live_variables_end > 0
 
 
-def test_child_callbacks_agree_with_get_stats_over_the_same_span(tmp_path):
-    # given the child entry point run directly on strong/auto
-    config_path, result_path = tmp_path / "config.json", tmp_path / "result.json"
-    config_path.write_text(dumps(seed("strong", "auto").__dict__))
-    subprocess.run(
-        [sys.executable, "-m", "autograd_mem.child", "measure", str(config_path), str(result_path)],
-        check=True,
+# The child's measure() in a fresh interpreter, its window's recorder kept aside, so the
+# per-generation counts it reports can be checked against gc.get_stats() over the same
+# span; the child itself no longer computes that delta, which only this check needs.
+CHILD_WITH_STATS_DELTA = """
+import json, sys
+from autograd_mem import child
+from autograd_mem.probes import gc_probe
+from autograd_mem.result import RunConfig
+
+windows = []
+run_window = child.run_window
+
+def kept_window(*args, **kwargs):
+    windows.append(run_window(*args, **kwargs))
+    return windows[-1]
+
+child.run_window = kept_window
+document = child.measure(RunConfig(**json.loads(sys.argv[1])))
+recorder = windows[0].recorder
+delta = gc_probe.stats_delta(recorder.stats_before, recorder.stats_after)
+print(json.dumps({"metrics": document["run"]["metrics"], "delta": delta}))
+"""
+
+
+def test_child_callbacks_agree_with_get_stats_over_the_same_span():
+    # given the child's measurement of strong/auto, run in a fresh interpreter
+    config = dataclasses.asdict(seed("strong", "auto"))
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD_WITH_STATS_DELTA, json.dumps(config)],
+        capture_output=True, text=True, check=True,
     )
-    document = json.loads(result_path.read_text())
+    document = json.loads(out.stdout)
     # then the per-generation counts it reports are the collector's own deltas
     layout = gc_probe.detect_layout()
-    counts, collected, uncollectable = document["gc_stats_delta"]
-    metrics = document["run"]["metrics"]
+    counts, collected, uncollectable = document["delta"]
+    metrics = document["metrics"]
     assert metrics["gc_collections"] == list(layout.fold(counts))
     assert metrics["gc_collected_per_generation"] == list(layout.fold(collected))
     assert metrics["gc_uncollectable_per_generation"] == list(layout.fold(uncollectable))
@@ -376,3 +400,9 @@ def test_iterations_whose_records_cannot_fit_are_refused_before_any_child_starts
 def test_seeds_numpy_cannot_take_are_refused():
     with pytest.raises(UsageError, match="rng_seed must be at most 4,294,967,295"):
         runner.validate(RunConfig(rng_seed=2**32))
+
+
+def test_the_runner_does_not_import_the_child() -> None:
+    code = "import sys, autograd_mem.runner; print('autograd_mem.child' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

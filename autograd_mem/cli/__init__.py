@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import click
 
 from autograd_mem._version import __version__
 from autograd_mem.cli.output import TYPED_ARGS
 from autograd_mem.errors import (
+    EXIT_HUNG_UP,
     EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TERMINATED,
     EXIT_USAGE,
     AgmemError,
+    StopSignal,
 )
+
+# SIGTERM (timeout, a CI cancel, docker stop) and SIGHUP (the terminal closed) end agmem
+# as Ctrl-C does: the children stopped, the scratch and temporary files removed.
+_STOP_SIGNALS = {
+    signal.SIGTERM: (EXIT_TERMINATED, "terminated"),
+    signal.SIGHUP: (EXIT_HUNG_UP, "hung up"),
+}
+_HANDLED_SIGNALS = (signal.SIGINT, *_STOP_SIGNALS)
 
 
 def _one_line_usage_error(exc: click.UsageError) -> click.exceptions.Exit:
@@ -28,6 +46,75 @@ def _one_line_usage_error(exc: click.UsageError) -> click.exceptions.Exit:
     click.echo(f"agmem: error: {exc.format_message()}{where}", err=True)
     return click.exceptions.Exit(EXIT_USAGE)
 
+
+
+def _stopping(signum: int, frame: object) -> None:
+    """The handler of SIGINT, SIGTERM and SIGHUP while agmem runs: unwind, once.
+
+    Every later signal is ignored, so that a second Ctrl-C cannot interrupt the
+    cleanup the first one started (killing the children, clearing the progress line,
+    removing temporary files) and leave a traceback or a glued line behind.
+    """
+    for other in _HANDLED_SIGNALS:
+        signal.signal(other, signal.SIG_IGN)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    code, message = _STOP_SIGNALS[signal.Signals(signum)]
+    raise StopSignal(signum, code, message)
+
+
+@contextmanager
+def _signals_stop_agmem() -> Iterator[None]:
+    """Install :func:`_stopping` for the command's duration (the main thread only can)."""
+    try:
+        previous = {signum: signal.signal(signum, _stopping) for signum in _HANDLED_SIGNALS}
+    except ValueError:  # not the main thread: leave the signals as they are
+        yield
+        return
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _say(message: str) -> None:
+    """One line on stderr, starting on a fresh line even if a progress bar was drawn there."""
+    start = "\r\x1b[K" if sys.stderr.isatty() else ""
+    click.echo(f"{start}agmem: {message}", err=True)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush at exit cannot fail again.
+
+    As the Python documentation advises for SIGPIPE: a reader that went away (``| head``)
+    must not turn into a traceback at exit.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        sys.stdout = None  # type: ignore[assignment]
+
+
+def _stdout_is_devnull() -> bool:
+    try:
+        here, null = os.fstat(sys.stdout.fileno()), os.stat(os.devnull)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return (here.st_rdev, here.st_ino) == (null.st_rdev, null.st_ino)
+
+
+def _stdout_failure(exc: OSError) -> int:
+    """The exit code of a failed write to stdout: 0 for a closed pipe, 2 otherwise."""
+    _silence_stdout()
+    if exc.errno == errno.EPIPE:
+        return EXIT_OK
+    _say(f"error: cannot write the report to stdout: {exc.strerror or exc}")
+    return EXIT_USAGE
+
+
 EPILOG = """\b
 Examples:
   agmem compare                          both reference modes, side by side
@@ -42,7 +129,7 @@ Exit codes:
   1    a memory regression (agmem check)
   2    bad usage or input (options, workload, baseline file)
   3    the measured run failed (workload error, crash, killed)
-  130  interrupted (Ctrl-C)
+  130  interrupted (Ctrl-C); 143 terminated (SIGTERM); 129 hung up (SIGHUP)
 """
 
 
@@ -74,13 +161,29 @@ class AgmemGroup(click.Group):
         except click.UsageError as exc:
             raise _one_line_usage_error(exc) from None
         except AgmemError as exc:
-            click.echo(f"agmem: error: {exc.message}", err=True)
+            _say(f"error: {exc.message}")
             if exc.detail:
                 click.echo(exc.detail.rstrip("\n"), err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("agmem: interrupted", err=True)
+            _say("interrupted")
             ctx.exit(EXIT_INTERRUPTED)
+        except StopSignal as exc:
+            _say(exc.message)
+            ctx.exit(exc.exit_code)
+        except OSError as exc:
+            # Files agmem writes report their own errors (OutputError); a bare OSError
+            # without a file name here is a write to stdout that failed. Click would turn
+            # a closed pipe into exit 1 and anything else into a traceback.
+            if exc.filename is not None:
+                raise
+            ctx.exit(_stdout_failure(exc))
+        except SystemExit as exc:
+            # rich's Console meets a closed pipe by pointing stdout at /dev/null and
+            # raising SystemExit(1); for agmem a reader that went away is not a failure.
+            if exc.code == 1 and _stdout_is_devnull():
+                ctx.exit(EXIT_OK)
+            raise
         # Click's standalone mode discards a command's return value; a subcommand that
         # returns a non-zero int (``agmem check``: 1 on a regression) exits with it.
         if isinstance(rv, int) and not isinstance(rv, bool) and rv != 0:
@@ -126,12 +229,11 @@ def _register() -> None:
 _register()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return its exit code (0, 1, 2, 3 or 130; see ``agmem --help``)."""
+def _run(argv: list[str] | None) -> int:
     try:
         cli.main(args=argv, prog_name="agmem", standalone_mode=True)
     except SystemExit as exc:
-        code = exc.code
+        code: Any = exc.code
         if code is None:
             return 0
         if isinstance(code, int):
@@ -139,6 +241,27 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(str(code), err=True)
         return EXIT_USAGE
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (0, 1, 2, 3, 129, 130 or 143; see ``agmem --help``)."""
+    with _signals_stop_agmem():
+        try:
+            code = _run(argv)
+            # What is still buffered goes out now, while a failure can still be reported.
+            if sys.stdout is not None:
+                sys.stdout.flush()
+        except OSError as exc:
+            if exc.filename is not None:
+                raise
+            return _stdout_failure(exc)
+        except KeyboardInterrupt:  # arrived outside a command (while parsing, say)
+            _say("interrupted")
+            return EXIT_INTERRUPTED
+        except StopSignal as exc:
+            _say(exc.message)
+            return exc.exit_code
+    return code
 
 
 def entry_point() -> None:

@@ -12,8 +12,6 @@ option and the value as typed) and read ``10,000`` and ``10_000`` as numbers.
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ import click
 
 from autograd_mem import result
 from autograd_mem.errors import UsageError
+from autograd_mem.files import check_writable
 from autograd_mem.result import MAX_FIGURE, RunConfig, rule_of
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -205,6 +204,10 @@ def _workload_options(func: F, workload: Callable[[F], F]) -> F:
         field_option("--seed", name="rng_seed", help="Seed of the workload's random numbers."),
         click.option("--force", is_flag=True,
                      help="Run even if the workload's floor exceeds the memory available."),
+        click.option("--timeout", "timeout_seconds", metavar="SECONDS", default=None,
+                     type=FiniteFloat(rule_of(RunConfig, "timeout_seconds")),
+                     help="End a measured run (a fresh interpreter, with every process it "
+                     "started) that takes longer; exit 3."),
     ])
 
 
@@ -256,27 +259,6 @@ def output_options(func: F) -> F:
         click.option("--quiet", "-q", is_flag=True,
                      help="No progress bar and no messages on stderr, only errors."),
     ])
-
-
-def check_writable(path: Path, option: str) -> None:
-    """Refuse, before any run, an output path that could not be written afterwards.
-
-    Creating (and removing) a temporary file in the directory is the honest test:
-    permission bits say nothing of read-only mounts, and root passes every access().
-    """
-    if path.is_dir():
-        raise UsageError(f"{option} {str(path)!r} is a directory, not a file")
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise UsageError(f"{option} {str(path)!r}: directory {str(directory)!r} does not exist")
-    try:
-        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=directory)
-    except OSError as exc:
-        raise UsageError(
-            f"{option} {str(path)!r} cannot be written: {exc.strerror or exc}"
-        ) from None
-    os.close(fd)
-    os.unlink(probe)
 
 
 def output_from_options(options: Mapping[str, Any]) -> OutputOptions:

@@ -18,8 +18,8 @@ import click
 from rich.console import Console, RenderableType
 
 from autograd_mem.cli.options import OutputOptions
+from autograd_mem.files import check_distinct_outputs, write_atomic
 from autograd_mem.reporters import json_report, markdown, table
-from autograd_mem.result import write_atomic
 
 # The text formats: each reporter module renders any report through one ``render``.
 # The table is rendered by rich (for the terminal and the SVG/HTML exports).
@@ -104,6 +104,7 @@ def deliver(output: OutputOptions, report: object) -> None:
 
     The exports' title is the command as typed, so a picture says how to make it again.
     """
+    check_distinct_outputs({"--output": output.output, "--svg": output.svg, "--html": output.html})
     text_format = TEXT_FORMATS.get(output.format)
     text = text_format(report) if text_format is not None else None
     if text is not None and output.format != "json":

@@ -88,13 +88,6 @@ def detect_layout(
     return _LAYOUTS[GENERATIONAL]
 
 
-def raw_stats() -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
-    """``gc.get_stats()`` by raw generation: (collections, collected, uncollectable) tuples."""
-    reading = new_stats_reading()
-    read_stats_into(reading)
-    return stats_of(reading)
-
-
 # The fields of a gc.get_stats() entry that a reading keeps, in the order it keeps them.
 STATS_FIELDS = ("collections", "collected", "uncollectable")
 
@@ -107,9 +100,10 @@ def new_stats_reading() -> array:
 def read_stats_into(reading: array) -> None:
     """Store ``gc.get_stats()`` into a preallocated buffer, keeping no object the collector tracks.
 
-    Why not keep the tuples :func:`raw_stats` returns: a reading taken just before a
-    measured window would leave four tracked tuples alive through it, and every tracked
-    object alive moves the collector's next automatic collection by one allocation.
+    Why not keep ``gc.get_stats()``'s own list of dicts, or tuples made from it: a
+    reading taken just before a measured window would leave tracked objects alive
+    through it, and every tracked object alive moves the collector's next automatic
+    collection by one allocation.
     Everything made here (the list, its dicts, the iterators) is freed before return.
     """
     for generation, stats in enumerate(gc.get_stats()[:RAW_GENERATIONS]):
@@ -118,7 +112,8 @@ def read_stats_into(reading: array) -> None:
 
 
 def stats_of(reading: array) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
-    """A buffer filled by :func:`read_stats_into`, in :func:`raw_stats`' shape."""
+    """A buffer filled by :func:`read_stats_into`: (collections, collected, uncollectable),
+    each a tuple by raw generation."""
     columns = [
         tuple(reading[i * RAW_GENERATIONS : (i + 1) * RAW_GENERATIONS])
         for i in range(len(STATS_FIELDS))
@@ -129,7 +124,7 @@ def stats_of(reading: array) -> tuple[tuple[int, ...], tuple[int, ...], tuple[in
 def stats_delta(
     before: tuple[tuple[int, ...], ...], after: tuple[tuple[int, ...], ...]
 ) -> tuple[tuple[int, ...], ...]:
-    """Element-wise ``after - before`` of two :func:`raw_stats` readings."""
+    """Element-wise ``after - before`` of two :func:`stats_of` readings."""
     return tuple(
         tuple(a - b for a, b in zip(aft, bef, strict=True))
         for aft, bef in zip(after, before, strict=True)
@@ -232,12 +227,12 @@ class GcRecorder:
 
     @property
     def stats_before(self) -> tuple[tuple[int, ...], ...]:
-        """``gc.get_stats()`` when recording started, in :func:`raw_stats`' shape."""
+        """``gc.get_stats()`` when recording started, in :func:`stats_of`' shape."""
         return stats_of(self._before)
 
     @property
     def stats_after(self) -> tuple[tuple[int, ...], ...]:
-        """``gc.get_stats()`` when recording stopped, in :func:`raw_stats`' shape."""
+        """``gc.get_stats()`` when recording stopped, in :func:`stats_of`' shape."""
         return stats_of(self._after)
 
     def collections(self) -> list[Collection]:

@@ -13,12 +13,17 @@ import resource
 import sys
 import threading
 import time
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psutil
 
 SAMPLERS = ("psutil", "memory_profiler")
+
+# The longest sampling interval accepted: a run is sampled at least once a minute, and
+# a wait this long is one threading.Event.wait takes (1e30 s overflows it).
+MAX_SAMPLE_INTERVAL_SECONDS = 60.0
 
 _STATUS = "/proc/self/status"
 _CLEAR_REFS = "/proc/self/clear_refs"
@@ -113,10 +118,13 @@ def uss_bytes() -> int | None:
 
 @dataclass
 class Samples:
-    """RSS samples of another process: ``time.monotonic()`` seconds and bytes, in order."""
+    """RSS samples of another process: ``time.monotonic()`` seconds and bytes, in order.
 
-    seconds: list[float] = field(default_factory=list)
-    rss_bytes: list[int] = field(default_factory=list)
+    Arrays, 16 bytes a sample: an hour at 10 ms is 5.8 MB, not a list of boxed numbers.
+    """
+
+    seconds: array = field(default_factory=lambda: array("d"))
+    rss_bytes: array = field(default_factory=lambda: array("q"))
 
 
 class RssSampler:
@@ -124,17 +132,21 @@ class RssSampler:
 
     ``backend="psutil"`` reads ``memory_info().rss``; ``backend="memory_profiler"`` asks
     ``memory_profiler.memory_usage`` for one sample per tick, for users who trust its
-    numbers. Both are stamped in ``time.monotonic()``, the clock the child uses.
+    numbers. Both are stamped in ``time.monotonic()``, the clock the child uses, and
+    both wait between samples on an event that :meth:`stop` sets, so stopping never
+    waits out an interval. An unexpected failure of the thread is kept in ``error``
+    for the runner to report, rather than silently leaving the timeline empty.
     """
 
     def __init__(self, pid: int, interval_seconds: float, backend: str = "psutil") -> None:
         if backend not in SAMPLERS:
             raise ValueError(f"unknown sampler {backend!r}")
         self.pid = pid
-        self.interval_seconds = interval_seconds
+        self.interval_seconds = min(interval_seconds, MAX_SAMPLE_INTERVAL_SECONDS)
         self.backend = backend
         self.samples = Samples()
         self.latest_rss_bytes = 0
+        self.error: str | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"agmem-rss-{pid}", daemon=True)
 
@@ -156,10 +168,11 @@ class RssSampler:
                 self.samples.seconds.append(moment)
                 self.samples.rss_bytes.append(rss)
                 self.latest_rss_bytes = rss
-                if self.backend == "psutil":  # memory_profiler sleeps the interval itself
-                    self._stop.wait(self.interval_seconds)
+                self._stop.wait(self.interval_seconds)
         except (psutil.Error, ProcessLookupError):
             return  # the child is gone: sampling simply ends
+        except Exception as exc:  # reported by the runner: no thread dies unheard
+            self.error = f"{type(exc).__name__}: {exc}"
 
     def _reader(self) -> Callable[[], tuple[float, int]]:
         if self.backend == "psutil":
@@ -175,17 +188,24 @@ class RssSampler:
 
         # memory_profiler stamps with time.time(); shift to the monotonic clock.
         offset = time.monotonic() - time.time()
-        interval = self.interval_seconds
 
         def read_memory_profiler() -> tuple[float, int]:
-            # timeout == interval: exactly one sample per call (max_iter = timeout / interval).
-            readings = memory_usage(self.pid, interval=interval, timeout=interval, timestamps=True)
+            # One sample per call (max_iter = timeout / interval = 1), after which it sleeps
+            # ``interval``: a millisecond, so the wait between samples stays ours (above).
+            readings = memory_usage(
+                self.pid, interval=_ONE_SAMPLE_SECONDS, timeout=_ONE_SAMPLE_SECONDS,
+                timestamps=True,
+            )
             if not readings or readings[0] is None:
                 raise psutil.NoSuchProcess(self.pid)
             mib, wall = readings[0]
             return wall + offset, int(mib * 1024 * 1024)
 
         return read_memory_profiler
+
+
+# memory_profiler's own sleep after its one sample.
+_ONE_SAMPLE_SECONDS = 0.001
 
 
 def available_memory_bytes() -> int:

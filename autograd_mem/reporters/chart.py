@@ -92,10 +92,11 @@ def live_variables_by_column(
     measurement: Measurement, width: int, iterations: int | None = None
 ) -> list[int | None]:
     """The most Variables alive at an iteration's end in each column (the child's census)."""
-    counts = measurement.per_iteration.live_variables
+    record = measurement.per_iteration
     iterations = iterations or measurement.config.iterations
     peaks: list[int | None] = [None] * width
-    for iteration, count in enumerate(counts):
+    # A long run's record is bucketed: each count is its bucket's highest, at its first.
+    for iteration, count in zip(record.iteration, record.live_variables, strict=True):
         column = _columns_of(iteration, iterations, width)
         current = peaks[column]
         peaks[column] = count if current is None else max(current, count)

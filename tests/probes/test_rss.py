@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import subprocess
 import sys
 import time
@@ -67,10 +68,32 @@ def test_sampler_follows_a_growing_child_and_stops_when_it_ends(backend):
     samples = sampler.stop()
     # then the samples are in time order and see the growth
     assert len(samples.seconds) >= 5
-    assert samples.seconds == sorted(samples.seconds)
+    assert list(samples.seconds) == sorted(samples.seconds)
     assert max(samples.rss_bytes) - samples.rss_bytes[0] >= 16 * MIB
 
 
 def test_unknown_sampler_is_refused():
     with pytest.raises(ValueError, match="sampler"):
         rss.RssSampler(1, 0.01, "guess")
+
+
+@pytest.mark.parametrize("backend", rss.SAMPLERS)
+def test_stopping_never_waits_out_a_long_interval(backend):
+    # given a sampler of a live process with an interval of a minute
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        sampler = rss.RssSampler(sleeper.pid, 60.0, backend).start()
+        time.sleep(0.2)
+        # when it is stopped, it returns at once with the first sample
+        started = time.monotonic()
+        samples = sampler.stop()
+        assert time.monotonic() - started < 2
+        assert len(samples.rss_bytes) == 1 and sampler.error is None
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_an_interval_too_long_for_a_wait_is_capped():
+    sampler = rss.RssSampler(os.getpid(), 1e30)
+    assert sampler.interval_seconds == rss.MAX_SAMPLE_INTERVAL_SECONDS

@@ -79,6 +79,9 @@ def _census(iterations: int, live_end: int, sawtooth: bool) -> IterationRecord:
         end_seconds=tuple(i * 0.001 for i in range(iterations)),
         live_variables=live,
         live_functions=tuple(max(v - 1, 0) for v in live),
+        iteration=tuple(range(iterations)),
+        live_variables_min=live,
+        live_functions_min=tuple(max(v - 1, 0) for v in live),
     )
 
 
