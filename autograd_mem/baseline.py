@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from autograd_mem._version import __version__
-from autograd_mem.errors import BaselineError, OutputError, ResultFormatError
+from autograd_mem.errors import BaselineError, OutputError, ResultFormatError, UsageError
 from autograd_mem.files import write_atomic
 from autograd_mem.result import (
     POSITIVE,
@@ -30,6 +30,7 @@ from autograd_mem.result import (
     Measurement,
     Metrics,
     RunConfig,
+    check_per_generation,
     check_schema,
     dumps,
     from_plain,
@@ -127,32 +128,65 @@ def save(path: str | os.PathLike[str], baseline: Baseline) -> None:
         raise BaselineError(f"cannot write baseline {os.fspath(path)}: {exc.reason}") from None
 
 
+@dataclass(frozen=True)
+class JsonFile:
+    """A kind of JSON file agmem reads: how messages name it, how large it may be, its error.
+
+    Baselines and saved results (``agmem report``) are read by the same careful reader;
+    only these differ.
+    """
+
+    what: str  # "baseline": how a message names the file
+    max_bytes: int
+    error: type[UsageError]
+    size_note: str  # why the cap: "a baseline is a few kilobytes"
+    create_hint: str = ""  # what to run when the file is missing; "{name}" is its path
+
+
+BASELINE_FILE = JsonFile(
+    "baseline", MAX_BASELINE_BYTES, BaselineError, "a baseline is a few kilobytes",
+    "create it with `agmem baseline save {name}`",
+)
+
+
 def load(path: str | os.PathLike[str]) -> Baseline:
     """Read a baseline file; every way it can be wrong is one ``BaselineError`` line (exit 2)."""
     name = os.fspath(path)
-    raw = _read_capped(name)
-    if not raw.strip():
-        raise BaselineError(f"baseline {name} is empty")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BaselineError(f"baseline {name} is corrupt: not UTF-8 text") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BaselineError(_json_problem(name, text, exc)) from None
-    except RecursionError:
-        raise BaselineError(f"baseline {name} is corrupt: nested too deeply") from None
-    except ValueError:  # an integer of more digits than int() converts (4,300 by default)
-        raise BaselineError(f"baseline {name} is corrupt: an integer too long to read") from None
+    data = read_json(name, BASELINE_FILE)
     try:
         return from_dict(data, where=f"baseline {name}")
     except ResultFormatError as exc:
         raise BaselineError(exc.message) from None
 
 
-def _read_capped(name: str) -> bytes:
-    """The file's bytes, if it is a regular file of at most MAX_BASELINE_BYTES.
+def read_json(path: str | os.PathLike[str], kind: JsonFile) -> Any:
+    """A file's JSON, read at most ``kind.max_bytes``; every way it can be wrong is one line.
+
+    Raises ``kind.error`` (a UsageError: exit 2) for a missing, unreadable, oversized,
+    empty, non-UTF-8, truncated, corrupt or hostile (too deep, too long a number) file.
+    """
+    name = os.fspath(path)
+    raw = _read_capped(name, kind)
+    if not raw.strip():
+        raise kind.error(f"{kind.what} {name} is empty")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise kind.error(f"{kind.what} {name} is corrupt: not UTF-8 text") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise kind.error(_json_problem(f"{kind.what} {name}", text, exc)) from None
+    except RecursionError:
+        raise kind.error(f"{kind.what} {name} is corrupt: nested too deeply") from None
+    except ValueError:  # an integer of more digits than int() converts (4,300 by default)
+        raise kind.error(
+            f"{kind.what} {name} is corrupt: an integer too long to read"
+        ) from None
+
+
+def _read_capped(name: str, kind: JsonFile) -> bytes:
+    """The file's bytes, if it is a regular file of at most ``kind.max_bytes``.
 
     Opened without blocking and checked after opening (not before: the path could be
     swapped in between), so a FIFO cannot hang ``agmem check`` and a device cannot feed
@@ -161,25 +195,24 @@ def _read_capped(name: str) -> bytes:
     try:
         fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise BaselineError(
-            f"baseline file not found: {name} (create it with `agmem baseline save {name}`)"
-        ) from None
+        hint = f" ({kind.create_hint.format(name=name)})" if kind.create_hint else ""
+        raise kind.error(f"{kind.what} file not found: {name}{hint}") from None
     except OSError as exc:
-        raise BaselineError(f"cannot read baseline {name}: {_reason(exc)}") from None
+        raise kind.error(f"cannot read {kind.what} {name}: {_reason(exc)}") from None
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
-            raise BaselineError(f"cannot read baseline {name}: {kind}")
-        raw = _read_at_most(fd, MAX_BASELINE_BYTES + 1)
+            what = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+            raise kind.error(f"cannot read {kind.what} {name}: {what}")
+        raw = _read_at_most(fd, kind.max_bytes + 1)
     except OSError as exc:
-        raise BaselineError(f"cannot read baseline {name}: {_reason(exc)}") from None
+        raise kind.error(f"cannot read {kind.what} {name}: {_reason(exc)}") from None
     finally:
         os.close(fd)
-    if len(raw) > MAX_BASELINE_BYTES:
-        raise BaselineError(
-            f"baseline {name} is too large to be a baseline (over "
-            f"{MAX_BASELINE_BYTES // 1024**2} MiB; a baseline is a few kilobytes)"
+    if len(raw) > kind.max_bytes:
+        raise kind.error(
+            f"{kind.what} {name} is too large to be a {kind.what} (over "
+            f"{kind.max_bytes // 1024**2} MiB; {kind.size_note})"
         )
     return raw
 
@@ -195,15 +228,15 @@ def _read_at_most(fd: int, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _json_problem(name: str, text: str, exc: json.JSONDecodeError) -> str:
+def _json_problem(named: str, text: str, exc: json.JSONDecodeError) -> str:
     """Tell a file cut short (a save interrupted by an older tool, a partial copy) from garbage."""
     rest = text[exc.pos :].rstrip()
     # JSON strings cannot hold a raw newline: one left open with nothing after it on
     # its line ran into the end of the file.
     cut_in_a_string = exc.msg.startswith("Unterminated string") and "\n" not in rest
     if exc.pos >= len(text.rstrip()) or cut_in_a_string:
-        return f"baseline {name} is truncated: the JSON ends early (line {exc.lineno})"
-    return f"baseline {name} is corrupt: not valid JSON ({exc.msg} at line {exc.lineno})"
+        return f"{named} is truncated: the JSON ends early (line {exc.lineno})"
+    return f"{named} is corrupt: not valid JSON ({exc.msg} at line {exc.lineno})"
 
 
 def _reason(exc: OSError) -> str:
@@ -220,12 +253,5 @@ def _text(data: Mapping[str, Any], key: str, where: str) -> str:
 def _metrics(data: Any, environment: Environment, where: str) -> Metrics:
     """Metrics that obey their rules, with one count per generation of the interpreter."""
     metrics = from_plain(Metrics, data, where)
-    generations = len(environment.gc_generations)
-    for name in Metrics.PER_GENERATION:
-        counts = getattr(metrics, name)
-        if len(counts) != generations:
-            raise ResultFormatError(
-                f"{where}.{name} must have one count per generation ({generations}: "
-                f"{', '.join(environment.gc_generations) or 'none'}), got {list(counts)!r}"
-            )
+    check_per_generation(metrics, environment, where)
     return metrics

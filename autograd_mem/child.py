@@ -199,7 +199,7 @@ def run_window(
     census.reset_max()  # the high-water marks start from what is alive now
     clock = time.monotonic
     traced: tuple[int | None, int | None] = (None, None)
-    recorder.start()  # not ``with``: see GcRecorder
+    recorder.start(read_stats=False)  # not ``with``: see GcRecorder
     try:
         if trace_memory:
             tracemalloc.start()

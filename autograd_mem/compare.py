@@ -1,18 +1,22 @@
-"""Pure comparison of measured modes: Measurements in, ratios and a plain-words verdict out.
+"""Pure comparison of measured variants: Measurements in, ratios and a plain-words verdict out.
 
-The first measurement is the *reference* (``strong`` on the defaults: the notebook's
-original graph). Every other one is compared to it, and each ratio is written
-``reference ÷ mode``, so on the defaults a ratio above 1 says how many times more
-the strong graph costs than the weak one. The verdict is computed from the very
-numbers the reports show, formatted the same way, so the two cannot disagree.
+A variant is anything measured under a label: a reference mode of one workload
+(``strong``, ``weak/off``), another workload (``a.py:step``), a saved run
+(``before.json``). The first measurement is the *reference* (``strong`` on the
+defaults: the notebook's original graph). Every other one is compared to it, and each
+ratio is written ``reference ÷ variant``, so on the defaults a ratio above 1 says how
+many times more the strong graph costs than the weak one. The verdict is computed from
+the very numbers the reports show, formatted the same way, so the two cannot disagree.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from autograd_mem._version import __version__
 from autograd_mem.errors import ResultFormatError
 from autograd_mem.result import (
     Measurement,
@@ -92,19 +96,26 @@ class ModeVerdict:
 
 @dataclass(frozen=True)
 class Comparison:
-    """Several measured modes of one workload, the first being the reference."""
+    """Several measured variants, the first being the reference, each under its own label."""
 
     measurements: tuple[Measurement, ...]
-    ratios: Mapping[str, Mapping[str, float | None]]  # label -> metric key -> reference ÷ mode
+    ratios: Mapping[str, Mapping[str, float | None]]  # label -> metric key -> reference ÷ it
     verdicts: tuple[ModeVerdict, ...]
+    labels: tuple[str, ...]  # one per measurement, unique
+    tool_version: str = __version__  # the agmem that compared them (kept when read back)
 
     @property
     def reference(self) -> Measurement:
         return self.measurements[0]
 
     @property
-    def labels(self) -> tuple[str, ...]:
-        return tuple(m.config.label for m in self.measurements)
+    def of_modes(self) -> bool:
+        """True when the variants are reference modes of one workload, named by their modes."""
+        return self.labels == mode_labels(self.measurements)
+
+    def variant_name(self, label: str) -> str:
+        """``weak mode`` in a comparison of modes, the label alone otherwise."""
+        return _variant_name(label, self.of_modes)
 
     @property
     def verdict(self) -> str:
@@ -112,20 +123,38 @@ class Comparison:
         return "\n".join(v.sentence for v in self.verdicts)
 
 
-def compare(measurements: Sequence[Measurement]) -> Comparison:
-    """Compare every measurement with the first; needs at least two."""
+def mode_labels(measurements: Sequence[Measurement]) -> tuple[str, ...]:
+    """Each measurement named by its mode (``strong``, ``weak/off``): a comparison of modes."""
+    return tuple(m.config.label for m in measurements)
+
+
+def compare(
+    measurements: Sequence[Measurement], labels: Sequence[str] | None = None
+) -> Comparison:
+    """Compare every measurement with the first; needs at least two, under unique labels.
+
+    Without ``labels`` the measurements are named by their modes, as ``agmem compare
+    --modes`` measures them; the verdict then says "weak mode: ...".
+    """
     if len(measurements) < 2:
         raise ValueError("a comparison needs at least two measurements")
+    names = tuple(labels) if labels is not None else mode_labels(measurements)
+    if len(names) != len(measurements) or len(set(names)) != len(names):
+        raise ValueError(f"a comparison needs one unique label per measurement, got {names}")
     reference = measurements[0]
+    of_modes = names == mode_labels(measurements)
     ratios = {
-        m.config.label: {
+        label: {
             spec.key: ratio(spec.read(reference.metrics), spec.read(m.metrics))
             for spec in RATIO_METRICS
         }
-        for m in measurements[1:]
+        for label, m in zip(names[1:], measurements[1:], strict=True)
     }
-    verdicts = tuple(_verdict(reference, m) for m in measurements[1:])
-    return Comparison(tuple(measurements), ratios, verdicts)
+    verdicts = tuple(
+        _verdict(reference, m, names[0], label, of_modes)
+        for label, m in zip(names[1:], measurements[1:], strict=True)
+    )
+    return Comparison(tuple(measurements), ratios, verdicts, names)
 
 
 def _growth_phrase(
@@ -168,12 +197,18 @@ def _objects_phrase(reference: Measurement, other: Measurement) -> str:
     )
 
 
-def _verdict(reference: Measurement, other: Measurement) -> ModeVerdict:
-    ref_label, label = reference.config.label, other.config.label
+def _variant_name(label: str, of_modes: bool) -> str:
+    # "weak mode: ..." reads as a sentence; "b.py:step mode: ..." would not.
+    return f"{label} mode" if of_modes else label
+
+
+def _verdict(
+    reference: Measurement, other: Measurement, ref_label: str, label: str, of_modes: bool
+) -> ModeVerdict:
     direction, factor, growth = _growth_phrase(
         reference.metrics.peak_rss_growth_bytes, other.metrics.peak_rss_growth_bytes, ref_label
     )
-    sentence = f"{label} mode: {growth}, {_objects_phrase(reference, other)}"
+    sentence = f"{_variant_name(label, of_modes)}: {growth}, {_objects_phrase(reference, other)}"
     return ModeVerdict(label, ref_label, direction, factor, sentence)
 
 
@@ -187,13 +222,14 @@ def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
     that understands one run understands every part of a comparison.
     """
     return {
-        **header("comparison"),
-        "reference": comparison.reference.config.label,
-        "ratio": "reference ÷ mode",
+        **header("comparison", comparison.tool_version),
+        "reference": comparison.labels[0],
+        "labels": list(comparison.labels),
+        "ratio": "reference ÷ mode" if comparison.of_modes else "reference ÷ variant",
         "ratios": {label: dict(values) for label, values in comparison.ratios.items()},
         "verdict": [
             {
-                "mode": v.label,
+                "mode": v.label,  # the variant's label (a mode's, in a comparison of modes)
                 "peak_growth": v.peak_growth_direction,
                 "peak_growth_factor": v.peak_growth_factor,
                 "sentence": v.sentence,
@@ -205,11 +241,29 @@ def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
 
 
 def comparison_from_dict(data: Any, where: str = "comparison") -> Comparison:
-    """Read a comparison document back; its ratios and verdict are recomputed, not trusted."""
-    check_schema(data, "comparison", where)
+    """Read a comparison document back; its ratios and verdict are recomputed, not trusted.
+
+    A document without ``labels`` (written before variants had labels of their own)
+    names its measurements by their modes, as every comparison then did.
+    """
+    tool_version = check_schema(data, "comparison", where)
     documents = data.get("measurements")
     if not isinstance(documents, list) or len(documents) < 2:
         raise ResultFormatError(f"{where}: 'measurements' must list at least two runs")
-    return compare(
-        [measurement_from_dict(d, f"{where}.measurements[{i}]") for i, d in enumerate(documents)]
-    )
+    measurements = [
+        measurement_from_dict(d, f"{where}.measurements[{i}]") for i, d in enumerate(documents)
+    ]
+    labels = data.get("labels")
+    if labels is None:
+        labels = list(mode_labels(measurements))
+    if (
+        not isinstance(labels, list)
+        or len(labels) != len(measurements)
+        or not all(isinstance(label, str) and label for label in labels)
+        or len(set(labels)) != len(labels)
+    ):
+        raise ResultFormatError(
+            f"{where}: 'labels' must name each of the {len(measurements)} measurements "
+            f"once, got {labels!r}"
+        )
+    return dataclasses.replace(compare(measurements, labels), tool_version=tool_version)

@@ -681,7 +681,13 @@ def check_schema(data: Any, kind: str, where: str = "document") -> str:
 
 
 def measurement_from_dict(data: Any, where: str = "run") -> Measurement:
-    """Read a run document back; the representative run takes its series from the top level."""
+    """Read a run document back, as ``measurement_to_dict`` wrote it, and nothing else.
+
+    The representative run takes its series from the top level. The runs are the
+    measurement; the top level's medians and spread are derived from them, so a
+    document whose top level says otherwise (edited by hand, or spliced from two files)
+    is refused rather than shown with figures it does not contain.
+    """
     tool_version = check_schema(data, "run", where)
     runs = data.get("runs")
     if not isinstance(runs, list) or not runs:
@@ -692,12 +698,44 @@ def measurement_from_dict(data: Any, where: str = "run") -> Measurement:
             entry = {k: v for k, v in entry.items() if k != "representative"}
             entry.update({key: data.get(key) for key in _REPRESENTATIVE_KEYS if key in data})
         read.append(run_from_dict(entry, f"{where}.runs[{i}]"))
-    return Measurement(
+    measurement = Measurement(
         config=from_plain(RunConfig, data.get("config"), f"{where}.config"),
         environment=from_plain(Environment, data.get("environment"), f"{where}.environment"),
         runs=tuple(read),
         tool_version=tool_version,
     )
+    for i, run in enumerate(measurement.runs):
+        check_per_generation(run.metrics, measurement.environment, f"{where}.runs[{i}].metrics")
+    _refuse_what_the_runs_do_not_say(data, measurement, where)
+    return measurement
+
+
+def _refuse_what_the_runs_do_not_say(data: Mapping[str, Any], m: Measurement, where: str) -> None:
+    expected = measurement_to_dict(m)
+    unknown = sorted(set(data) - set(expected))
+    if unknown:
+        raise ResultFormatError(f"{where}: unknown keys {unknown}")
+    for key in expected:
+        if key not in ("runs", "tool") and data.get(key) != expected[key]:
+            raise ResultFormatError(
+                f"{where}.{key} is not what its runs measured (was the document edited?)"
+            )
+
+
+def check_per_generation(metrics: Metrics, environment: Environment, where: str) -> None:
+    """Refuse counts that are not one per generation of the interpreter that measured them.
+
+    A report labels them with the generations' names: a count too many or too few would
+    be shown under the wrong generation.
+    """
+    generations = len(environment.gc_generations)
+    for name in Metrics.PER_GENERATION:
+        counts = getattr(metrics, name)
+        if len(counts) != generations:
+            raise ResultFormatError(
+                f"{where}.{name} must have one count per generation ({generations}: "
+                f"{', '.join(environment.gc_generations) or 'none'}), got {list(counts)!r}"
+            )
 
 
 def dumps(document: Mapping[str, Any]) -> str:

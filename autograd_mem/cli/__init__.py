@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from autograd_mem._version import __version__
+from autograd_mem.cli.output import TYPED_ARGS
 from autograd_mem.errors import (
     EXIT_HUNG_UP,
     EXIT_INTERRUPTED,
@@ -146,10 +147,13 @@ class AgmemGroup(click.Group):
         parent: click.Context | None = None,
         **extra: object,
     ) -> click.Context:
+        typed = tuple(args)  # before click consumes them: the command as typed, for titles
         try:
-            return super().make_context(info_name, args, parent=parent, **extra)  # type: ignore[arg-type]
+            ctx = super().make_context(info_name, args, parent=parent, **extra)  # type: ignore[arg-type]
         except click.UsageError as exc:
             raise _one_line_usage_error(exc) from None
+        ctx.meta[TYPED_ARGS] = typed
+        return ctx
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -202,14 +206,24 @@ def cli() -> None:
     """
 
 
+# Each command's line in `agmem --help`, whole: click would cut a docstring's first
+# sentence to the width left ("Save the reference measurement that `agmem check` compares...").
+SUMMARIES = {
+    "run": "Measure a workload in a fresh interpreter.",
+    "compare": "Compare modes, workloads or saved runs side by side.",
+    "report": "Render a saved run or comparison again.",
+    "check": "Fail when memory regresses against a baseline.",
+    "baseline": "Save the measurement `agmem check` compares with.",
+}
+
+
 def _register() -> None:
     # One module per subcommand; each exposes a click command named after it.
-    from autograd_mem.cli import baseline, check, compare, run
+    from autograd_mem.cli import baseline, check, compare, report, run
 
-    cli.add_command(run.command)
-    cli.add_command(compare.command)
-    cli.add_command(check.command)
-    cli.add_command(baseline.command)
+    for module in (run, compare, report, check, baseline):
+        module.command.short_help = SUMMARIES[module.command.name]
+        cli.add_command(module.command)
 
 
 _register()

@@ -190,7 +190,7 @@ def command(ctx: click.Context, baseline_path: str | None, **options: Any) -> in
     report = regression.check(measurement, saved, limits, baseline_path=baseline_path)
     for warning in check_rows.environment_warnings(report):
         note(output, warning)
-    deliver(output, report, title="agmem check")
+    deliver(output, report)
     if output.format != "table" or output.output is not None:
         # The report went to a file or a machine: CI logs still get the verdict.
         note(output, report.summary)

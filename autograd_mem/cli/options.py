@@ -125,14 +125,25 @@ def _apply(func: F, decorators: list[Callable[[F], F]]) -> F:
     return func
 
 
-def field_option(*flags: str, name: str, help: str, metavar: str = "N") -> Callable[[F], F]:
-    """An option filling RunConfig's field ``name``: its type, and its default, from the schema."""
+def field_option(*flags: str, name: str, help: str, metavar: str = "N",
+                 multiple: bool = False) -> Callable[[F], F]:
+    """An option filling RunConfig's field ``name``: its type, and its default, from the schema.
+
+    ``multiple``: the option may be repeated (``agmem compare --workload a --workload b``),
+    each value one variant; given none, the command uses the field's default.
+    """
     rule = rule_of(RunConfig, name)
     if isinstance(rule, result.OneOf):
         metavar = "|".join(rule.choices)
     default = {f.name: f.default for f in dataclasses.fields(RunConfig)}[name]
-    return click.option(*flags, name, type=field_type(name), metavar=metavar, default=default,
-                        show_default=True, help=help)
+    return click.option(*flags, name, type=field_type(name), metavar=metavar,
+                        default=() if multiple else default, show_default=not multiple,
+                        multiple=multiple, help=help)
+
+
+_WORKLOAD_HELP = ("Built-in workload (seed, mlp, train, cnn) or your own as "
+                  "package.module:function or path/to/file.py:function, called once per "
+                  "iteration with its index.")
 
 
 def mode_option(func: F) -> F:
@@ -145,12 +156,22 @@ def mode_option(func: F) -> F:
 
 
 def shared_workload_options(func: F) -> F:
-    """Every workload option but ``--mode`` (``agmem compare`` chooses modes with ``--modes``)."""
+    """Every workload option but ``--mode``."""
+    return _workload_options(func, field_option("--workload", name="workload",
+                                                metavar="NAME|SPEC", help=_WORKLOAD_HELP))
+
+
+def variant_workload_options(func: F) -> F:
+    """``shared_workload_options`` with ``--workload`` repeatable: ``agmem compare``'s variants."""
+    return _workload_options(func, field_option(
+        "--workload", name="workload", metavar="NAME|SPEC", multiple=True,
+        help=_WORKLOAD_HELP + " Repeat it to compare workloads (default: seed).",
+    ))
+
+
+def _workload_options(func: F, workload: Callable[[F], F]) -> F:
     return _apply(func, [
-        field_option("--workload", name="workload", metavar="NAME|SPEC",
-                     help="Built-in workload (seed, mlp, train, cnn) or your own as "
-                     "package.module:function or path/to/file.py:function, called once per "
-                     "iteration with its index."),
+        workload,
         field_option("--size", name="size",
                      help="Elements per array (seed) or training samples per step (mlp)."),
         field_option("--depth", name="depth",

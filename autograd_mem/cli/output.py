@@ -1,12 +1,15 @@
 """Delivering a rendered report: stdout or a file, in the chosen format, plus SVG/HTML exports.
 
 Every file is written with ``write_atomic`` and only after the runs are over, so an
-interrupted or failed run never leaves a half-written report behind.
+interrupted or failed run never leaves a half-written report behind. Text that goes
+to a pipe or a file carries no trailing spaces (rich pads every line to its width).
 """
 
 from __future__ import annotations
 
+import html
 import io
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -27,14 +30,62 @@ TEXT_FORMATS: dict[str, Callable[[object], str]] = {
 
 # Wide enough for a comparison of four modes with their ratios; exports use it too.
 REPORT_WIDTH = 120
+# Where the command group keeps the arguments as typed (``AgmemGroup.make_context``).
+TYPED_ARGS = "agmem.typed_args"
+
+# The HTML export: rich's body, with a title and a font sized so that the report's
+# REPORT_WIDTH columns span the window (a monospace cell is about 0.6 em wide),
+# between sizes that stay readable; a narrower window scrolls sideways.
+_HTML_PAGE = """\
+<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+{{stylesheet}}
+body {{{{
+    color: {{foreground}};
+    background-color: {{background}};
+    margin: 0;
+    padding: 1em 2vw;
+}}}}
+pre {{{{
+    margin: 0;
+    overflow-x: auto;
+    font-size: clamp(9px, calc(96vw / ({columns} * 0.6)), 22px);
+    font-family: Menlo, 'DejaVu Sans Mono', consolas, 'Courier New', monospace;
+}}}}
+</style>
+</head>
+<body>
+<pre><code style="font-family:inherit">{{code}}</code></pre>
+</body>
+</html>
+"""
 
 
-def _plain_text(renderable: RenderableType) -> str:
-    """The table report as plain text, for a file: no colour codes, a fixed width."""
+def command_as_typed() -> str:
+    """``agmem compare --workload a.py:step ...``: the command line as the user typed it.
+
+    Shell-quoted, so it can be pasted back; the title of an SVG or HTML export.
+    """
+    context = click.get_current_context(silent=True)
+    typed = context.meta.get(TYPED_ARGS) if context is not None else None
+    return shlex.join(["agmem", *(typed or ())])
+
+
+def _without_trailing_spaces(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.split("\n"))
+
+
+def _plain_text(renderable: RenderableType, width: int = REPORT_WIDTH) -> str:
+    """The table report as plain text, for a file or a pipe: no colour codes, no padding."""
     buffer = io.StringIO()
-    Console(file=buffer, width=REPORT_WIDTH, color_system=None, force_terminal=False,
+    Console(file=buffer, width=width, color_system=None, force_terminal=False,
             soft_wrap=False).print(renderable)
-    return buffer.getvalue()
+    return _without_trailing_spaces(buffer.getvalue())
 
 
 def _recording_console() -> Console:
@@ -48,23 +99,32 @@ def note(output: OutputOptions, message: str) -> None:
         click.echo(f"agmem: {message}", err=True)
 
 
-def deliver(output: OutputOptions, report: object, *, title: str) -> None:
-    """Render ``report`` in ``output.format`` to stdout or ``--output``, then the exports."""
+def deliver(output: OutputOptions, report: object) -> None:
+    """Render ``report`` in ``output.format`` to stdout or ``--output``, then the exports.
+
+    The exports' title is the command as typed, so a picture says how to make it again.
+    """
     check_distinct_outputs({"--output": output.output, "--svg": output.svg, "--html": output.html})
     text_format = TEXT_FORMATS.get(output.format)
     text = text_format(report) if text_format is not None else None
+    if text is not None and output.format != "json":
+        text = _without_trailing_spaces(text)
 
     if output.output is not None:
         write_atomic(output.output, text if text is not None else _plain_text(table.render(report)))
         note(output, f"wrote {output.format} report to {output.output}")
     elif text is not None:
         click.echo(text, nl=False)
-    else:
+    elif sys.stdout.isatty():
         Console(file=sys.stdout, soft_wrap=False).print(table.render(report))
+    else:
+        # A pipe: the width rich would use (COLUMNS, else 80), without its padding.
+        width = Console(file=sys.stdout).width
+        click.echo(_plain_text(table.render(report), width), nl=False)
 
     for path, export in ((output.svg, "svg"), (output.html, "html")):
         if path is not None:
-            write_atomic(Path(path), _export(table.render(report), export, title))
+            write_atomic(Path(path), _export(table.render(report), export, command_as_typed()))
             note(output, f"wrote {export.upper()} export to {path}")
 
 
@@ -73,7 +133,8 @@ def _export(renderable: RenderableType, export: str, title: str) -> str:
     console = _recording_console()
     console.print(renderable)
     if export == "html":
-        return console.export_html()
+        page = _HTML_PAGE.format(title=html.escape(title), columns=REPORT_WIDTH)
+        return console.export_html(code_format=page, inline_styles=False)
     # Rich pads with leading no-break spaces; without xml:space="preserve" some
     # renderers (librsvg, hence rsvg-convert) drop them and right-aligned
     # figures and the chart's axis shift left.

@@ -19,24 +19,30 @@ def measure(
     *,
     force: bool,
     quiet: bool,
+    labels: Sequence[str] | None = None,
     echo: Callable[[str], None] | None = None,
 ) -> list[Measurement]:
     """Every configuration validated before any runs, then each measured in turn.
 
     One progress bar covers every run of every configuration, so a comparison of four
-    modes reads as one task rather than four. A program's output goes to ``echo`` as
-    it comes (see ``runner.measure``).
+    modes reads as one task rather than four. ``labels`` name the configurations on the
+    bar (their modes by default; a program's script or module). A program's output goes
+    to ``echo`` as it comes (see ``runner.measure``).
     """
     for config in configs:
         runner.validate(config)
+    names = list(labels) if labels is not None else [_name(c) for c in configs]
     measurements = []
-    with run_progress(sum(c.repeat for c in configs), quiet=quiet) as progress:
-        for config in configs:
-            # A program is named on the bar by its script or module, a workload by its mode.
-            name = config.label if config.program is None else " ".join(config.program[:2])
-            on_progress = progress.callback(name)
+    with run_progress(configs, names, quiet=quiet) as progress:
+        for config, name in zip(configs, names, strict=True):
+            on_progress = progress.callback(name, config)
             measurements.append(
                 runner.measure(config, force=force, on_progress=on_progress, echo=echo)
             )
-            progress.finished(config.repeat)
+            progress.finished()
     return measurements
+
+
+def _name(config: RunConfig) -> str:
+    """A workload is named on the bar by its mode, a program by its script or module."""
+    return config.label if config.program is None else " ".join(config.program[:2])

@@ -1,13 +1,14 @@
 """The progress bar on stderr, with a live RSS readout of the child being measured.
 
 Shown only when stderr is a terminal and ``--quiet`` is not given: a pipe or a CI
-log gets no escape codes, and stdout is never touched.
+log gets no escape codes, and stdout is never touched. Every column has a fixed
+width, so the bar does not jump as the stage's name or the readout changes length.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -21,58 +22,118 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from autograd_mem.result import RunConfig
 from autograd_mem.units import format_bytes, format_seconds
+
+BAR_WIDTH = 30
+# "RSS 1,023.5 MiB at 999.99 ms": the widest byte count and duration the readout shows.
+_BYTES_WIDTH = len("1,023.5 MiB")
+_SECONDS_WIDTH = len("999.99 ms")
+
+
+def iterations_of(config: RunConfig) -> int | None:
+    """The iterations one run of ``config`` goes through; None where that is not known ahead.
+
+    A whole program (to come) has no iterations: its bar shows the time and the RSS only.
+    """
+    return config.iterations
+
+
+def iterations_done(update: Any) -> int | None:
+    """The iterations the running child has finished, when the update says so.
+
+    The hook for a per-iteration bar: ``runner.Progress`` does not carry the count yet,
+    as the child does not report it while it runs (it would write it to a small shared
+    file or pipe the runner reads at each tick). Once ``runner.Progress`` has an
+    ``iterations_done`` field, the bar advances per iteration with no change here; until
+    then it advances per run, which is true, only coarser.
+    """
+    return getattr(update, "iterations_done", None)
+
+
+def _readout(rss_bytes: int, seconds: float) -> str:
+    return (f"RSS {format_bytes(rss_bytes):>{_BYTES_WIDTH}} "
+            f"at {format_seconds(seconds):>{_SECONDS_WIDTH}}")
 
 
 class RunProgress:
-    """Advances one bar over every run of a command, several modes one after another."""
+    """Advances one bar over every iteration of every run of a command, variant after variant."""
 
-    def __init__(self, progress: Progress | None, total_runs: int) -> None:
+    def __init__(self, progress: Progress | None, configs: Sequence[RunConfig],
+                 names: Sequence[str]) -> None:
         self._progress = progress
+        # Each config's runs: its repeats, and the explain pass, which runs the iterations too.
+        self._steps = [
+            (iterations_of(c) or 1) * (c.repeat + (1 if c.explain else 0)) for c in configs
+        ]
+        self._stage_width = max(
+            [len(f"{name} run {c.repeat}/{c.repeat}") for name, c in zip(names, configs,
+                                                                          strict=True)]
+            + [len(f"{name} explain pass") for name, c in zip(names, configs, strict=True)
+               if c.explain]
+            + [len("starting")]
+        )
+        total = None if any(iterations_of(c) is None for c in configs) else sum(self._steps)
         self._task = (
-            progress.add_task("starting", total=total_runs, rss="") if progress else None
+            progress.add_task("starting".ljust(self._stage_width), total=total,
+                              rss=_readout(0, 0.0))
+            if progress else None
         )
         self._done = 0
+        self._index = 0
 
-    def callback(self, label: str) -> Callable[[Any], None] | None:
-        """The ``on_progress`` for ``runner.measure`` of the mode called ``label``."""
+    @property
+    def completed(self) -> float:
+        """Where the bar stands, in iterations (in runs' worth of iterations between updates)."""
+        if self._progress is None or self._task is None:
+            return 0.0
+        return self._progress.tasks[0].completed
+
+    def callback(self, label: str, config: RunConfig) -> Callable[[Any], None] | None:
+        """The ``on_progress`` for ``runner.measure`` of the variant called ``label``."""
         if self._progress is None or self._task is None:
             return None
-        progress, task, done = self._progress, self._task, self._done
+        progress, task, done, width = self._progress, self._task, self._done, self._stage_width
+        per_run = iterations_of(config) or 1
 
         def on_progress(update: Any) -> None:
             # Called from the runner's sampler thread; rich's Progress takes its own lock.
-            # The runner numbers the explain pass after the measured runs.
-            if update.run_index < update.runs_total:
-                stage = f"{label} run {update.run_index + 1}/{update.runs_total}"
+            # The runner numbers the explain pass after the measured runs (its
+            # runs_total counts it too, so the config says how many runs are measured).
+            if update.run_index < config.repeat:
+                stage = f"{label} run {update.run_index + 1}/{config.repeat}"
             else:
                 stage = f"{label} explain pass"
+            within = min(iterations_done(update) or 0, per_run)
             progress.update(
                 task,
-                description=stage,
-                completed=done + min(update.run_index, update.runs_total),
-                rss=f"RSS {format_bytes(update.rss_bytes)} at {format_seconds(update.seconds)}",
+                description=stage.ljust(width),
+                completed=done + update.run_index * per_run + within,
+                rss=_readout(update.rss_bytes, update.seconds),
             )
 
         return on_progress
 
-    def finished(self, runs: int) -> None:
-        """Mark a mode's ``runs`` done."""
-        self._done += runs
+    def finished(self) -> None:
+        """Mark the current variant's runs done: the bar moves to the next one's start."""
+        if self._index < len(self._steps):
+            self._done += self._steps[self._index]
+            self._index += 1
         if self._progress is not None and self._task is not None:
             self._progress.update(self._task, completed=self._done)
 
 
 @contextmanager
-def run_progress(total_runs: int, *, quiet: bool) -> Iterator[RunProgress]:
+def run_progress(configs: Sequence[RunConfig], names: Sequence[str], *,
+                 quiet: bool) -> Iterator[RunProgress]:
     """A RunProgress drawing on stderr when it is a terminal, silent otherwise."""
     if quiet or not sys.stderr.isatty():
-        yield RunProgress(None, total_runs)
+        yield RunProgress(None, configs, names)
         return
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
-        BarColumn(),
+        BarColumn(bar_width=BAR_WIDTH),
         MofNCompleteColumn(),
         TextColumn("{task.fields[rss]}"),
         TimeElapsedColumn(),
@@ -80,4 +141,4 @@ def run_progress(total_runs: int, *, quiet: bool) -> Iterator[RunProgress]:
         transient=True,
     )
     with progress:
-        yield RunProgress(progress, total_runs)
+        yield RunProgress(progress, configs, names)

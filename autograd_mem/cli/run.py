@@ -16,8 +16,6 @@ from autograd_mem.cli.programs import (
     program_options,
 )
 from autograd_mem.errors import ProgramExitError
-from autograd_mem.program import parse_program_args
-from autograd_mem.result import RunConfig
 
 EPILOG = """\b
 Examples:
@@ -67,13 +65,6 @@ def command(ctx: click.Context, **options: Any) -> None:
         )
     except ProgramExitError as exc:
         # What was measured is still worth seeing; the exit status says it failed.
-        deliver(output, exc.measurement, title=_title(config))
+        deliver(output, exc.measurement)
         raise
-    deliver(output, measurement, title=_title(config))
-
-
-def _title(config: RunConfig) -> str:
-    """The exports' title: the command that makes the report again."""
-    if config.program is None:
-        return f"agmem run --mode {config.mode}"
-    return f"agmem run {parse_program_args(config.program).command}"
+    deliver(output, measurement)

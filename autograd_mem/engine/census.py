@@ -103,10 +103,15 @@ def snapshot() -> tuple[int, int, int, int]:
 
 
 def reset_max() -> None:
-    """Set the high-water marks to the current live counts, to start a new window."""
-    variables, functions, _, _ = snapshot()
-    peaks[0] = variables + _constructor_offsets[0]
-    peaks[1] = functions + _constructor_offsets[1]
+    """Set the high-water marks to the current live counts, to start a new window.
+
+    Allocation-free like the readers (no ``snapshot`` tuple): a measured window calls it
+    after its last collection, where one tracked allocation more would shift every
+    collection the workload then makes (seen: +30 objects collected over 10 collections
+    of ``seed`` strong on 3.11).
+    """
+    peaks[0] = live_variables() + _constructor_offsets[0]
+    peaks[1] = live_functions() + _constructor_offsets[1]
 
 
 def calibrate(

@@ -29,12 +29,19 @@ _SERIES_STYLES = ("red", "green", "magenta", "cyan", "yellow", "blue")
 # A mode keeps its colour whatever the order or the company: weak is never drawn in
 # strong's red. Labels not listed take the series colours by position.
 _MODE_STYLES = {"strong": "red", "weak": "green", "strong/off": "magenta", "weak/off": "cyan"}
-_GENERATION_STYLES = ("dim", "yellow", "bold red")
+_GENERATION_STYLES = ("", "yellow", "bold red")
+# A collection is a mark that grows with the generation, never its number: a row of
+# "0"s (generation 0, the usual one) read as "zero collections".
+_GENERATION_MARKS = "•◆■"
 # The y-axis labels take at least this many columns ("+34.5 MiB ┤"); a longer label
 # ("+628.0 KiB") widens the axis of the whole chart, so the strips stay aligned.
 _AXIS_WIDTH = 11
 _RIGHT_MARGIN = len(" ◂ floor")
 MIN_WIDTH, MAX_WIDTH = 20, 100
+# The RSS scale never tops out below one pymalloc arena (1 MiB since CPython 3.10): a
+# healthy run whose RSS rose a few hundred KiB and stayed flat would otherwise fill the
+# whole strip and look like a leak. Growth that small is what one new arena costs.
+MIN_SCALE_BYTES = 1024**2
 
 
 def _columns_of(position: float, span: float, width: int) -> int:
@@ -66,10 +73,8 @@ def _points(measurement: Measurement) -> Iterator[tuple[float, int]]:
                 yield iteration, rss
         return
     children = timeline.children_rss_bytes or (0,) * len(timeline.rss_bytes)
-    yield from zip(
-        timeline.seconds, (own + below for own, below in zip(timeline.rss_bytes, children,
-                                                             strict=True)), strict=True
-    )
+    totals = (own + below for own, below in zip(timeline.rss_bytes, children, strict=True))
+    yield from zip(timeline.seconds, totals, strict=True)
 
 
 def growth_by_column(
@@ -78,11 +83,13 @@ def growth_by_column(
     """The highest sampled growth above baseline in each column; None before the first sample.
 
     A column without a sample of its own (iterations faster than the sampler) holds the
-    value of the column before it, as RSS holds its level between two samples. ``span``
-    is the axis's length (a chart of programs shares the longest one's).
+    value of the column before it, as RSS holds its level between two samples, up to
+    the run's end. ``span`` is the axis's length (a comparison's longest run, in
+    iterations or, for programs, seconds; this run's own by default).
     """
     baseline = measurement.metrics.baseline_rss_bytes
-    span = _span(measurement) if span is None else span
+    own = _span(measurement)
+    span = span or own
     peaks: list[int | None] = [None] * width
     for position, rss in _points(measurement):
         column = _columns_of(position, span, width)
@@ -90,11 +97,13 @@ def growth_by_column(
         current = peaks[column]
         peaks[column] = growth if current is None else max(current, growth)
     held: int | None = None
-    for column, value in enumerate(peaks):
-        if value is None:
+    # The last iteration's column, or the column of a program's end.
+    last = own if measurement.config.program is not None else own - 1
+    for column in range(_columns_of(last, span, width) + 1):
+        if peaks[column] is None:
             peaks[column] = held
         else:
-            held = value
+            held = peaks[column]
     return peaks
 
 
@@ -103,7 +112,7 @@ def collections_by_column(
 ) -> list[int | None]:
     """The highest generation collected in each column, None where the collector did not run."""
     marks: list[int | None] = [None] * width
-    span = _span(measurement) if span is None else span
+    span = span or _span(measurement)
     program = measurement.config.program is not None
     for event in measurement.gc_events:
         column = _columns_of(event.seconds if program else event.iteration, span, width)
@@ -112,14 +121,16 @@ def collections_by_column(
     return marks
 
 
-def live_variables_by_column(measurement: Measurement, width: int) -> list[int | None]:
+def live_variables_by_column(
+    measurement: Measurement, width: int, iterations: int | None = None
+) -> list[int | None]:
     """The most Variables alive at an iteration's end in each column (the child's census)."""
     record = measurement.per_iteration
-    iterations = measurement.config.iterations
+    iterations = iterations or measurement.config.iterations
     peaks: list[int | None] = [None] * width
     # A long run's record is bucketed: each count is its bucket's highest, at its first.
     for iteration, count in zip(record.iteration, record.live_variables, strict=True):
-        column = _columns_of(iteration, iterations, width)  # a program has no record
+        column = _columns_of(iteration, iterations, width)
         current = peaks[column]
         peaks[column] = count if current is None else max(current, count)
     return peaks
@@ -155,9 +166,22 @@ def _rss_rows(text: Text, measurement: Measurement, values: list[int | None], to
         text.append("\n")
 
 
-def _generation_label(measurement: Measurement, generation: int) -> str:
-    labels = measurement.environment.gc_generations
-    return labels[generation][0] if generation < len(labels) else str(generation)
+def _generation_mark(generation: int) -> str:
+    """The mark of a collection of ``generation`` (the oldest generations share the last)."""
+    return _GENERATION_MARKS[min(generation, len(_GENERATION_MARKS) - 1)]
+
+
+def gc_legend(measurements: Sequence[Measurement]) -> str:
+    """``• gen 0 ◆ gen 1 ■ gen 2``: what each mark of the ``gc`` row stands for.
+
+    Named by the generations of the interpreters measured (``young``/``old`` on the
+    incremental collector); a free-threaded build has one, unnamed.
+    """
+    names = max((m.environment.gc_generations for m in measurements), key=len, default=())
+    if not names:
+        return f"{_generation_mark(0)} a collection"
+    shown = names[: len(_GENERATION_MARKS)]
+    return " ".join(f"{_generation_mark(i)} gen {name}" for i, name in enumerate(shown))
 
 
 def _scales(measurements: Sequence[Measurement]) -> tuple[int, int]:
@@ -169,7 +193,7 @@ def _scales(measurements: Sequence[Measurement]) -> tuple[int, int]:
     # axis and the peak growth quoted above each strip are the same figure.
     peaks = [m.metrics.peak_rss_growth_bytes for m in measurements]
     floors = [m.metrics.floor_bytes for m in measurements if m.metrics.floor_bytes]
-    top = max([*samples, *peaks, *floors, 1])
+    top = max([*samples, *peaks, *floors, MIN_SCALE_BYTES])
     # Topped by the census's own high-water mark, the figure the strip's title quotes.
     live_top = max(
         [0, *(n for m in measurements for n in m.per_iteration.live_variables),
@@ -183,6 +207,19 @@ def _axis_width(measurements: Sequence[Measurement]) -> int:
     top, live_top = _scales(measurements)
     longest = max(len(format_bytes(top, signed=True)), len(format_count(live_top)))
     return max(_AXIS_WIDTH, longest + 2)
+
+
+def chart_title(measurements: Sequence[Measurement]) -> str:
+    """``RSS and live Variables per iteration``; without the Variables where none was alive.
+
+    Programs are drawn against the clock: ``RSS over time, in seconds``.
+    """
+    _, live_top = _scales(measurements)
+    one_scale = ", one scale" if len(measurements) > 1 else ""
+    if on_the_clock(measurements):
+        return f"RSS over time, in seconds{one_scale}"
+    shown = "RSS and live Variables" if live_top > 0 else "RSS"
+    return f"{shown} per iteration{one_scale}"
 
 
 def render_timelines(
@@ -205,19 +242,19 @@ def render_timelines(
     axis_width = _axis_width(measurements)
     names = list(labels) if labels is not None else [_name(m) for m in measurements]
     name_width = max(len(n) for n in names) if names else 0
-    # Programs share one clock, the longest run's; workloads each their own iterations.
-    span = max(_span(m) for m in measurements) if on_the_clock(measurements) else None
-    scale = _Scale(width, height, top, live_top, axis_width, span)
+    # One axis for all: the longest run's iterations, or its seconds for programs.
+    span = max((_span(m) for m in measurements), default=1)
+    scale = _Scale(width, height, top, live_top, axis_width, span, on_the_clock(measurements))
 
     text = Text()
     for index, measurement in enumerate(measurements):
-        style = _MODE_STYLES.get(
-            measurement.config.label, _SERIES_STYLES[index % len(_SERIES_STYLES)]
-        )
+        # Keyed by the name shown: a mode keeps its colour, other variants take the
+        # series colours by position.
+        style = _MODE_STYLES.get(names[index], _SERIES_STYLES[index % len(_SERIES_STYLES)])
         text.append(names[index].ljust(name_width), style=f"bold {style}")
         _strip(text, measurement, scale, style)
     if measurements:
-        _footer(text, max(m.config.iterations for m in measurements), scale)
+        _footer(text, scale, gc_legend(measurements))
     return text
 
 
@@ -238,28 +275,30 @@ class _Scale:
     top: int  # of the RSS growth
     live_top: int  # of the live Variables
     axis_width: int
-    span: float | None = None  # the seconds a chart of programs spans; None: iterations
+    span: float  # the axis's length: the longest run's iterations (or seconds)
+    clock: bool = False  # the axis is seconds: the runs are programs
 
 
 def _strip(text: Text, measurement: Measurement, scale: _Scale, style: str) -> None:
     """One measurement's title line, RSS rows, live-Variables rows and collections row."""
     axis_width = scale.axis_width
-    metrics = measurement.metrics
-    growth = format_bytes(metrics.peak_rss_growth_bytes, signed=True)
-    if metrics.children_peak_rss_bytes:
-        growth += f" (child processes up to {format_bytes(metrics.children_peak_rss_bytes)})"
+    growth = format_bytes(measurement.metrics.peak_rss_growth_bytes, signed=True)
+    children = measurement.metrics.children_peak_rss_bytes
+    if children:
+        growth += f" (child processes up to {format_bytes(children)})"
+    live = (f", up to {plural(measurement.metrics.max_live_variables, 'live Variable')}"
+            if scale.live_top > 0 else "")
     text.append(
-        f"  peak growth {growth}, {plural(len(measurement.gc_events), 'collection')}, "
-        f"up to {plural(metrics.max_live_variables, 'live Variable')}\n",
+        f"  peak growth {growth}, {plural(len(measurement.gc_events), 'collection')}{live}\n",
         style="dim",
     )
     values = growth_by_column(measurement, scale.width, scale.span)
     if all(value is None for value in values):
         # Faster than the sampler: say so rather than draw an empty strip.
         took = format_seconds(measurement.metrics.wall_seconds)
-        what, remedy = ("iterations", "run more iterations") if scale.span is None else (
-            "program", "sample more often")
         every = format_seconds(measurement.config.sample_interval_seconds)
+        what, remedy = ("program", "sample more often") if scale.clock else (
+            "iterations", "run more iterations")
         text.append(
             " " * axis_width + f"no RSS sample in the {took} the {what} took\n"
             + " " * axis_width + f"(one every {every}): {remedy} for one\n",
@@ -267,8 +306,9 @@ def _strip(text: Text, measurement: Measurement, scale: _Scale, style: str) -> N
         )
     else:
         _rss_rows(text, measurement, values, scale.top, scale.height, style, axis_width)
-    live = live_variables_by_column(measurement, scale.width)
-    if any(v is not None for v in live):
+    live = live_variables_by_column(measurement, scale.width, int(scale.span))
+    # No Variable in any strip (a workload that does not use the engine): no empty rows.
+    if scale.live_top > 0 and any(v is not None for v in live):
         # The census per iteration: the saw-tooth of a graph the collector has to cut.
         for row, axis in ((1, format_count(scale.live_top)), (0, "live Var.")):
             text.append(axis.rjust(axis_width - 2) + " ┤", style="dim")
@@ -280,48 +320,47 @@ def _strip(text: Text, measurement: Measurement, scale: _Scale, style: str) -> N
             text.append(" ")
         else:
             text.append(
-                _generation_label(measurement, mark),
+                _generation_mark(mark),
                 style=_GENERATION_STYLES[min(mark, len(_GENERATION_STYLES) - 1)],
             )
     text.append("\n")
 
 
-def _footer(text: Text, iterations: int, scale: _Scale) -> None:
+def _footer(text: Text, scale: _Scale, gc_marks: str) -> None:
     """The x axis under the strips (iterations, or a program's seconds), and the legend."""
     width, axis_width = scale.width, scale.axis_width
-    if scale.span is None:
-        left, right = "0", f"iteration → {format_count(iterations)}"
-    else:
+    if scale.clock:
         left, right = "0 s", f"seconds → {format_seconds(scale.span)}"
+        baseline = "the program's baseline, child processes included"
+    else:
+        left, right = "0", f"iteration → {format_count(int(scale.span))}"
+        baseline = "the run's baseline"
     text.append(" " * (axis_width - 1) + "└" + "─" * width + "\n", style="dim")
     text.append(" " * axis_width + left + right.rjust(width - len(left)) + "\n", style="dim")
-    if scale.span is None:
-        what, where = "the run's baseline", "iteration's end"
-    else:
-        what, where = "the program's baseline, child processes included", "moment"
     text.append(
         # One paragraph: the console wraps it to its own width (hard line breaks
         # made ragged lines in a narrow terminal).
-        f"RSS: growth above {what} (freed memory mostly stays with the allocator, so RSS "
-        f"holds its peak) · live Var.: Variables alive at each {where} · gc: oldest "
-        "generation collected there",
+        f"RSS: growth above {baseline} (freed memory mostly stays with the "
+        "allocator, so RSS holds its peak) · "
+        + ("live Var.: Variables alive at each iteration's end · " if scale.live_top else "")
+        + f"gc: a collection there, marked by the oldest generation collected ({gc_marks})",
         style="dim italic",
     )
-
-
-def chart_title(measurements: Sequence[Measurement]) -> str:
-    """The chart's title in a report: what its axes are."""
-    if on_the_clock(measurements):
-        return "RSS over the program's run, in seconds"
-    return "RSS and live Variables per iteration"
 
 
 class Timelines:
     """A renderable drawing ``render_timelines`` as wide as the console allows."""
 
-    def __init__(self, measurements: Sequence[Measurement], *, height: int = 5) -> None:
+    def __init__(
+        self,
+        measurements: Sequence[Measurement],
+        *,
+        height: int = 5,
+        labels: Sequence[str] | None = None,
+    ) -> None:
         self.measurements = list(measurements)
         self.height = height
+        self.labels = labels
 
     def _width(self, max_width: int) -> int:
         axis_width = _axis_width(self.measurements)
@@ -329,7 +368,10 @@ class Timelines:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield render_timelines(
-            self.measurements, width=self._width(options.max_width), height=self.height
+            self.measurements,
+            width=self._width(options.max_width),
+            height=self.height,
+            labels=self.labels,
         )
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measure:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 from autograd_mem.compare import Comparison
 from autograd_mem.regression import CheckReport
@@ -24,8 +25,9 @@ def _table(headings: list[str], body: list[list[str]], align: list[str]) -> list
     return lines
 
 
-def _chart(measurements: list[Measurement]) -> list[str]:
-    return ["```text", render_timelines(measurements, width=CHART_WIDTH).plain, "```"]
+def _chart(measurements: list[Measurement], labels: Sequence[str] | None = None) -> list[str]:
+    chart = render_timelines(measurements, width=CHART_WIDTH, labels=labels)
+    return ["```text", chart.plain, "```"]
 
 
 def _explain(measurement: Measurement, heading: str) -> list[str]:
@@ -60,11 +62,10 @@ def render_run(measurement: Measurement) -> str:
 @render.register
 def render_comparison(comparison: Comparison) -> str:
     """The side-by-side comparison as Markdown, verdict first."""
-    reference = comparison.reference
     lines = [
-        f"## agmem compare: {rows.describe_config(reference, with_mode=False)}",
+        f"## agmem compare: {rows.describe_shared_config(comparison)}",
         "",
-        f"_{rows.describe_environment(reference)}_",
+        *[f"_{line}_" for line in rows.describe_environments(comparison)],
         "",
         *[f"**Verdict:** {v.sentence}" for v in comparison.verdicts],
         "",
@@ -76,10 +77,10 @@ def render_comparison(comparison: Comparison) -> str:
         for title, cells, ratios in rows.comparison_rows(comparison)
     ]
     lines += _table(headings, body, ["left"] + ["right"] * (len(headings) - 1))
-    lines += ["", f"### {chart_title(comparison.measurements)}, one scale", ""]
-    lines += _chart(list(comparison.measurements))
-    for m in comparison.measurements:
-        lines += _explain(m, f"What the collector found in {m.config.label} mode")
+    lines += ["", f"### {chart_title(comparison.measurements)}", ""]
+    lines += _chart(list(comparison.measurements), comparison.labels)
+    for label, m in zip(comparison.labels, comparison.measurements, strict=True):
+        lines += _explain(m, f"What the collector found in {comparison.variant_name(label)}")
     return "\n".join(lines) + "\n"
 
 

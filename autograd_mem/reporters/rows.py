@@ -182,25 +182,44 @@ def comparison_rows(
         for m in comparison.measurements:
             cells.append(cell_parts(m, row))
         ratios = [
-            format_ratio(comparison.ratios[m.config.label][row.ratio_key])
-            if row.ratio_key
-            else ""
-            for m in comparison.measurements[1:]
+            format_ratio(comparison.ratios[label][row.ratio_key]) if row.ratio_key else ""
+            for label in comparison.labels[1:]
         ]
         table.append((row.title, cells, ratios))
     return table
 
 
 def ratio_headings(comparison: Comparison) -> list[str]:
-    reference = comparison.reference.config.label
+    reference = comparison.labels[0]
     return [f"{reference} ÷ {label}" for label in comparison.labels[1:]]
 
 
 def describe_config(measurement: Measurement, *, with_mode: bool = True) -> str:
     """``seed · weak mode · gc auto · size 10,000 · depth 3 · 1,000 iterations``."""
+    return " · ".join(_config_parts(measurement, with_mode=with_mode))
+
+
+def describe_shared_config(comparison: Comparison) -> str:
+    """What every variant of a comparison shares (``weak mode · 300 iterations``).
+
+    What differs between them is in the column headings: the modes of one workload,
+    or the workloads, or both; a part of the reference's description that some other
+    variant lacks is left out rather than claimed for all.
+    """
+    # A comparison of modes names them in its columns already.
+    with_mode = not comparison.of_modes
+    others = [set(_config_parts(m, with_mode=with_mode)) for m in comparison.measurements[1:]]
+    parts = [
+        part for part in _config_parts(comparison.reference, with_mode=with_mode)
+        if all(part in other for other in others)
+    ]
+    return " · ".join(parts) or "nothing in common but the measurement"
+
+
+def _config_parts(measurement: Measurement, *, with_mode: bool = True) -> list[str]:
     c = measurement.config
     if c.program is not None:
-        return " · ".join(program_parts(measurement, with_mode=with_mode))
+        return program_parts(measurement, with_mode=with_mode)
     parts = [c.workload]
     if with_mode:
         parts += [f"{c.mode} mode", f"gc {c.gc_policy}"]
@@ -213,7 +232,19 @@ def describe_config(measurement: Measurement, *, with_mode: bool = True) -> str:
         parts.append("no_grad")
     if c.repeat > 1:
         parts.append(f"median of {c.repeat} runs (min – max)")
-    return " · ".join(parts)
+    return parts
+
+
+def describe_environments(comparison: Comparison) -> list[str]:
+    """One line when every variant ran in the same interpreter, else one per variant.
+
+    Saved runs compared with a fresh one may come from another Python or numpy, whose
+    collector counts are not comparable: the report says so rather than show one.
+    """
+    lines = [describe_environment(m) for m in comparison.measurements]
+    if len(set(lines)) == 1:
+        return lines[:1]
+    return [f"{label}: {line}" for label, line in zip(comparison.labels, lines, strict=True)]
 
 
 def program_parts(measurement: Measurement, *, with_mode: bool = True) -> list[str]:

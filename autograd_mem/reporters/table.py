@@ -136,15 +136,10 @@ class _FigureColumns:
 
 @render.register
 def render_comparison(comparison: Comparison) -> RenderableType:
-    """Modes side by side with ``reference ÷ mode`` ratios, both timelines, and the verdict."""
-    reference = comparison.reference
-    header = Text.assemble(
-        ("agmem compare", "bold"),
-        "  ",
-        rows.describe_config(reference, with_mode=False),
-        "\n",
-        (rows.describe_environment(reference), "dim"),
-    )
+    """Variants side by side with ``reference ÷ variant`` ratios, their timelines, the verdict."""
+    header = Text.assemble(("agmem compare", "bold"), "  ", rows.describe_shared_config(comparison))
+    for line in rows.describe_environments(comparison):
+        header.append("\n" + line, style="dim")
     headings = list(comparison.labels) + [
         # "strong ÷" over "weak/off": two short lines keep four modes within 120 columns.
         heading.replace(" ÷ ", " ÷\n") for heading in rows.ratio_headings(comparison)
@@ -165,18 +160,18 @@ def render_comparison(comparison: Comparison) -> RenderableType:
         header,
         table,
         Panel(
-            Timelines(comparison.measurements),
-            title=f"{chart_title(comparison.measurements)}, one scale",
+            Timelines(comparison.measurements, labels=comparison.labels),
+            title=chart_title(comparison.measurements),
             title_align="left",
             border_style="dim",
             expand=False,
         ),
         verdict,
     ]
-    for measurement in comparison.measurements:
+    for label, measurement in zip(comparison.labels, comparison.measurements, strict=True):
         explain = _explain(measurement)
         if explain is not None:
-            explain.title = f"What the collector found in {measurement.config.label} mode"
+            explain.title = f"What the collector found in {comparison.variant_name(label)}"
             parts.append(explain)
     return Group(*parts)
 

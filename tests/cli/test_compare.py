@@ -90,7 +90,7 @@ def test_help_explains_the_ratio_and_exit_codes(invoke):
 
     text = " ".join(result.stdout.split())
     assert "--modes MODE[/GC],..." in text
-    assert 'ratios read "reference ÷ mode"' in text
+    assert 'ratios read "reference ÷ variant"' in text
     assert "Exit codes:" in text
 
 

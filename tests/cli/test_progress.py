@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import sys
 
+from rich.console import Console
+
 from autograd_mem.cli.progress import run_progress
+from autograd_mem.result import RunConfig
 from autograd_mem.runner import Progress
 
 
@@ -14,34 +18,95 @@ class _Terminal(io.StringIO):
         return True
 
 
+@dataclasses.dataclass(frozen=True)
+class _IterationProgress(Progress):
+    """A reading that carries the child's iteration count: the hook the bar reads."""
+
+    iterations_done: int = 0
+
+
+def _drawn(progress) -> str:
+    """The bar's line as the terminal would show it now."""
+    console = Console(width=160, file=io.StringIO(), color_system=None)
+    with console.capture() as capture:
+        console.print(progress._progress.get_renderable())
+    return capture.get()
+
+
 def test_on_a_terminal_the_bar_shows_the_mode_run_and_rss(monkeypatch):
     stderr = _Terminal()
     monkeypatch.setattr(sys, "stderr", stderr)
 
-    with run_progress(2, quiet=False) as progress:
-        on_progress = progress.callback("strong")
+    config = RunConfig(mode="strong", repeat=2)
+    with run_progress([config], ["strong"], quiet=False) as progress:
+        on_progress = progress.callback("strong", config)
         assert on_progress is not None
         on_progress(Progress(run_index=1, runs_total=2, seconds=0.25, rss_bytes=52 * 1024**2))
 
     drawn = stderr.getvalue()
     assert "strong run 2/2" in drawn
-    assert "RSS 52.0 MiB at 250.00 ms" in drawn
+    assert "RSS    52.0 MiB at 250.00 ms" in drawn
 
 
 def test_the_explain_pass_is_named_as_such(monkeypatch):
     stderr = _Terminal()
     monkeypatch.setattr(sys, "stderr", stderr)
 
-    with run_progress(1, quiet=False) as progress:
-        progress.callback("strong")(Progress(1, 1, 0.1, 1024))  # type: ignore[misc]
+    # as the runner numbers them: 2 measured runs, then the explain pass, 3 in all
+    config = RunConfig(mode="strong", explain=True, repeat=2)
+    with run_progress([config], ["strong"], quiet=False) as progress:
+        on_progress = progress.callback("strong", config)
+        on_progress(Progress(1, 3, 0.1, 1024))  # type: ignore[misc]
+        assert "strong run 2/2" in _drawn(progress)
+        on_progress(Progress(2, 3, 0.1, 1024))  # type: ignore[misc]
 
     assert "strong explain pass" in stderr.getvalue()
+    assert "run 3/3" not in stderr.getvalue()
 
 
 def test_quiet_or_not_a_terminal_draws_nothing(monkeypatch):
     for stderr, quiet in ((_Terminal(), True), (io.StringIO(), False)):
         monkeypatch.setattr(sys, "stderr", stderr)
-        with run_progress(1, quiet=quiet) as progress:
-            assert progress.callback("weak") is None
-            progress.finished(1)
+        config = RunConfig()
+        with run_progress([config], ["weak"], quiet=quiet) as progress:
+            assert progress.callback("weak", config) is None
+            progress.finished()
         assert stderr.getvalue() == ""
+
+
+def test_the_bar_counts_iterations_over_every_run_of_every_variant(monkeypatch):
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    a, b = RunConfig(iterations=100, repeat=2), RunConfig(iterations=50)
+
+    with run_progress([a, b], ["a.py:step", "b.py:step"], quiet=False) as progress:
+        on_a = progress.callback("a.py:step", a)
+        # a reading without an iteration count: the bar stands at the run's start
+        on_a(Progress(1, 2, 0.5, 1024))  # type: ignore[misc]
+        assert progress.completed == 100
+        # a reading with one (the child's hook): the bar stands at that iteration
+        on_a(_IterationProgress(1, 2, 0.6, 1024, iterations_done=40))  # type: ignore[misc]
+        assert progress.completed == 140
+        progress.finished()
+        assert progress.completed == 200
+        progress.callback("b.py:step", b)(  # type: ignore[misc]
+            _IterationProgress(0, 1, 0.1, 1024, iterations_done=10))
+        assert progress.completed == 210
+
+
+def test_the_bar_keeps_its_place_whatever_the_stage_and_readout(monkeypatch):
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    short, long = RunConfig(mode="weak"), RunConfig(mode="strong", explain=True, repeat=3)
+
+    starts, widths = set(), set()
+    with run_progress([short, long], ["weak", "strong/off"], quiet=False) as progress:
+        readings = [("weak", short, Progress(0, 1, 0.001, 900)),
+                    ("strong/off", long, Progress(3, 3, 12.5, 1023 * 1024**2))]
+        for name, config, reading in readings:
+            progress.callback(name, config)(reading)  # type: ignore[misc]
+            line = _drawn(progress).splitlines()[0].rstrip()
+            # "weak run 1/1" and "strong/off explain pass", 900 B and 1,023.0 MiB: the
+            # readout starts in the same column and the line keeps its length
+            starts.add(line.index(" RSS "))
+            widths.add(len(line))
+
+    assert len(starts) == 1 and len(widths) == 1

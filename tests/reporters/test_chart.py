@@ -8,6 +8,7 @@ from rich.console import Console
 
 from autograd_mem.reporters.chart import (
     Timelines,
+    chart_title,
     collections_by_column,
     growth_by_column,
     live_variables_by_column,
@@ -107,15 +108,15 @@ def test_live_variables_by_column_takes_the_most_alive_in_each_column():
     assert columns == [100, 200, 100, 200]
 
 
-def test_a_three_digit_axis_label_keeps_every_strip_aligned():
-    # given a weak run whose growth reads "+628.0 KiB", a label wider than "+34.5 MiB"
-    weak = make_measurement("weak", peak_growth_bytes=628 * 1024)
+def test_a_long_axis_label_keeps_every_strip_aligned():
+    # given a run whose growth reads "+1,023.5 MiB", a label wider than "+34.5 MiB"
+    weak = make_measurement("weak", peak_growth_bytes=1023 * MiB + MiB // 2)
 
     lines = render_timelines([weak], width=40).plain.splitlines()
 
     # then every row of the chart puts its axis mark in the same column
     axis_rows = [line for line in lines if "┤" in line]
-    assert any(line.lstrip().startswith("+628.0 KiB ┤") for line in axis_rows)
+    assert any(line.lstrip().startswith("+1,023.5 MiB ┤") for line in axis_rows)
     assert len({line.index("┤") for line in axis_rows}) == 1
     corner = next(line for line in lines if "└" in line)
     assert corner.index("└") == axis_rows[0].index("┤")
@@ -137,7 +138,7 @@ def test_the_footnote_is_wrapped_by_the_console_not_by_hard_line_breaks():
     assert all(len(line) > 60 - len(" allocator,") for line in footnote[:-1])
 
 
-def test_a_workload_without_variables_draws_an_empty_live_strip():
+def test_a_workload_without_variables_draws_no_empty_live_rows():
     # given a user workload that never builds a Variable: the census reads 0 throughout
     measurement = make_measurement("weak", live_variables_end=0)
     run = measurement.runs[0]
@@ -151,6 +152,93 @@ def test_a_workload_without_variables_draws_an_empty_live_strip():
     measurement = dataclasses.replace(measurement, runs=(silent,))
     # when its timeline is drawn
     text = render_timelines([measurement]).plain
-    # then it renders, with the live strip empty rather than a division by zero
-    live_rows = _strip_rows(text, "weak", height=7)[5:7]
-    assert all(set(row.rstrip()) <= {" "} for row in live_rows)
+    # then it renders (no division by zero), the collections row straight under the RSS
+    lines = text.splitlines()
+    assert "live Var" not in text and "live Variable" not in text
+    assert lines[6].lstrip().startswith("gc ┤")
+
+
+def _gc_row(text: str) -> str:
+    return next(line for line in text.splitlines() if line.strip().startswith("gc ┤"))
+
+
+def test_the_gc_row_marks_collections_with_symbols_not_generation_numbers():
+    # given young collections only (generation 0), the commonest case
+    m = make_measurement("strong", iterations=100)
+    events = tuple(GcEvent(0, 5, 0, 1e-4, i, 0.0) for i in range(0, 100, 10))
+    m = dataclasses.replace(m, runs=(dataclasses.replace(m.runs[0], gc_events=events),))
+
+    text = render_timelines([m], width=10).plain
+
+    # then the row shows a mark per collected stretch, never a "0" that reads as "none"
+    row = _gc_row(text).split("┤", 1)[1]
+    assert row == "•" * 10
+    assert "0" not in row
+    # and the legend says what the marks are
+    assert "• gen 0 ◆ gen 1 ■ gen 2" in " ".join(text.split())
+
+
+def test_older_generations_get_bigger_marks():
+    m = make_measurement("strong", iterations=100)
+    events = (GcEvent(0, 5, 0, 1e-4, 5, 0.0), GcEvent(1, 9, 0, 1e-4, 55, 0.0),
+              GcEvent(2, 50, 0, 1e-3, 95, 0.0))
+    m = dataclasses.replace(m, runs=(dataclasses.replace(m.runs[0], gc_events=events),))
+
+    row = _gc_row(render_timelines([m], width=10).plain).split("┤", 1)[1]
+
+    assert row == "•    ◆   ■"
+
+
+def test_a_lone_flat_run_of_small_growth_is_not_drawn_as_a_full_block():
+    # given a healthy run: RSS rose 84 KiB at once and stayed there, no floor known
+    m = make_measurement("weak", peak_growth_bytes=84 * 1024, floor_bytes=None)
+
+    text = render_timelines([m], width=20).plain
+    rows = _strip_rows(text, "weak")
+
+    # then the scale is at least a MiB, said on the axis, and the line stays a sliver
+    assert "+1.0 MiB ┤" in text
+    assert all(row.strip() == "" for row in rows[:-1])
+    assert set(rows[-1].strip()) == {"▃"}  # 84 KiB of 1 MiB over 40 eighths: 3 eighths
+
+
+def test_a_lone_run_with_a_floor_points_at_it_on_the_absolute_scale():
+    # given 600 KiB of growth over a 300 KiB floor
+    m = make_measurement("weak", peak_growth_bytes=600 * 1024, floor_bytes=300 * 1024)
+
+    lines = render_timelines([m], width=20).plain.splitlines()
+
+    floor_rows = [line for line in lines if line.endswith("◂ floor")]
+    assert len(floor_rows) == 1
+    # 300 KiB of 1 MiB over 5 rows: the second row from the bottom
+    rss_rows = [line for line in lines if "┤" in line][:5]
+    assert rss_rows.index(floor_rows[0]) == 3
+
+
+def test_a_shorter_run_ends_where_its_iterations_end_on_a_shared_axis():
+    # given a run of 100 iterations drawn beside one of 200
+    short = make_measurement("weak", peak_growth_bytes=2 * MiB, iterations=100)
+    long = make_measurement("strong", peak_growth_bytes=4 * MiB, iterations=200)
+
+    text = render_timelines([long, short], width=20, labels=["long", "short"]).plain
+
+    # then the short strip fills the first half of the axis only
+    bottom = _strip_rows(text, "short")[-1]
+    assert bottom[:10].strip() != "" and bottom[10:].replace("◂ floor", "").strip() == ""
+    assert "iteration → 200" in text
+
+
+def test_the_title_names_the_live_variables_only_where_there_are_some():
+    engine = make_measurement("strong", collected=10)
+    plain = make_measurement("weak", live_variables_end=0)
+    plain = dataclasses.replace(plain, runs=(dataclasses.replace(
+        plain.runs[0],
+        metrics=dataclasses.replace(plain.runs[0].metrics, max_live_variables=0),
+        per_iteration=dataclasses.replace(
+            plain.runs[0].per_iteration,
+            live_variables=(0,) * len(plain.runs[0].per_iteration.live_variables)),
+    ),))
+
+    assert chart_title([engine]) == "RSS and live Variables per iteration"
+    assert chart_title([plain]) == "RSS per iteration"
+    assert chart_title([plain, plain]) == "RSS per iteration, one scale"
