@@ -47,12 +47,17 @@ Examples:
   agmem compare before.json --workload step.py:step
   agmem compare --repeat 5 --format markdown -o compare.md
   agmem compare --svg compare.svg                the report as a picture
+  agmem compare before.py after.py               two scripts, each run unchanged
+  agmem compare "train.py --fix" "train.py"      a program with its own arguments
+  agmem compare -- "-m pkg.a" "-m pkg.b"         modules (after --: "-m" is no option)
 
 \b
 Variants: each VARIANT is a saved run (file.json, from `agmem run --format json
--o file.json`) or a workload (seed, mlp, file.py:function, package.module:function);
-each --workload is one more, after the VARIANTs. A VARIANT is split into words as
-a shell would: a file name with a space needs inner quotes, "'my run.json'".
+-o file.json`), a workload (seed, mlp, file.py:function, package.module:function)
+or a whole program with its arguments, in one quoted argument ("train.py --fix",
+"-m pkg.train --epochs 1"); each --workload is one more, after the VARIANTs. A
+VARIANT is split into words as a shell would: a file name with a space needs inner
+quotes, "'my run.json'". A program's output is kept, and shown only if it fails.
 With one workload or none, its reference modes are compared (--modes). With two
 or more variants, each is measured in weak mode, or in each of --modes if given
 (every variant in every mode); a saved run is shown as it was measured.
@@ -103,8 +108,8 @@ class ModesType(click.ParamType):
 class Variant:
     """One column of a comparison: its label, and its measurement's source (exactly one).
 
-    ``config`` is measured now (a whole program will be a config too, once the runner
-    measures programs); ``saved`` was measured earlier and is shown as it was.
+    ``config`` is measured now (a workload, or a whole program); ``saved`` was measured
+    earlier and is shown as it was.
     """
 
     label: str
@@ -124,18 +129,16 @@ class Source:
 
 
 def program_variant(text: str, base: RunConfig) -> Source:
-    """A whole program as a variant (``"train.py --fix"``): the lead's branch to fill in.
+    """A whole program as a variant (``"train.py --fix"``), split as a shell would split it.
 
-    The program is parsed and checked here already (a missing script is refused before
-    anything runs). Once the runner measures programs, this returns
-    ``Source(ArgumentKind.PROGRAM, text, spec.command, config=<base measuring spec>)``,
-    and nothing else in this module changes: labels, modes and the report take it as is.
+    The program is parsed and checked here (a missing script is refused before anything
+    runs) and measured with the shared options (``--repeat``, ``--gc``, ``--explain``...).
+    Its output stays in its log, shown only if it fails: two programs' output
+    interleaved with the progress bar would help nobody.
     """
     spec = check_program(parse_program(text))
-    raise UsageError(
-        f"variant {spec.command!r} is a program; agmem compare does not measure whole "
-        "programs yet (compare a workload, file.py:function, or saved runs)"
-    )
+    config = dataclasses.replace(base, program=spec.words)
+    return Source(ArgumentKind.PROGRAM, text, spec.command, config=config)
 
 
 def _source(text: str, base: RunConfig) -> Source:

@@ -342,7 +342,9 @@ def _footer(text: Text, scale: _Scale, gc_marks: str) -> None:
         # made ragged lines in a narrow terminal).
         f"RSS: growth above {baseline} (freed memory mostly stays with the "
         "allocator, so RSS holds its peak) · "
-        + ("live Var.: Variables alive at each iteration's end · " if scale.live_top else "")
+        # A program has no per-iteration census: no live-Variables rows to explain.
+        + ("live Var.: Variables alive at each iteration's end · "
+           if scale.live_top and not scale.clock else "")
         + f"gc: a collection there, marked by the oldest generation collected ({gc_marks})",
         style="dim italic",
     )

@@ -251,14 +251,16 @@ def program_parts(measurement: Measurement, *, with_mode: bool = True) -> list[s
     """``train.py --fix · exit status 0 · gc auto``: a program's run, as typed.
 
     The reference mode is named only when the program used the engine: to any other
-    program it means nothing.
+    program it means nothing. It is the engine's default as the program starts; the
+    program may set its own.
     """
     c = measurement.config
     assert c.program is not None
     parts = [shlex.join(c.program), f"exit status {measurement.exit_status}"]
     if with_mode:
         if used_the_engine([measurement]):
-            parts.append(f"{c.mode} mode")
+            # agmem's setting, which the program may override (reference_mode(...)).
+            parts.append(f"{c.mode} mode by default")
         parts.append(f"gc {c.gc_policy}")
     if c.stdin:
         parts.append("stdin kept")

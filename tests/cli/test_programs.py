@@ -27,7 +27,9 @@ PROGRAMS = Path(__file__).parent.parent / "programs"
 KIB, MIB = 1024, 1024 * 1024
 
 
-def agmem(*args: str, cwd: Path = PROGRAMS, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def agmem(
+    *args: str, cwd: Path = PROGRAMS, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*agmem_command(), *args], capture_output=True, text=True,
                           timeout=timeout, cwd=cwd, env={**os.environ, "COLUMNS": "120"},
                           stdin=subprocess.DEVNULL)
