@@ -128,7 +128,8 @@ Exit codes:
   0    success
   1    a memory regression (agmem check)
   2    bad usage or input (options, workload, baseline file)
-  3    the measured run failed (workload error, crash, killed)
+  3    the measured run failed (workload error, crash, killed, a program
+       that exited with a non-zero status)
   130  interrupted (Ctrl-C); 143 terminated (SIGTERM); 129 hung up (SIGHUP)
 """
 

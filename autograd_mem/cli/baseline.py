@@ -35,7 +35,8 @@ Examples:
 Exit codes:
   0    the baseline was written
   2    bad usage or input (options, workload, a path that cannot be written)
-  3    the measured run failed (workload error, crash, killed)
+  3    the measured run failed (workload error, crash, killed, a program
+       that exited with a non-zero status)
   130  interrupted (Ctrl-C); the previous baseline file, if any, is untouched
 """
 

@@ -75,7 +75,8 @@ Exit codes:
   1    a regression (or a budget exceeded); the report names the metrics
   2    bad usage, or a baseline file missing, unreadable, corrupt, truncated,
        of another schema version, or not a baseline
-  3    the measured run failed (workload error, crash, killed)
+  3    the measured run failed (workload error, crash, killed, a program
+       that exited with a non-zero status)
   130  interrupted (Ctrl-C)
 """
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from autograd_mem.compare import comparison_from_dict, format_ratio
 from autograd_mem.result import measurement_from_dict
 from tests.cli.test_real_runs import agmem_command
 
@@ -256,3 +257,41 @@ def test_a_budget_catches_a_program_leaving_cycles_to_the_collector():
 
     assert completed.returncode == 1, completed.stderr
     assert "gc_collected" in completed.stdout and "over budget" in completed.stdout
+
+
+# --- a comparison of two scripts ------------------------------------------------------------
+
+
+def test_two_scripts_compare_side_by_side_with_a_verdict_in_their_own_words():
+    # given the training pair that differs in one line, the reference mode
+    completed = agmem("compare", "--format", "json", "train_leaky.py --steps 100",
+                      "train_fixed.py --steps 100")
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stderr == ""  # not a terminal; a compared program's output stays in its log
+    document = json.loads(completed.stdout)
+    assert document["labels"] == ["train_leaky.py --steps 100", "train_fixed.py --steps 100"]
+    comparison = comparison_from_dict(document)
+    leaky, fixed = comparison.measurements
+    assert leaky.config.program == ("train_leaky.py", "--steps", "100")
+    # strong graphs are cycles: the collector frees them; weak graphs die by refcount
+    assert fixed.metrics.gc_collected < leaky.metrics.gc_collected
+    assert fixed.metrics.peak_rss_growth_bytes < leaky.metrics.peak_rss_growth_bytes
+    factor = leaky.metrics.peak_rss_growth_bytes / fixed.metrics.peak_rss_growth_bytes
+    sentence = document["verdict"][0]["sentence"]
+    assert sentence.startswith(
+        f"train_fixed.py --steps 100: {format_ratio(factor)} lower peak growth than "
+        "train_leaky.py --steps 100"
+    )
+    assert f"vs {leaky.metrics.gc_collected:,}" in sentence
+
+
+def test_modules_compare_after_a_double_dash_and_a_failing_variant_exits_3():
+    modules = agmem("compare", "-q", "--", "-m leakpkg.run --n 10", "-m leakpkg --n 20")
+    failing = agmem("compare", "-q", "leaky_script.py --n 5", "exit3.py")
+
+    assert modules.returncode == 0, modules.stderr
+    assert "-m leakpkg.run --n 10" in modules.stdout and "-m leakpkg --n 20" in modules.stdout
+    assert failing.returncode == 3
+    # not shown as it came (a comparison keeps its programs' output): the tail says why
+    assert "exit3: giving up" in failing.stderr
