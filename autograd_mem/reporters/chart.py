@@ -330,7 +330,7 @@ def _footer(text: Text, scale: _Scale, gc_marks: str) -> None:
     """The x axis under the strips (iterations, or a program's seconds), and the legend."""
     width, axis_width = scale.width, scale.axis_width
     if scale.clock:
-        left, right = "0 s", f"seconds → {format_seconds(scale.span)}"
+        left, right = "0 s", f"time → {format_seconds(scale.span)}"
         baseline = "the program's baseline, child processes included"
     else:
         left, right = "0", f"iteration → {format_count(int(scale.span))}"

@@ -248,20 +248,20 @@ def describe_environments(comparison: Comparison) -> list[str]:
 
 
 def program_parts(measurement: Measurement, *, with_mode: bool = True) -> list[str]:
-    """``train.py --fix · exit status 0 · gc auto``: a program's run, as typed.
+    """``train.py --fix · gc auto · exit status 0``: a program's run, as typed.
 
-    The reference mode is named only when the program used the engine: to any other
-    program it means nothing. It is the engine's default as the program starts; the
-    program may set its own.
+    ``--mode`` is named only when the program used the engine (to any other program it
+    means nothing), as the option it is: the engine's mode as the program starts, which
+    the program may change itself.
     """
     c = measurement.config
     assert c.program is not None
-    parts = [shlex.join(c.program), f"exit status {measurement.exit_status}"]
+    parts = [shlex.join(c.program)]
     if with_mode:
-        if used_the_engine([measurement]):
-            # agmem's setting, which the program may override (reference_mode(...)).
-            parts.append(f"{c.mode} mode by default")
         parts.append(f"gc {c.gc_policy}")
+        if used_the_engine([measurement]):
+            parts.append(f"--mode {c.mode}")
+    parts.append(f"exit status {measurement.exit_status}")
     if c.stdin:
         parts.append("stdin kept")
     if c.repeat > 1:

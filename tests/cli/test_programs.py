@@ -85,9 +85,10 @@ def test_the_table_reads_in_seconds_and_shows_the_command_as_typed():
 
     assert completed.returncode == 0, completed.stderr
     table = completed.stdout
-    assert "agmem run  leaky_script.py --n 20 --kib 16 · exit status 0 · gc auto" in table
+    assert "agmem run  leaky_script.py --n 20 --kib 16 · gc auto · exit status 0" in table
     assert "Wall time (the program's run)" in table and "per iteration" not in table
-    assert "seconds →" in table and "iteration →" not in table
+    assert "time →" in table and "iteration →" not in table
+    assert "RSS over time, in seconds" in table
     assert "Peak RSS of child processes (sampled)" in table
     assert "Floor" not in table  # a program has no analytical floor
     assert completed.stderr == ""  # --quiet: the program's output stays in the log
@@ -232,7 +233,7 @@ def test_a_programs_baseline_is_saved_and_checked(tmp_path):
 
     assert checked.returncode == 0, checked.stderr
     assert "agmem: checking program leaky_script.py --n 50, named by baseline" in checked.stderr
-    assert "leaky_script.py --n 50 · exit status 0" in checked.stdout
+    assert "leaky_script.py --n 50 · gc auto · exit status 0" in checked.stdout
     assert "PASS" in checked.stdout
 
 

@@ -145,13 +145,23 @@ def test_bad_variants_are_one_line_and_exit_2(invoke, fake_measure, workloads, a
     assert fake_measure.calls == []
 
 
-def test_a_program_variant_is_refused_in_one_line_until_programs_are_measured(invoke, workloads):
+def test_program_variants_carry_their_own_arguments(invoke, fake_measure, workloads):
     (workloads / "train.py").write_text("print('training')\n")
 
-    result = invoke("compare", "train.py --fix", "train.py")
+    result = invoke("compare", "train.py --fix --name 'run 2'", "train.py", "--format", "json")
+
+    assert result.exit_code == 0, result.stderr
+    programs = [config.program for config, _ in fake_measure.calls]
+    assert programs == [("train.py", "--fix", "--name", "run 2"), ("train.py",)]
+    assert json.loads(result.stdout)["labels"] == ["train.py --fix --name 'run 2'", "train.py"]
+
+
+def test_a_missing_program_variant_is_refused_before_anything_runs(invoke, fake_measure):
+    result = invoke("compare", "missing.py --fix", "seed")
 
     assert result.exit_code == 2
-    assert "variant 'train.py --fix' is a program" in result.stderr
+    assert "program not found: missing.py" in result.stderr
+    assert fake_measure.calls == []
 
 
 def _save_run(invoke, path: Path, *args: str) -> dict:
