@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 from autograd_mem import runner
 from autograd_mem.cli.progress import run_progress
+from autograd_mem.program import parse_program_args
 from autograd_mem.result import Measurement, RunConfig
 
 
@@ -45,4 +46,4 @@ def measure(
 
 def _name(config: RunConfig) -> str:
     """A workload is named on the bar by its mode, a program by its script or module."""
-    return config.label if config.program is None else " ".join(config.program[:2])
+    return config.label if config.program is None else parse_program_args(config.program).name

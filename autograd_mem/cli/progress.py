@@ -34,9 +34,9 @@ _SECONDS_WIDTH = len("999.99 ms")
 def iterations_of(config: RunConfig) -> int | None:
     """The iterations one run of ``config`` goes through; None where that is not known ahead.
 
-    A whole program (to come) has no iterations: its bar shows the time and the RSS only.
+    A whole program has no iterations: its bar shows the time and the RSS only.
     """
-    return config.iterations
+    return None if config.program is not None else config.iterations
 
 
 def iterations_done(update: Any) -> int | None:

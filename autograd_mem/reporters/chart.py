@@ -19,6 +19,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement as Measure
 from rich.text import Text
 
+from autograd_mem.program import parse_program_args
 from autograd_mem.reporters.rows import plural
 from autograd_mem.result import Measurement
 from autograd_mem.units import format_bytes, format_count, format_seconds
@@ -263,7 +264,7 @@ def _name(measurement: Measurement) -> str:
     program = measurement.config.program
     if program is None:
         return measurement.config.label
-    return " ".join(program[:2]) if program[0] == "-m" else program[0].rpartition("/")[2]
+    return parse_program_args(program).name.rpartition("/")[2]
 
 
 @dataclass(frozen=True)
