@@ -274,7 +274,8 @@ def _baseline_rows(
             # leaves a few dozen bytes more or less in CPython's type attribute cache,
             # depending on where the name string landed in memory: noise, not a leak.
             row = _judge(name, unit, TOLERANCE, b, b_max, n, limits, relaxed=relaxed)
-            rows.append(dataclasses.replace(row, note="user workload or program: varies by a few bytes"))
+            note = "user workload or program: varies by a few bytes"
+            rows.append(dataclasses.replace(row, note=note))
             continue
         rows.append(_judge(name, unit, judged, b, b_max, n, limits, relaxed=relaxed))
     return rows
