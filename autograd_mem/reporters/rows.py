@@ -222,7 +222,10 @@ def _config_parts(measurement: Measurement, *, with_mode: bool = True) -> list[s
         return program_parts(measurement, with_mode=with_mode)
     parts = [c.workload]
     if with_mode:
-        parts += [f"{c.mode} mode", f"gc {c.gc_policy}"]
+        # The reference mode is the engine's: a workload that made no Variable has none.
+        if used_the_engine([measurement]):
+            parts.append(f"{c.mode} mode")
+        parts.append(f"gc {c.gc_policy}")
     # Only what the workload reads: mlp has no depth, and a user's function neither.
     parts += parameters_read(c)
     parts.append(f"{format_count(c.iterations)} iterations")

@@ -163,3 +163,19 @@ def test_live_engine_rows_only_when_the_workload_used_the_engine():
     # then the census rows show only for the first: zeros would read as "nothing alive"
     assert "Live Variables at the end" in _text(render_run(engine))
     assert "Live Variables" not in _text(render_run(plain))
+
+
+def test_a_workload_without_engine_objects_is_not_headed_by_a_reference_mode():
+    engine = make_measurement("weak")
+    plain = dataclasses.replace(
+        engine,
+        runs=tuple(
+            dataclasses.replace(r, metrics=dataclasses.replace(
+                r.metrics, max_live_variables=0, max_live_functions=0,
+                live_variables_end=0, live_functions_end=0))
+            for r in engine.runs
+        ),
+    )
+    assert "weak mode" in _text(render_run(engine))
+    assert "weak mode" not in _text(render_run(plain))
+    assert "gc auto" in _text(render_run(plain))
