@@ -44,6 +44,7 @@ from autograd_mem.protocol import (
     EXIT_WORKLOAD_RAISED,
     PARENT_PID_VARIABLE,
     TRACEBACK_TAIL_CHARACTERS,
+    map_progress_counter,
 )
 from autograd_mem.result import (
     Environment,
@@ -168,6 +169,7 @@ def run_window(
     iterations: int,
     trace_memory: bool,
     on_ready: Callable[[], tuple[int, bool]] | None = None,
+    progress: memoryview | None = None,
 ) -> Window:
     """Run the measured iterations with the collector watched and the census read per iteration.
 
@@ -177,6 +179,10 @@ def run_window(
     million), are in the baseline and never counted as the workload's growth. A hook
     rather than storage made by the caller: an object holding that storage, alive
     in the caller through the window, would be one tracked object more (see below).
+
+    ``progress``, the runner's mapped counter (``protocol.map_progress_counter``), gets
+    the number of finished iterations after each one, for the progress bar; without it
+    the count goes to a local buffer, so the loop is the same either way.
 
     Why it is shaped so: see the comment above this function.
     """
@@ -188,6 +194,7 @@ def run_window(
     live_variables = array("i", bytes(4 * iterations))
     live_functions = array("i", bytes(4 * iterations))
     recorder = gc_probe.GcRecorder()
+    done = progress if progress is not None else memoryview(array("q", [0]))
     read_variables, read_functions = census.live_variables, census.live_functions
     # Every function the window calls is called once before the collection below:
     # CPython 3.10 makes a frame object (tracked, and kept for reuse) on a function's
@@ -209,6 +216,7 @@ def run_window(
             end_seconds[i] = clock()
             live_variables[i] = read_variables()
             live_functions[i] = read_functions()
+            done[0] = i + 1
     except BaseException as exc:  # a real SIGINT kills the child: see _follow_parent
         raise WorkloadRaised(exc) from exc
     finally:
@@ -325,15 +333,15 @@ def _metrics(config: RunConfig, window: Window, layout: gc_probe.GcLayout,
     )
 
 
-def measure(config: RunConfig) -> dict[str, Any]:
-    """Measure one run and return the ``ok`` document."""
+def measure(config: RunConfig, progress: memoryview | None = None) -> dict[str, Any]:
+    """Measure one run and return the ``ok`` document (``progress``: see run_window)."""
     from autograd_mem.engine import census
 
     layout = gc_probe.detect_layout()
     env = environment(layout)
     with ExitStack() as modes:
         step = _prepared_step(config, modes)
-        window = run_window(step, config.iterations, config.tracemalloc, baseline)
+        window = run_window(step, config.iterations, config.tracemalloc, baseline, progress)
         assert window.ready is not None
         baseline_rss, reset_done = window.ready
         peak_rss, peak_source = rss.peak_rss_bytes(reset_done)
@@ -358,7 +366,7 @@ def measure(config: RunConfig) -> dict[str, Any]:
     }
 
 
-def explain(config: RunConfig) -> dict[str, Any]:
+def explain(config: RunConfig, progress: memoryview | None = None) -> dict[str, Any]:
     """Rerun with ``gc.DEBUG_SAVEALL`` and tally what the collector found."""
     # Imported here: it needs numpy, and the parent imports this module (for its exit
     # codes) without any need for numpy.
@@ -367,7 +375,7 @@ def explain(config: RunConfig) -> dict[str, Any]:
     with ExitStack() as modes:
         step = _prepared_step(config, modes)
         with explain_probe.GarbageTally() as tally:
-            run_window(step, config.iterations, trace_memory=False)
+            run_window(step, config.iterations, trace_memory=False, progress=progress)
             # With the collector off nothing was collected yet: one collection now shows
             # what it would have found; with it on, this adds what the last one left.
             del step
@@ -459,7 +467,11 @@ def main(argv: list[str] | None = None) -> int:
 
         passes = {"measure": child_program.measure, "explain": child_program.explain}
     try:
-        document = passes[role](config)
+        if config.program is None:
+            progress = map_progress_counter(os.path.dirname(config_path))
+            document = passes[role](config, progress)
+        else:
+            document = passes[role](config)  # a program has no iterations to count
         code = 0
     except WorkloadError as exc:
         # Not printed: the parent shows the message, and the stderr tail it shows

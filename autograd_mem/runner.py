@@ -42,6 +42,9 @@ from autograd_mem.protocol import (
     EXIT_WORKLOAD_NOT_FOUND,
     EXIT_WORKLOAD_RAISED,
     PARENT_PID_VARIABLE,
+    PROGRESS_FILE,
+    create_progress_counter,
+    read_progress_counter,
 )
 from autograd_mem.result import (
     Environment,
@@ -73,6 +76,9 @@ class Progress:
     runs_total: int
     seconds: float
     rss_bytes: int
+    # Iterations the child has finished, read from its progress counter; None for a
+    # program, which has no iterations.
+    iterations_done: int | None = None
 
 
 def validate(config: RunConfig) -> None:
@@ -343,20 +349,25 @@ def _run_child(
     with tempfile.TemporaryDirectory(prefix="agmem-") as folder:
         scratch = Path(folder)
         (scratch / "config.json").write_text(dumps(dataclasses.asdict(config)), encoding="utf-8")
+        create_progress_counter(scratch)
         process, pump = _start_child(role, config, scratch, echo)
         sampler = rss.RssSampler(process.pid, config.sample_interval_seconds, config.sampler,
                                  tree=config.program is not None)
         started = time.monotonic()
 
+        counter = os.open(scratch / PROGRESS_FILE, os.O_RDONLY)
+
         def tick(elapsed: float) -> None:
             if on_progress is not None:
+                done = None if config.program is not None else read_progress_counter(counter)
                 rss_now = sampler.latest_rss_bytes
-                on_progress(Progress(run_index, runs_total, elapsed, rss_now))
+                on_progress(Progress(run_index, runs_total, elapsed, rss_now, done))
 
         try:
             sampler.start()
             exited = _wait_for_exit(process, started, config.timeout_seconds, tick)
         finally:
+            os.close(counter)
             _end_process_group(process)
             samples = sampler.stop()
             if pump is not None:

@@ -414,3 +414,35 @@ def test_the_runner_does_not_import_the_child() -> None:
     code = "import sys, autograd_mem.runner; print('autograd_mem.child' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_progress_counts_the_iterations_the_child_has_finished(tmp_path, monkeypatch):
+    # given a workload that writes the index of the iteration it is starting to a file
+    # (eight digits written in place: a reader never sees the file emptied)
+    (tmp_path / "paced.py").write_text(
+        "import os, time\n"
+        "fd = os.open('started', os.O_WRONLY | os.O_CREAT)\n"
+        "def step(i):\n"
+        "    os.pwrite(fd, b'%08d' % i, 0)\n"
+        "    time.sleep(0.01)\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    readings: list[tuple[int | None, int]] = []
+
+    def on_progress(update: runner.Progress) -> None:
+        done = update.iterations_done  # read first: the file can only be further on
+        marker = tmp_path / "started"
+        started = int(marker.read_text() or -1) if marker.exists() else -1
+        readings.append((done, started))
+
+    # when it runs 60 iterations with a progress callback
+    runner.measure(RunConfig(workload="paced.py:step", iterations=60), on_progress=on_progress)
+
+    # then each reading counts finished iterations: never more than have started, never
+    # going back, and some taken mid-run
+    counts = [done for done, _ in readings]
+    assert all(isinstance(done, int) for done in counts)
+    assert counts == sorted(counts)
+    assert all(done <= started + 1 for done, started in readings)
+    assert any(0 < done < 60 for done in counts)
+    assert max(counts) <= 60

@@ -40,14 +40,8 @@ def iterations_of(config: RunConfig) -> int | None:
 
 
 def iterations_done(update: Any) -> int | None:
-    """The iterations the running child has finished, when the update says so.
-
-    The hook for a per-iteration bar: ``runner.Progress`` does not carry the count yet,
-    as the child does not report it while it runs (it would write it to a small shared
-    file or pipe the runner reads at each tick). Once ``runner.Progress`` has an
-    ``iterations_done`` field, the bar advances per iteration with no change here; until
-    then it advances per run, which is true, only coarser.
-    """
+    """The iterations the running child has finished (``runner.Progress.iterations_done``),
+    or None for a program, whose bar shows the time and the RSS only."""
     return getattr(update, "iterations_done", None)
 
 
