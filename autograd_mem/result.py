@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from autograd_mem._version import __version__
+from autograd_mem.engine.modes import REFERENCE_MODES as REFERENCE_MODES
 from autograd_mem.errors import ResultFormatError
 
 SCHEMA_VERSION = 1
 
-REFERENCE_MODES = ("strong", "weak")
 GC_POLICIES = ("auto", "off")
 SAMPLERS = ("psutil", "memory_profiler")
 
