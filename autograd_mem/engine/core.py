@@ -297,21 +297,14 @@ class Variable:
         """
         path = _GraphPath if create_graph else _ArrayPath
         seed = path.seed(self)
-        handed_out = {id(seed)}  # see _ArrayPath.give
-        retain = None
-        if retain_grad:
-
-            def retain(y: Variable, gy: Any) -> None:
-                path.give(y, gy, handed_out)
-
+        retained: list[tuple[Variable, Any]] | None = [] if retain_grad else None
         saved_enable_backprop = Config.enable_backprop
         Config.enable_backprop = create_graph
         try:
-            grads = _backpropagate(self, seed, path, retain)
+            grads = _backpropagate(self, seed, path, retained)
             # What is left in the table has no creator: the leaves (and self).
             grads.pop(self, None)
-            for x, g in grads.items():
-                path.give(x, g, handed_out)
+            path.hand_out(grads.items() if retained is None else [*retained, *grads.items()], seed)
         finally:
             Config.enable_backprop = saved_enable_backprop
         self.grad = path.own(seed) if self.creator is None or retain_grad else None
@@ -428,7 +421,9 @@ def _variable_of(data: np.ndarray) -> Variable:
 _found_order = itertools.count()
 
 
-def _backpropagate(top: Variable, seed: Any, path: type, retain: Any) -> dict[Variable, Any]:
+def _backpropagate(
+    top: Variable, seed: Any, path: type, retained: list[tuple[Variable, Any]] | None
+) -> dict[Variable, Any]:
     """Run every Function upstream of ``top`` once, highest generation first.
 
     Returns the gradient table as the walk leaves it: ``top`` and the leaves. A
@@ -439,11 +434,12 @@ def _backpropagate(top: Variable, seed: Any, path: type, retain: Any) -> dict[Va
     hands the gradient straight to the next Function (``carried``), skipping the
     table and the heap: nothing pending could add to that input's gradient, since
     a Function that could would have a higher generation than its creator, so it
-    would be pending. The rest goes through ``_accumulate``.
+    would be pending. A leaf's first gradient goes straight to the table. The
+    rest goes through ``_accumulate``. With ``retained``, each
+    output's gradient is also kept there, as it passes.
     """
     grads = {top: seed}
     pending: list[tuple[int, int, Function]] = []  # a heap of (-generation, order, f)
-    several_seen: set[Function] = set()
     vjp, grad_type = path.vjp, path.grad_type
     carried = None
     f = top.creator
@@ -451,25 +447,33 @@ def _backpropagate(top: Variable, seed: Any, path: type, retain: Any) -> dict[Va
         if len(f.outputs) == 1:
             y = f.outputs[0]()
             gy = grads.pop(y) if carried is None else carried
-            if retain is not None and y is not top:
-                retain(y, gy)
-            gxs = vjp(f, (y,), (gy,))
+            if retained is not None and y is not top:
+                retained.append((y, gy))
+            gxs = vjp(f, y, gy)
         else:
-            gxs = _vjp_of_several_outputs(f, grads, path, top, retain)
+            gxs = _vjp_of_several_outputs(f, grads, path, top, retained)
+        carried = None
         inputs = f.inputs
-        if len(inputs) == 1 and type(gxs) is grad_type:
-            creator = inputs[0].creator
-            if creator is not None and not pending and len(creator.outputs) == 1:
+        if len(inputs) == 1 and type(gxs) is grad_type and inputs[0] not in grads:
+            x = inputs[0]
+            creator = x.creator
+            if creator is None:  # a leaf: its gradient waits in the table
+                grads[x] = gxs
+                f = heapq.heappop(pending)[2] if pending else None
+                continue
+            if not pending and len(creator.outputs) == 1:
                 carried, f = gxs, creator
                 continue
-            gxs = (gxs,)
-        carried = None
-        f = _accumulate(f, gxs, grads, pending, several_seen, path)
+        f = _accumulate(f, gxs, grads, pending, path)
     return grads
 
 
 def _vjp_of_several_outputs(
-    f: Function, grads: dict[Variable, Any], path: type, top: Variable, retain: Any
+    f: Function,
+    grads: dict[Variable, Any],
+    path: type,
+    top: Variable,
+    retained: list[tuple[Variable, Any]] | None,
 ) -> Any:
     """The inputs' gradients of a Function of several outputs.
 
@@ -478,11 +482,11 @@ def _vjp_of_several_outputs(
     """
     outputs = [ref() for ref in f.outputs]
     gys = [grads.pop(y, None) for y in outputs]  # pop(None) finds nothing: freed output
-    if retain is not None:
-        for y, gy in zip(outputs, gys, strict=True):
-            if gy is not None and y is not top:
-                retain(y, gy)
-    return path.vjp(f, outputs, gys)
+    if retained is not None:
+        retained += [
+            (y, gy) for y, gy in zip(outputs, gys, strict=True) if gy is not None and y is not top
+        ]
+    return path.vjp_several(f, outputs, gys)
 
 
 def _accumulate(
@@ -490,13 +494,13 @@ def _accumulate(
     gxs: Any,
     grads: dict[Variable, Any],
     pending: list[tuple[int, int, Function]],
-    several_seen: set[Function],
     path: type,
 ) -> Function | None:
     """Add ``f``'s input gradients to the table, and return the next Function to run.
 
-    A creator is scheduled when its output gets a first gradient; one of several
-    outputs, only the first time (``several_seen``). A sum is never made in place:
+    A creator is scheduled when its output gets a first gradient; a creator of
+    several outputs, when the first of them does (the others are not in the table
+    yet: they leave it only when it runs). A sum is never made in place:
     the earlier gradient may be shared with another Variable (add passes one
     gradient to both its inputs).
     """
@@ -513,12 +517,15 @@ def _accumulate(
         creator = x.creator
         if creator is None:
             continue
-        if len(creator.outputs) > 1:
-            if creator in several_seen:
-                continue
-            several_seen.add(creator)
+        if len(creator.outputs) > 1 and _scheduled(creator, x, grads):
+            continue
         heapq.heappush(pending, (-creator.generation, next(_found_order), creator))
     return heapq.heappop(pending)[2] if pending else None
+
+
+def _scheduled(creator: Function, x: Variable, grads: dict[Variable, Any]) -> bool:
+    """Whether an output of ``creator`` other than ``x`` already has a gradient."""
+    return any(y is not x and y in grads for y in [ref() for ref in creator.outputs])
 
 
 def _checked_pairs(f: Function, gxs: Any) -> Any:
@@ -539,10 +546,10 @@ def _checked_pairs(f: Function, gxs: Any) -> Any:
 class _ArrayPath:
     """Backward on raw arrays: each ``vjp`` computes with numpy, no graph is recorded.
 
-    The fast path, and the default. Gradients are handed out as ``.grad`` only at
-    the end (and, with ``retain_grad``, as the walk passes), each array to one
-    Variable at most: ``handed_out`` holds the ids of those already given, so a
-    later in-place update of one ``.grad`` cannot change another.
+    The fast path, and the default. Gradients are handed out as ``.grad`` at the
+    end, each array to one Variable at most: one ``vjp`` may pass the same array to
+    several inputs (add does), and a later in-place update of one ``.grad`` must
+    not change another.
     """
 
     grad_type = np.ndarray
@@ -562,29 +569,35 @@ class _ArrayPath:
         return seed
 
     @staticmethod
-    def vjp(f: Function, ys: Any, gys: Any) -> Any:
+    def vjp(f: Function, y: Variable, gy: np.ndarray) -> Any:
+        """The inputs' gradients of a Function of one output, on arrays."""
         inputs = f.inputs
         if len(inputs) == 1:
-            xs: Any = (inputs[0].data,)
-        else:
-            xs = [x.data for x in inputs]
-        ys = (ys[0].data,) if len(ys) == 1 else [None if y is None else y.data for y in ys]
-        return f.vjp(_ops.ARRAY_OPS, xs, ys, gys)
+            return f.vjp(_ops.ARRAY_OPS, (inputs[0].data,), (y.data,), (gy,))
+        return f.vjp(_ops.ARRAY_OPS, [x.data for x in inputs], (y.data,), (gy,))
+
+    @staticmethod
+    def vjp_several(f: Function, ys: list[Variable | None], gys: list[Any]) -> Any:
+        """The same for several outputs, one of which may be gone (None)."""
+        xs = [x.data for x in f.inputs]
+        return f.vjp(_ops.ARRAY_OPS, xs, [None if y is None else y.data for y in ys], gys)
 
     @staticmethod
     def to_grad(g: Any) -> np.ndarray:
         return _to_array(g)
 
     @staticmethod
-    def give(x: Variable, g: np.ndarray, handed_out: set[int]) -> None:
-        """Give ``x`` its gradient: added to an earlier one, never shared."""
-        if x.grad is not None:
-            x.grad = _variable_of(x.grad.data + g)
-        elif id(g) in handed_out:
-            x.grad = _variable_of(g.copy())  # a fresh array: no need to remember it
-        else:
-            handed_out.add(id(g))
-            x.grad = _variable_of(g)
+    def hand_out(pairs: Any, seed: np.ndarray) -> None:
+        """Give each Variable its gradient: added to an earlier one, never shared."""
+        handed_out = {id(seed)}  # the seed is kept for backward's own Variable
+        for x, g in pairs:
+            if x.grad is not None:
+                x.grad = _variable_of(x.grad.data + g)
+            elif id(g) in handed_out:
+                x.grad = _variable_of(g.copy())  # a fresh array: no need to remember it
+            else:
+                handed_out.add(id(g))
+                x.grad = _variable_of(g)
 
     @staticmethod
     def own(g: np.ndarray) -> Variable:
@@ -608,7 +621,11 @@ class _GraphPath:
         return _variable_of(_ArrayPath.seed(top))
 
     @staticmethod
-    def vjp(f: Function, ys: Any, gys: Any) -> Any:
+    def vjp(f: Function, y: Variable, gy: Variable) -> Any:
+        return f.vjp(_ops.VARIABLE_OPS, f.inputs, (y,), (gy,))
+
+    @staticmethod
+    def vjp_several(f: Function, ys: list[Variable | None], gys: list[Any]) -> Any:
         return f.vjp(_ops.VARIABLE_OPS, f.inputs, ys, gys)
 
     @staticmethod
@@ -616,8 +633,9 @@ class _GraphPath:
         return as_variable(g)
 
     @staticmethod
-    def give(x: Variable, g: Variable, handed_out: set[int]) -> None:
-        x.grad = g if x.grad is None else x.grad + g
+    def hand_out(pairs: Any, seed: Variable) -> None:
+        for x, g in pairs:
+            x.grad = g if x.grad is None else x.grad + g
 
     @staticmethod
     def own(g: Variable) -> Variable:
