@@ -589,15 +589,17 @@ class _ArrayPath:
     @staticmethod
     def hand_out(pairs: Any, seed: np.ndarray) -> None:
         """Give each Variable its gradient: added to an earlier one, never shared."""
+        if len(pairs) == 1:  # the usual end: one leaf, whose array only the seed may share
+            for x, g in pairs:
+                _give_array(x, g.copy() if g is seed else g)
+            return
         handed_out = {id(seed)}  # the seed is kept for backward's own Variable
         for x, g in pairs:
-            if x.grad is not None:
-                x.grad = _variable_of(x.grad.data + g)
-            elif id(g) in handed_out:
-                x.grad = _variable_of(g.copy())  # a fresh array: no need to remember it
+            if id(g) in handed_out:
+                g = g.copy()  # a fresh array: no need to remember it
             else:
                 handed_out.add(id(g))
-                x.grad = _variable_of(g)
+            _give_array(x, g)
 
     @staticmethod
     def own(g: np.ndarray) -> Variable:
@@ -640,6 +642,11 @@ class _GraphPath:
     @staticmethod
     def own(g: Variable) -> Variable:
         return g
+
+
+def _give_array(x: Variable, g: np.ndarray) -> None:
+    """``x.grad`` becomes ``g``, or the sum with the gradient it already has."""
+    x.grad = _variable_of(g if x.grad is None else x.grad.data + g)
 
 
 def _to_array(x: Any) -> np.ndarray:
