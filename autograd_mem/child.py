@@ -180,9 +180,7 @@ def run_window(
     rather than storage made by the caller: an object holding that storage, alive
     in the caller through the window, would be one tracked object more (see below).
 
-    ``progress``, the runner's mapped counter (``protocol.map_progress_counter``), gets
-    the number of finished iterations after each one, for the progress bar; without it
-    the count goes to a local buffer, so the loop is the same either way.
+    ``progress`` (``protocol.map_progress_counter``) gets the finished iterations' count.
 
     Why it is shaped so: see the comment above this function.
     """

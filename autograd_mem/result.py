@@ -23,11 +23,11 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 from autograd_mem._version import __version__
+from autograd_mem.engine.modes import REFERENCE_MODES as REFERENCE_MODES
 from autograd_mem.errors import ResultFormatError
 
 SCHEMA_VERSION = 2
 
-REFERENCE_MODES = ("strong", "weak")
 GC_POLICIES = ("auto", "off")
 SAMPLERS = ("psutil", "memory_profiler")
 TRAIN_OPTIMIZERS = ("sgd", "adam")

@@ -459,7 +459,7 @@ def _cnn_step(config: RunConfig) -> Step:
 
     from autograd_mem.dataloaders import DataLoader
     from autograd_mem.datasets import Dataset
-    from autograd_mem.engine.parameter import Parameter
+    from autograd_mem.engine.core import Parameter
     from autograd_mem.functions import conv2d_simple, flatten, pooling, relu
     from autograd_mem.layers import Linear
     from autograd_mem.models import Model
@@ -504,63 +504,65 @@ def floor_bytes(config: RunConfig) -> int | None:
     """Bytes of array data that must be alive at the peak of one iteration; None for user workloads.
 
     A lower bound: only arrays the algorithm itself keeps are counted, never the
-    temporaries numpy makes inside one operation.
-
-    ``seed`` (``size`` float64 per array, ``depth + 1`` arrays per graph: the input and
-    one output per square). The previous iteration's graph is alive, through ``y``,
-    while the next is built, so the floor is two graphs: ``2 * (depth + 1)`` arrays.
-    With ``backward`` the previous graph also keeps its leaf's gradient (the engine
-    frees intermediate gradients as it goes), and the iteration in backward holds, on
-    top of its graph, the seed gradient ``ones_like(y)``, the gradient it reads and the
-    one it makes (two when ``depth`` is 1, the seed being the one read):
-    ``(depth + 2) + (depth + 1) + min(depth + 1, 3)``. With ``no_grad`` no graph is
-    recorded: the previous ``y``, the new ``x`` and at most two squares in flight,
-    ``2 + min(depth, 2)``.
-
-    ``mlp``: only what the iterations allocate. The data and the parameters are made
-    with the step, before the baseline, so they are in the baseline and not in the
-    growth this floor is compared with. A graph holds the first linear layer's and the
-    sigmoid's ``size x hidden`` outputs and the prediction's ``size``; backward gives
-    the graph's two leaves, the data wrapped as Variables, a gradient of ``size`` each.
-    At the sigmoid's backward, the busiest moment, the previous step's graph (kept
-    by its ``loss``) is alive with its leaves' gradients, ``2 * s * h + 3 * s``; so is
-    the current graph with the targets' gradient waiting in backward's table and the
-    second layer's parameter gradients, ``2 * s * h + 2 * s + h + 1``; and the
-    sigmoid reads its output's gradient and makes its input's, ``2 * s * h``. With
-    ``no_grad`` there is no graph and no update: the sigmoid's input and output,
-    ``2 * s * h``, are alive together.
+    temporaries numpy makes inside one operation. Each built-in's reasoning is in its
+    own function.
 
     Below a few hundred kilobytes the measured RSS growth can sit a little under the
     floor: small arrays are carved from heap pages that were already resident at the
     baseline (``malloc_trim`` returns only whole free pages), so the kernel sees less
     growth than was allocated. ``tracemalloc``'s peak, which counts allocations, stays
     above the floor at every size (``tests/test_runner.py`` checks it).
-
-    ``train`` and ``cnn``: see :func:`_train_floor` and :func:`_cnn_floor`.
     """
-    spec = parse_spec(config.workload)
-    if spec.builtin == "seed":
-        graph = config.depth + 1
-        if config.no_grad:
-            arrays = 2 + min(config.depth, 2)
-        elif config.backward:
-            arrays = (graph + 1) + graph + min(graph, 3)
-        else:
-            arrays = 2 * graph
-        return arrays * config.size * FLOAT64_BYTES
-    if spec.builtin == "mlp":
-        hidden_layer = config.size * MLP_HIDDEN
-        if config.no_grad:
-            return 2 * hidden_layer * FLOAT64_BYTES
-        previous_graph = 2 * hidden_layer + 3 * config.size
-        current_graph = 2 * hidden_layer + 2 * config.size + MLP_HIDDEN + 1
-        sigmoid_backward = 2 * hidden_layer
-        return (previous_graph + current_graph + sigmoid_backward) * FLOAT64_BYTES
-    if spec.builtin == "train":
-        return _train_floor(config)
-    if spec.builtin == "cnn":
-        return _cnn_floor(config)
-    return None
+    floors = {"seed": _seed_floor, "mlp": _mlp_floor, "train": _train_floor, "cnn": _cnn_floor}
+    floor = floors.get(parse_spec(config.workload).builtin or "")
+    return None if floor is None else floor(config)
+
+
+def _seed_floor(config: RunConfig) -> int:
+    """``seed``: ``size`` float64 per array, ``depth + 1`` arrays per graph (the input and
+    one output per square).
+
+    The previous iteration's graph is alive, through ``y``, while the next is built, so
+    the floor is two graphs: ``2 * (depth + 1)`` arrays. With ``backward`` the previous
+    graph also keeps its leaf's gradient (the engine frees intermediate gradients as it
+    goes), and the iteration in backward holds, on top of its graph, the seed gradient
+    ``ones_like(y)``, the gradient it reads and the one it makes (two when ``depth`` is
+    1, the seed being the one read): ``(depth + 2) + (depth + 1) + min(depth + 1, 3)``.
+    With ``no_grad`` no graph is recorded: the previous ``y``, the new ``x`` and at most
+    two squares in flight, ``2 + min(depth, 2)``.
+    """
+    graph = config.depth + 1
+    if config.no_grad:
+        arrays = 2 + min(config.depth, 2)
+    elif config.backward:
+        arrays = (graph + 1) + graph + min(graph, 3)
+    else:
+        arrays = 2 * graph
+    return arrays * config.size * FLOAT64_BYTES
+
+
+def _mlp_floor(config: RunConfig) -> int:
+    """``mlp``: only what the iterations allocate.
+
+    The data and the parameters are made with the step, before the baseline, so they
+    are in the baseline and not in the growth this floor is compared with. A graph holds
+    the first linear layer's and the sigmoid's ``size x hidden`` outputs and the
+    prediction's ``size``; backward gives the graph's two leaves, the data wrapped as
+    Variables, a gradient of ``size`` each. At the sigmoid's backward, the busiest
+    moment, the previous step's graph (kept by its ``loss``) is alive with its leaves'
+    gradients, ``2 * s * h + 3 * s``; so is the current graph with the targets' gradient
+    waiting in backward's table and the second layer's parameter gradients,
+    ``2 * s * h + 2 * s + h + 1``; and the sigmoid reads its output's gradient and makes
+    its input's, ``2 * s * h``. With ``no_grad`` there is no graph and no update: the
+    sigmoid's input and output, ``2 * s * h``, are alive together.
+    """
+    hidden_layer = config.size * MLP_HIDDEN
+    if config.no_grad:
+        return 2 * hidden_layer * FLOAT64_BYTES
+    previous_graph = 2 * hidden_layer + 3 * config.size
+    current_graph = 2 * hidden_layer + 2 * config.size + MLP_HIDDEN + 1
+    sigmoid_backward = 2 * hidden_layer
+    return (previous_graph + current_graph + sigmoid_backward) * FLOAT64_BYTES
 
 
 def _training_floor(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import itertools
 import weakref
 from collections.abc import Iterator
 from sys import getrefcount as _getrefcount
@@ -28,10 +29,7 @@ from autograd_mem.engine import census as _census
 from autograd_mem.engine.census import FUNCTION_TOKEN as _FUNCTION_TOKEN
 from autograd_mem.engine.census import VARIABLE_TOKEN as _VARIABLE_TOKEN
 from autograd_mem.engine.census import peaks as _peaks
-
-# The mode names are part of the result schema, so they are defined there (a module
-# without numpy, cheap for readers of results) and re-exported by the engine.
-from autograd_mem.result import REFERENCE_MODES
+from autograd_mem.engine.modes import REFERENCE_MODES
 
 _new_object = object.__new__
 _ndarray = np.ndarray
@@ -42,17 +40,21 @@ _empty = np.empty
 
 
 class _Config:
-    """Process-wide switches read by every Function call (DeZero's ``Config``).
+    """Process-wide switches read by Functions (DeZero's ``Config``).
+
+    ``enable_backprop``: record the graph (off in ``no_grad()``). ``train``: layers
+    such as dropout behave as in training (off in ``test_mode()``).
 
     One instance rather than DeZero's class with class attributes: backward sets
     ``enable_backprop`` on every call, and setting a class attribute invalidates the
     interpreter's attribute caches for the class, setting an instance slot does not.
     """
 
-    __slots__ = ("enable_backprop",)
+    __slots__ = ("enable_backprop", "train")
 
     def __init__(self) -> None:
         self.enable_backprop = True
+        self.train = True
 
 
 Config = _Config()
@@ -74,6 +76,14 @@ def no_grad() -> contextlib.AbstractContextManager[None]:
     return using_config("enable_backprop", False)
 
 
+def test_mode() -> contextlib.AbstractContextManager[None]:
+    """Run a block as inference (``Config.train`` False): dropout passes inputs through."""
+    return using_config("train", False)
+
+
+test_mode.__test__ = False  # type: ignore[attr-defined]  # a context manager, not a pytest test
+
+
 # ---------------------------------------------------------------- reference modes
 
 
@@ -82,8 +92,9 @@ def no_grad() -> contextlib.AbstractContextManager[None]:
 # Weak: a ``weakref.ref``. Strong: the Variable itself (``Variable.__call__`` returns
 # the Variable, weakref.ref's protocol), so the cycle is Variable -> Function ->
 # outputs tuple -> Variable, with no object in between: the notebook's strong engine.
-# ``_output_ref`` is the reference type new Functions use: ``weakref.ref``, or None
-# for strong (a Function call then stores the Variable, with no call at all).
+# ``_output_ref`` is the reference type new Functions use, read once per call and set
+# only when the mode changes: ``weakref.ref``, or None for strong (the Function then
+# stores the Variable, with no call at all).
 _REF_TYPES: dict[str, Any] = {"strong": None, "weak": weakref.ref}
 
 # Default "weak": it is the seed notebook's final engine, and the one whose graphs
@@ -147,6 +158,14 @@ def as_variable(obj: Any) -> Variable:
     return Variable(as_array(obj))
 
 
+class GPUUnavailableError(RuntimeError):
+    """``Variable.to_gpu()`` was called: this engine computes on numpy arrays only.
+
+    DeZero moves data to a GPU with CuPy. agmem measures host memory, so its engine
+    keeps numpy arrays; the error says whether CuPy is missing or merely unused.
+    """
+
+
 # ---------------------------------------------------------------- Variable
 
 
@@ -207,6 +226,27 @@ class Variable:
             return f"variable({body}, name={self.name!r})"
         return f"variable({body})"
 
+    # -- devices (DeZero's API; the engine computes on numpy arrays)
+
+    def to_cpu(self) -> None:
+        """Make the data a numpy array: it already is one here, unless assigned otherwise."""
+        if self.data is not None:
+            self.data = np.asarray(self.data)
+
+    def to_gpu(self) -> None:
+        """Refuse with ``GPUUnavailableError``: the engine computes on numpy arrays only."""
+        try:
+            # Imported here, not at the top: CuPy is optional and never needed to compute.
+            import cupy  # noqa: F401
+        except ImportError:
+            raise GPUUnavailableError(
+                "to_gpu() needs a GPU array library and cupy is not installed; "
+                "this engine computes on numpy arrays (use to_cpu())"
+            ) from None
+        raise GPUUnavailableError(
+            "to_gpu() is not supported: this engine computes on numpy arrays only"
+        )
+
     # -- graph
 
     def __call__(self) -> Variable:
@@ -231,12 +271,12 @@ class Variable:
         self.creator = None
 
     def unchain_backward(self) -> None:
-        """Cut every Variable upstream of this one from its creator (iteratively)."""
-        creator = self.creator
-        if creator is None:
-            return
-        self.creator = None
-        pending = [creator]
+        """Cut every Variable upstream of this one from its creator, keeping this one's.
+
+        DeZero's truncated backpropagation: after it, backward from this Variable
+        still runs its creator, then stops at that creator's inputs. Iterative.
+        """
+        pending = [] if self.creator is None else [self.creator]
         while pending:
             for x in pending.pop().inputs:
                 if x.creator is not None:
@@ -246,155 +286,28 @@ class Variable:
     def backward(self, retain_grad: bool = False, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(x) into ``x.grad`` for every Variable ``x`` upstream.
 
-        Iterative, each Function once, highest generation first, from a heap.
+        Each Function runs once, highest generation first (``_backpropagate``).
         Gradients flow through a table keyed by Variable rather than through
         ``.grad``, so an intermediate gradient is dropped as soon as its creator has
         used it; only the leaves (and, with ``retain_grad``, every Variable) get a
-        ``.grad``. Without ``create_graph`` gradients are raw arrays, each op's
-        ``vjp`` computes on ``x.data`` and no graph is recorded: the fast path. With
-        it, the same ``vjp`` runs on Variables, so the gradient can be
-        differentiated again. The reference mode never enters here: outputs are
-        read with ``ref()`` whether a Function holds them strongly or weakly.
+        ``.grad``. Without ``create_graph`` gradients are raw arrays and no graph is
+        recorded (``_ArrayPath``, the fast path); with it they are Variables, so the
+        gradient can be differentiated again (``_GraphPath``). The reference mode
+        never enters here: outputs are read with ``ref()`` in both modes.
         """
-        seed = self.grad
-        if seed is None:
-            # Cheaper than np.ones_like (Python) and np.empty_like (dispatched) on small
-            # arrays, where this call is a fair part of a whole backward.
-            data = self.data
-            if data is None:
-                raise ValueError("backward() needs data: this Variable holds None")
-            seed = _empty(data.shape, data.dtype)
-            seed.fill(1)
-        if create_graph:
-            seed = as_variable(seed)
-            ops, grad_type, to_grad = _ops.VARIABLE_OPS, Variable, as_variable
-            store = _store_variable
-        else:
-            if type(seed) is not _ndarray:
-                seed = _to_array(seed)
-            ops, grad_type, to_grad = _ops.ARRAY_OPS, _ndarray, _to_array
-            store = _store_array
-
-        grads: dict[Variable, Any] = {self: seed}
-        pop = grads.pop
-        # ids of the arrays handed out as .grad by this call: one array is never the
-        # gradient of two Variables (add passes one to both inputs), so a later
-        # in-place update of one gradient cannot change another. Only retain_grad
-        # hands one out before the end.
-        stored = {id(seed)} if retain_grad else None
-        # Pending Functions wait in a heap as (-generation, order pushed, Function): the
-        # order breaks ties, so Functions are never compared. The first creator found
-        # while running a Function skips the heap unless something there outranks it,
-        # so a chain never touches the heap at all.
-        heap: list[tuple[int, int, Function]] = []
-        pushed = 0
-        seen: set[Function] | None = None  # Functions of several outputs already found
-        # The gradient of the next Function's single output when it skips the table: a
-        # chain's step hands it over directly (see below).
-        carried = None
-        f = self.creator
+        path = _GraphPath if create_graph else _ArrayPath
+        seed = path.seed(self)
+        retained: list[tuple[Variable, Any]] | None = [] if retain_grad else None
         saved_enable_backprop = Config.enable_backprop
         Config.enable_backprop = create_graph
         try:
-            while f is not None:
-                inputs, refs = f.inputs, f.outputs
-                one_input = len(inputs) == 1
-                if len(refs) == 1:  # the common case, kept free of list building
-                    y = refs[0]()
-                    if carried is None:
-                        gy = pop(y)
-                    else:
-                        gy, carried = carried, None
-                    if retain_grad and y is not self:
-                        store(y, gy, stored)
-                    if create_graph:
-                        gxs = f.vjp(ops, inputs, (y,), (gy,))
-                    elif one_input:
-                        gxs = f.vjp(ops, (inputs[0].data,), (y.data,), (gy,))
-                    else:
-                        gxs = f.vjp(ops, [x.data for x in inputs], (y.data,), (gy,))
-                else:
-                    outputs, ys, gys = f._output_gradients(pop, create_graph)
-                    if retain_grad:
-                        for y, gy in zip(outputs, gys, strict=True):
-                            if y is not None and y is not self:
-                                store(y, gy, stored)
-                    xs = inputs if create_graph else [x.data for x in inputs]
-                    gxs = f.vjp(ops, xs, ys, gys)
-                found = None
-                if one_input and type(gxs) is grad_type:
-                    # One gradient of the right type for one input, a chain's step: the
-                    # loop below, unrolled (its pairs cost more than the rest of a step).
-                    x = inputs[0]
-                    if x in grads:
-                        grads[x] = grads[x] + gxs  # never in place: see below
-                    else:
-                        found = x.creator
-                        if found is not None and len(found.outputs) == 1 and not heap:
-                            # x's creator runs next, and nothing pending can add to x's
-                            # gradient: a Function that could is downstream of x, so of a
-                            # higher generation than x's creator, so it would be in the
-                            # heap. The gradient skips the table.
-                            carried = gxs
-                            f = found
-                            continue
-                        grads[x] = gxs
-                        if found is not None and len(found.outputs) > 1:
-                            if seen is None:
-                                seen = set()
-                            found = _first_sighting(found, seen)
-                else:
-                    for x, gx in _checked_pairs(f, inputs, gxs):
-                        if gx is None:
-                            continue
-                        if type(gx) is not grad_type:
-                            gx = to_grad(gx)
-                        if x in grads:
-                            # Never in place: the earlier gradient may be shared with
-                            # another Variable (add passes one gradient to both inputs).
-                            grads[x] = grads[x] + gx
-                            continue
-                        grads[x] = gx
-                        creator = x.creator
-                        # x's first gradient: its creator is new, unless it has other outputs.
-                        if creator is None:
-                            continue
-                        if len(creator.outputs) > 1:
-                            if seen is None:
-                                seen = set()
-                            if _first_sighting(creator, seen) is None:
-                                continue
-                        if found is not None:
-                            heapq.heappush(heap, (-found.generation, pushed, found))
-                            pushed += 1
-                        found = creator
-                if found is None:
-                    f = heapq.heappop(heap)[2] if heap else None
-                elif heap:
-                    f = heapq.heappushpop(heap, (-found.generation, pushed, found))[2]
-                    pushed += 1
-                else:
-                    f = found
+            grads = _backpropagate(self, seed, path, retained)
+            # What is left in the table has no creator: the leaves (and self).
+            grads.pop(self, None)
+            path.hand_out(grads.items() if retained is None else [*retained, *grads.items()], seed)
         finally:
             Config.enable_backprop = saved_enable_backprop
-        # What is left in the table has no creator: the leaves.
-        pop(self, None)
-        if stored is None and len(grads) == 1 and not create_graph:
-            # One leaf, the usual end: its gradient can be shared only with the seed.
-            for x, g in grads.items():
-                if x.grad is None:
-                    x.grad = _variable_of(g.copy() if g is seed else g)
-                else:
-                    x.grad = _variable_of(x.grad.data + g)
-        else:
-            if stored is None:
-                stored = {id(seed)}
-            for x, g in grads.items():
-                store(x, g, stored)
-        if self.creator is None or retain_grad:
-            self.grad = seed if create_graph else _variable_of(seed)
-        else:
-            self.grad = None
+        self.grad = path.own(seed) if self.creator is None or retain_grad else None
 
     # -- shape methods
 
@@ -412,6 +325,19 @@ class Variable:
 
     def sum(self, axis: Any = None, keepdims: bool = False) -> Variable:
         return _ops.sum(self, axis, keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Variable:
+        return _ops.max(self, axis, keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Variable:
+        return _ops.min(self, axis, keepdims)
+
+    def matmul(self, other: Any) -> Variable:
+        return _ops.matmul(self, other)
+
+    def dot(self, other: Any) -> Variable:
+        """DeZero's name for ``matmul``."""
+        return _ops.matmul(self, other)
 
     # -- operators (each is an op from ``ops``; the reflected ones swap operands)
 
@@ -458,28 +384,14 @@ class Variable:
         return _ops.get_item(self, slices)
 
 
-def _checked_pairs(f: Function, inputs: Any, gxs: Any) -> Any:
-    """(input, gradient) pairs of ``f``, or a clear error if the counts differ."""
-    if type(gxs) is not tuple:
-        gxs = (gxs,)
-    if len(gxs) != len(inputs):
-        raise ValueError(
-            f"{type(f).__name__} returned {len(gxs)} gradients for {len(inputs)} inputs"
-        )
-    return zip(inputs, gxs)  # noqa: B905 - lengths checked above
+class Parameter(Variable):
+    """A Variable that a layer owns and an optimizer updates (DeZero's ``Parameter``).
 
+    It behaves as a Variable in every op; only its type differs, which is how a
+    layer tells its parameters from the other Variables among its attributes.
+    """
 
-def _first_sighting(f: Function, seen: set[Function]) -> Function | None:
-    """``f`` the first time a Function of several outputs is found, None after."""
-    if f in seen:
-        return None
-    seen.add(f)
-    return f
-
-
-def _to_array(x: Any) -> np.ndarray:
-    """A gradient as a raw array: a Variable's data, or a numpy scalar made 0-d."""
-    return as_array(x.data if isinstance(x, Variable) else x)
+    __slots__ = ()
 
 
 def _variable_of(data: np.ndarray) -> Variable:
@@ -501,21 +413,245 @@ def _variable_of(data: np.ndarray) -> Variable:
     return v
 
 
-def _store_array(x: Variable, g: np.ndarray, stored: set[int]) -> None:
-    """Give ``x`` its gradient (fast path): added to an earlier one, never shared."""
-    if x.grad is not None:
-        x.grad = _variable_of(x.grad.data + g)
-        return
-    if id(g) in stored:
-        g = g.copy()  # a fresh array: no need to remember it
-    else:
-        stored.add(id(g))
-    x.grad = _variable_of(g)
+# ---------------------------------------------------------------- backward: the walk
 
 
-def _store_variable(x: Variable, g: Variable, stored: set[int]) -> None:
-    """Give ``x`` its gradient (``create_graph``): a graph node, so it may be shared."""
-    x.grad = g if x.grad is None else x.grad + g
+# Breaks ties between pending Functions of one generation in the order they were
+# found, so the heap never compares Functions and the order is reproducible.
+_found_order = itertools.count()
+
+
+def _backpropagate(
+    top: Variable, seed: Any, path: type, retained: list[tuple[Variable, Any]] | None
+) -> dict[Variable, Any]:
+    """Run every Function upstream of ``top`` once, highest generation first.
+
+    Returns the gradient table as the walk leaves it: ``top`` and the leaves. A
+    Function's outputs all have their whole gradient when it runs: every Function
+    that uses one of them has a higher generation, so it ran before.
+
+    A chain's step (one input, whose creator has one output, nothing else pending)
+    hands the gradient straight to the next Function (``carried``), skipping the
+    table and the heap: nothing pending could add to that input's gradient, since
+    a Function that could would have a higher generation than its creator, so it
+    would be pending. A leaf's first gradient goes straight to the table. The
+    rest goes through ``_accumulate``. With ``retained``, each
+    output's gradient is also kept there, as it passes.
+    """
+    grads = {top: seed}
+    pending: list[tuple[int, int, Function]] = []  # a heap of (-generation, order, f)
+    vjp, grad_type = path.vjp, path.grad_type
+    carried = None
+    f = top.creator
+    while f is not None:
+        if len(f.outputs) == 1:
+            y = f.outputs[0]()
+            gy = grads.pop(y) if carried is None else carried
+            if retained is not None and y is not top:
+                retained.append((y, gy))
+            gxs = vjp(f, y, gy)
+        else:
+            gxs = _vjp_of_several_outputs(f, grads, path, top, retained)
+        carried = None
+        inputs = f.inputs
+        if len(inputs) == 1 and type(gxs) is grad_type and inputs[0] not in grads:
+            x = inputs[0]
+            creator = x.creator
+            if creator is None:  # a leaf: its gradient waits in the table
+                grads[x] = gxs
+                f = heapq.heappop(pending)[2] if pending else None
+                continue
+            if not pending and len(creator.outputs) == 1:
+                carried, f = gxs, creator
+                continue
+        f = _accumulate(f, gxs, grads, pending, path)
+    return grads
+
+
+def _vjp_of_several_outputs(
+    f: Function,
+    grads: dict[Variable, Any],
+    path: type,
+    top: Variable,
+    retained: list[tuple[Variable, Any]] | None,
+) -> Any:
+    """The inputs' gradients of a Function of several outputs.
+
+    An output nobody differentiated, or one already freed (weak mode), passes a
+    gradient of None, as in DeZero.
+    """
+    outputs = [ref() for ref in f.outputs]
+    gys = [grads.pop(y, None) for y in outputs]  # pop(None) finds nothing: freed output
+    if retained is not None:
+        retained += [
+            (y, gy) for y, gy in zip(outputs, gys, strict=True) if gy is not None and y is not top
+        ]
+    return path.vjp_several(f, outputs, gys)
+
+
+def _accumulate(
+    f: Function,
+    gxs: Any,
+    grads: dict[Variable, Any],
+    pending: list[tuple[int, int, Function]],
+    path: type,
+) -> Function | None:
+    """Add ``f``'s input gradients to the table, and return the next Function to run.
+
+    A creator is scheduled when its output gets a first gradient; a creator of
+    several outputs, when the first of them does (the others are not in the table
+    yet: they leave it only when it runs). A sum is never made in place:
+    the earlier gradient may be shared with another Variable (add passes one
+    gradient to both its inputs).
+    """
+    grad_type = path.grad_type
+    for x, gx in _checked_pairs(f, gxs):
+        if gx is None:
+            continue
+        if type(gx) is not grad_type:
+            gx = path.to_grad(gx)
+        if x in grads:
+            grads[x] = grads[x] + gx
+            continue
+        grads[x] = gx
+        creator = x.creator
+        if creator is None:
+            continue
+        if len(creator.outputs) > 1 and _scheduled(creator, x, grads):
+            continue
+        heapq.heappush(pending, (-creator.generation, next(_found_order), creator))
+    return heapq.heappop(pending)[2] if pending else None
+
+
+def _scheduled(creator: Function, x: Variable, grads: dict[Variable, Any]) -> bool:
+    """Whether an output of ``creator`` other than ``x`` already has a gradient."""
+    return any(y is not x and y in grads for y in [ref() for ref in creator.outputs])
+
+
+def _checked_pairs(f: Function, gxs: Any) -> Any:
+    """(input, gradient) pairs of ``f``, or a clear error if the counts differ."""
+    inputs = f.inputs
+    if type(gxs) is not tuple:
+        gxs = tuple(gxs) if type(gxs) is list else (gxs,)
+    if len(gxs) != len(inputs):
+        raise ValueError(
+            f"{type(f).__name__} returned {len(gxs)} gradients for {len(inputs)} inputs"
+        )
+    return zip(inputs, gxs)  # noqa: B905 - lengths checked above
+
+
+# ---------------------------------------------------------------- backward: the two paths
+
+
+class _ArrayPath:
+    """Backward on raw arrays: each ``vjp`` computes with numpy, no graph is recorded.
+
+    The fast path, and the default. Gradients are handed out as ``.grad`` at the
+    end, each array to one Variable at most: one ``vjp`` may pass the same array to
+    several inputs (add does), and a later in-place update of one ``.grad`` must
+    not change another.
+    """
+
+    grad_type = np.ndarray
+
+    @staticmethod
+    def seed(top: Variable) -> np.ndarray:
+        """The gradient backward starts from: ``top.grad``, or ones like its data."""
+        if top.grad is not None:
+            return _to_array(top.grad)
+        data = top.data
+        if data is None:
+            raise ValueError("backward() needs data: this Variable holds None")
+        # Cheaper than np.ones_like (Python) and np.empty_like (dispatched) on small
+        # arrays, where this call is a fair part of a whole backward.
+        seed = _empty(data.shape, data.dtype)
+        seed.fill(1)
+        return seed
+
+    @staticmethod
+    def vjp(f: Function, y: Variable, gy: np.ndarray) -> Any:
+        """The inputs' gradients of a Function of one output, on arrays."""
+        inputs = f.inputs
+        if len(inputs) == 1:
+            return f.vjp(_ops.ARRAY_OPS, (inputs[0].data,), (y.data,), (gy,))
+        return f.vjp(_ops.ARRAY_OPS, [x.data for x in inputs], (y.data,), (gy,))
+
+    @staticmethod
+    def vjp_several(f: Function, ys: list[Variable | None], gys: list[Any]) -> Any:
+        """The same for several outputs, one of which may be gone (None)."""
+        xs = [x.data for x in f.inputs]
+        return f.vjp(_ops.ARRAY_OPS, xs, [None if y is None else y.data for y in ys], gys)
+
+    @staticmethod
+    def to_grad(g: Any) -> np.ndarray:
+        return _to_array(g)
+
+    @staticmethod
+    def hand_out(pairs: Any, seed: np.ndarray) -> None:
+        """Give each Variable its gradient: added to an earlier one, never shared."""
+        if len(pairs) == 1:  # the usual end: one leaf, whose array only the seed may share
+            for x, g in pairs:
+                _give_array(x, g.copy() if g is seed else g)
+            return
+        handed_out = {id(seed)}  # the seed is kept for backward's own Variable
+        for x, g in pairs:
+            if id(g) in handed_out:
+                g = g.copy()  # a fresh array: no need to remember it
+            else:
+                handed_out.add(id(g))
+            _give_array(x, g)
+
+    @staticmethod
+    def own(g: np.ndarray) -> Variable:
+        return _variable_of(g)
+
+
+class _GraphPath:
+    """Backward on Variables (``create_graph``): each ``vjp`` records its own graph.
+
+    The same ``vjp`` as the array path, given the engine's functions as ``ops``,
+    so the gradient it builds can be differentiated again. A gradient is a graph
+    node here, so sharing one between Variables is harmless.
+    """
+
+    grad_type = Variable
+
+    @staticmethod
+    def seed(top: Variable) -> Variable:
+        if top.grad is not None:
+            return as_variable(top.grad)
+        return _variable_of(_ArrayPath.seed(top))
+
+    @staticmethod
+    def vjp(f: Function, y: Variable, gy: Variable) -> Any:
+        return f.vjp(_ops.VARIABLE_OPS, f.inputs, (y,), (gy,))
+
+    @staticmethod
+    def vjp_several(f: Function, ys: list[Variable | None], gys: list[Any]) -> Any:
+        return f.vjp(_ops.VARIABLE_OPS, f.inputs, ys, gys)
+
+    @staticmethod
+    def to_grad(g: Any) -> Variable:
+        return as_variable(g)
+
+    @staticmethod
+    def hand_out(pairs: Any, seed: Variable) -> None:
+        for x, g in pairs:
+            x.grad = g if x.grad is None else x.grad + g
+
+    @staticmethod
+    def own(g: Variable) -> Variable:
+        return g
+
+
+def _give_array(x: Variable, g: np.ndarray) -> None:
+    """``x.grad`` becomes ``g``, or the sum with the gradient it already has."""
+    x.grad = _variable_of(g if x.grad is None else x.grad.data + g)
+
+
+def _to_array(x: Any) -> np.ndarray:
+    """A gradient as a raw array: a Variable's data, or a numpy scalar made 0-d."""
+    return as_array(x.data if isinstance(x, Variable) else x)
 
 
 # ---------------------------------------------------------------- Function
@@ -527,10 +663,12 @@ class Function:
     A built-in op defines ``vjp(ops, xs, ys, gys)`` once, written against ``ops``, a
     namespace that is plain numpy when backward runs on arrays and the engine's own
     functions when it builds a graph (``create_graph=True``); arithmetic operators
-    work on both. A DeZero-style subclass may instead override ``backward(*gys)``.
+    work on both. A DeZero-style subclass may instead override ``backward(*gys)``,
+    which receives Variables (None for an output nobody used) and may return
+    Variables or arrays.
     """
 
-    __slots__ = ("__weakref__", "_census", "_output_specs", "generation", "inputs", "outputs")
+    __slots__ = ("__weakref__", "_census", "generation", "inputs", "outputs")
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -594,7 +732,6 @@ class Function:
             self.inputs = inputs
             ref = _output_ref
             self.outputs = tuple(outputs) if ref is None else tuple([ref(y) for y in outputs])
-            self._output_specs = [(y.shape, y.dtype) for y in outputs]
         return outputs if len(outputs) > 1 else outputs[0]
 
     # -- copying and pickling
@@ -604,9 +741,8 @@ class Function:
 
         ``copy.deepcopy`` treats a ``weakref.ref`` as atomic and ``pickle`` refuses
         one, so by default a weak graph's copy would point at the *original* outputs
-        (its backward then finds no gradient for them: a KeyError, or a silent zero
-        for a Function of several outputs) and could not be pickled at all. The
-        outputs travel as Variables (None for one already freed) and
+        (its backward then finds no gradient for them) and could not be pickled at
+        all. The outputs travel as Variables (None for one already freed) and
         ``__setstate__`` makes weakrefs to their copies again.
         """
         state: dict[str, Any] = {}
@@ -643,33 +779,25 @@ class Function:
         """Return the inputs' gradients (a tuple, or one) from the outputs' ``gys``.
 
         ``xs``/``ys`` are the inputs and outputs as arrays (fast path) or Variables
-        (``create_graph``), and ``ops`` holds the matching functions.
+        (``create_graph``), and ``ops`` holds the matching functions. An output
+        nobody used has a gradient of None.
         """
         raise NotImplementedError(f"{type(self).__name__} defines neither vjp nor backward")
 
     def backward(self, *gys: Any) -> Any:
         """DeZero's hook: the inputs' gradients, as Variables, from the outputs' ``gys``."""
         outputs = [ref() for ref in self.outputs]
-        gys = tuple(as_variable(gy) for gy in gys)
+        gys = tuple(None if gy is None else as_variable(gy) for gy in gys)
         return self.vjp(_ops.VARIABLE_OPS, self.inputs, outputs, gys)
 
     def _vjp_through_backward(self, ops: Any, xs: Any, ys: Any, gys: Any) -> Any:
-        return self.backward(*gys)
+        """A DeZero-style ``backward`` as ``vjp``: it receives Variables on both paths.
 
-    def _output_gradients(self, pop: Any, create_graph: bool) -> tuple[list[Any], ...]:
-        """Outputs, their values for ``vjp`` and their gradients, for several outputs.
-
-        An output nobody differentiated, or one already freed (weak mode), gets a
-        zero gradient, built from the shape and dtype recorded at the call.
+        On the array path, ``gys`` are arrays and the graph is off, so wrapping them
+        records nothing; what ``backward`` returns is unwrapped by the caller.
         """
-        outputs = [ref() for ref in self.outputs]
-        gys = [pop(y, None) for y in outputs]
-        for i, (shape, dtype) in enumerate(self._output_specs):
-            if gys[i] is None:
-                zero = np.zeros(shape, dtype)
-                gys[i] = Variable(zero) if create_graph else zero
-        ys = outputs if create_graph else [None if y is None else y.data for y in outputs]
-        return outputs, ys, gys
+        wrapped = [gy if gy is None or isinstance(gy, Variable) else _variable_of(gy) for gy in gys]
+        return self.backward(*wrapped)
 
 
 # The key under which a weak Function's state says its outputs were weakrefs.
@@ -686,7 +814,17 @@ def _gone() -> weakref.ref:
     return weakref.ref(_Gone())
 
 
-# Imported last: the ops are Functions, and Variable's operators call them.
+class _Calibration(Function):
+    """The Function the census is calibrated with: defined here, so calibration does not
+    depend on ``ops`` having been imported first."""
+
+    __slots__ = ()
+
+    forward = staticmethod(np.negative)
+
+
+# Imported last: the ops are Functions, and Variable's operators call them. Nothing
+# here reads ``_ops`` at import time, so importing ``ops`` first works too.
 from autograd_mem.engine import ops as _ops  # noqa: E402
 
-_census.calibrate(lambda: Variable(None), lambda: _ops.Neg()(np.zeros(1)))
+_census.calibrate(lambda: Variable(None), lambda: _Calibration()(np.zeros(1)))

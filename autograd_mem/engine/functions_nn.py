@@ -27,12 +27,9 @@ _call = Function.__call__  # see ops.py: calling it as a plain function skips th
 
 
 def training() -> bool:
-    """True unless the engine is in test mode (DeZero's ``Config.train``).
-
-    Read through ``getattr``: the flag belongs to the core's ``Config``; a core
-    without it is always training.
-    """
-    return bool(getattr(Config, "train", True))
+    """True unless the engine is in test mode (DeZero's ``Config.train``, set by
+    ``test_mode()``): dropout and batch norm behave differently there."""
+    return bool(Config.train)
 
 
 def _data(x: Any) -> np.ndarray:

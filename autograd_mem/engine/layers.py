@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from autograd_mem.engine.core import Parameter
 from autograd_mem.engine.functions_conv import conv2d, deconv2d, pair
 from autograd_mem.engine.functions_nn import batch_nrm, embed_id
 from autograd_mem.engine.ops import linear
-from autograd_mem.engine.parameter import Parameter
 
 
 class Layer:

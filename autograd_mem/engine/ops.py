@@ -399,6 +399,49 @@ class GetItemGrad(Function):
         return gys[0][self.slices]
 
 
+class Max(Function):
+    """The largest element along ``axis``; every element equal to it gets the gradient.
+
+    As in DeZero, ties all receive the whole gradient (not a share of it).
+    """
+
+    __slots__ = ("axis", "keepdims")
+
+    def __init__(self, axis: Any = None, keepdims: bool = False) -> None:
+        self.axis = axis
+        self.keepdims = keepdims
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return x.max(axis=self.axis, keepdims=self.keepdims)
+
+    def vjp(self, ops: Any, xs: Any, ys: Any, gys: Any) -> Any:
+        return _extremum_vjp(ops, self.axis, self.keepdims, xs[0], ys[0], gys[0])
+
+
+class Min(Max):
+    """The smallest element along ``axis``; every element equal to it gets the gradient."""
+
+    __slots__ = ()
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return x.min(axis=self.axis, keepdims=self.keepdims)
+
+
+def _extremum_vjp(ops: Any, axis: Any, keepdims: bool, x: Any, y: Any, gy: Any) -> Any:
+    """Send ``gy`` to the elements of ``x`` equal to the reduced ``y`` (max or min).
+
+    The mask is a constant, as relu's is: it is zero almost everywhere in its
+    own derivative.
+    """
+    x_shape = x.shape
+    kept_shape = _reduced_shape(x_shape, axis, keepdims)
+    y = ops.data(y)
+    if kept_shape is not None:
+        y = y.reshape(kept_shape)
+        gy = gy.reshape(kept_shape)
+    return ops.broadcast_to(gy, x_shape) * (ops.data(x) == y)
+
+
 def reshape(x: Any, shape: tuple[int, ...]) -> Variable:
     if isinstance(x, Variable) and x.shape == tuple(shape):
         return x
@@ -411,6 +454,14 @@ def transpose(x: Any, axes: tuple[int, ...] | None = None) -> Variable:
 
 def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:
     return _call(Sum(axis, keepdims), x)
+
+
+def max(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:
+    return _call(Max(axis, keepdims), x)
+
+
+def min(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:
+    return _call(Min(axis, keepdims), x)
 
 
 def broadcast_to(x: Any, shape: tuple[int, ...]) -> Variable:
@@ -487,6 +538,11 @@ def matmul(x: Any, w: Any) -> Variable:
     return _call(MatMul(), x, w)
 
 
+def dot(x: Any, w: Any) -> Variable:
+    """DeZero's other name for ``matmul``."""
+    return matmul(x, w)
+
+
 def linear(x: Any, w: Any, b: Any = None) -> Variable:
     return _call(Linear(), x, w) if b is None else _call(Linear(), x, w, b)
 
@@ -527,13 +583,16 @@ __all__ = [
     "broadcast_to",
     "cos",
     "div",
+    "dot",
     "exp",
     "get_item",
     "get_item_grad",
     "linear",
     "log",
     "matmul",
+    "max",
     "mean_squared_error",
+    "min",
     "mul",
     "neg",
     "pow",

@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from autograd_mem.engine.core import Parameter
 from autograd_mem.engine.layers import Layer
-from autograd_mem.engine.parameter import Parameter
 
 Hook = Callable[[list[Parameter]], None]
 

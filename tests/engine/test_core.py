@@ -206,23 +206,28 @@ def test_mixed_graph_backpropagates_like_a_single_mode_graph() -> None:
 
 
 class Split(am.Function):
-    """Two outputs: the first and second halves of a vector."""
+    """Two outputs: the first and second halves of a vector. Records the gradients it gets."""
+
+    received: list[object]
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         half = len(x) // 2
         return x[:half], x[half:]
 
-    def vjp(self, ops: object, xs: object, ys: object, gys: list) -> object:
+    def vjp(self, ops: object, xs: tuple, ys: list, gys: list) -> object:
         # On arrays in both paths: enough here, though it cuts a create_graph graph.
-        first, second = (g.data if isinstance(g, am.Variable) else g for g in gys)
+        Split.received = list(gys)
+        half = len(xs[0]) // 2
+        first, second = (
+            np.zeros(half) if g is None else g.data if isinstance(g, am.Variable) else g
+            for g in gys
+        )
         return np.concatenate([first, second])
 
 
 @pytest.mark.parametrize("create_graph", [False, True])
 @pytest.mark.parametrize("mode", REFERENCE_MODES)
-def test_dropped_output_of_a_multi_output_function_counts_as_zero(
-    mode: str, create_graph: bool
-) -> None:
+def test_output_nobody_used_gets_a_gradient_of_none(mode: str, create_graph: bool) -> None:
     # given: a two-output function whose second output is dropped before backward
     gc.disable()
     try:
@@ -237,8 +242,32 @@ def test_dropped_output_of_a_multi_output_function_counts_as_zero(
         y.backward(create_graph=create_graph)
     finally:
         gc.enable()
-    # then: the missing output contributes zero, whether it is dead or just unused
+    # then: the unused output's gradient is None (DeZero's), whether it is dead or just
+    # unused, and the used one's is its gradient
+    first_gradient, second_gradient = Split.received
+    assert second_gradient is None
+    assert isinstance(first_gradient, am.Variable if create_graph else np.ndarray)
     np.testing.assert_array_equal(x.grad.data, [0.0, 2.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("mode", REFERENCE_MODES)
+def test_dezero_backward_of_several_outputs_gets_none_for_an_unused_one(mode: str) -> None:
+    # given: DeZero's way, a backward that handles a missing output gradient itself
+    class SplitAndScale(am.Function):
+        def forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return x * 2.0, x * 3.0
+
+        def backward(self, ga: am.Variable | None, gb: am.Variable | None) -> am.Variable:
+            assert gb is None
+            return ga * 2.0
+
+    with am.reference_mode(mode):
+        x = am.Variable(np.array(1.0))
+        a, _unused = SplitAndScale()(x)
+        # when
+        a.backward()
+    # then
+    assert float(x.grad.data) == 2.0
 
 
 # ---------------------------------------------------------------- backward
@@ -345,13 +374,30 @@ def test_unchain_stops_backward_there() -> None:
     assert x.grad is None
 
 
-def test_unchain_backward_cuts_the_whole_upstream_graph() -> None:
+@pytest.mark.parametrize("mode", REFERENCE_MODES)
+def test_unchain_backward_cuts_the_upstream_graph_but_keeps_its_own_creator(mode: str) -> None:
+    # given: y = a * exp(a), a = x^2
+    with am.reference_mode(mode):
+        x = am.Variable(np.array(2.0))
+        a = F.square(x)
+        b = F.exp(a)
+        y = a * b
+        creator = y.creator
+        # when
+        y.unchain_backward()
+        # then: y keeps its creator (DeZero's truncated backprop), everything behind it is cut
+        assert (y.creator, a.creator, b.creator) == (creator, None, None)
+        # and backward runs y's creator, then stops: a's gradient is d(a*b)/da with b fixed
+        y.backward()
+    assert x.grad is None
+    assert float(a.grad.data) == pytest.approx(np.exp(4.0))
+    assert float(b.grad.data) == 4.0
+
+
+def test_unchain_backward_of_a_leaf_does_nothing() -> None:
     x = am.Variable(np.array(2.0))
-    a = F.square(x)
-    b = F.exp(a)
-    y = a * b
-    y.unchain_backward()
-    assert (y.creator, a.creator, b.creator) == (None, None, None)
+    x.unchain_backward()
+    assert x.creator is None
 
 
 def test_dezero_style_function_with_its_own_backward() -> None:
@@ -469,8 +515,8 @@ def test_a_copied_function_whose_output_was_dropped_still_backpropagates() -> No
         def forward(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return x * 2.0, x * 3.0
 
-        def backward(self, ga: am.Variable, gb: am.Variable) -> am.Variable:
-            return ga * 2.0 + gb * 3.0
+        def backward(self, ga: am.Variable, gb: am.Variable | None) -> am.Variable:
+            return ga * 2.0 if gb is None else ga * 2.0 + gb * 3.0
 
     with am.reference_mode("weak"):
         x = am.Variable(np.array(1.0))
@@ -479,7 +525,7 @@ def test_a_copied_function_whose_output_was_dropped_still_backpropagates() -> No
     # when the kept output is copied and differentiated
     copied = copy.deepcopy(kept)
     copied.backward()
-    # then the dropped output counts as a zero gradient, as in the original graph
+    # then the dropped output passes no gradient, as in the original graph
     assert float(copied.creator.inputs[0].grad.data) == 2.0
 
 

@@ -6,8 +6,7 @@ batch norm), with numpy references written here instead of Chainer's.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -22,19 +21,6 @@ rng = np.random.default_rng(2024)
 
 def normal(*shape: int) -> np.ndarray:
     return rng.standard_normal(shape)
-
-
-@contextlib.contextmanager
-def in_test_mode() -> Iterator[None]:
-    """The engine's ``test_mode()``; until the core has one, its ``Config.train`` stood in for."""
-    engine_test_mode = getattr(am.engine, "test_mode", None)
-    if engine_test_mode is not None:
-        with engine_test_mode():
-            yield
-        return
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(nn_module, "training", lambda: False)
-        yield
 
 
 def softmax_reference(x: np.ndarray, axis: int = 1) -> np.ndarray:
@@ -143,7 +129,7 @@ def test_accuracy_is_the_fraction_of_correct_argmaxes_and_builds_no_graph() -> N
 def test_dropout_with_ratio_zero_or_in_test_mode_is_the_identity() -> None:
     x = normal(100, 100)
     np.testing.assert_array_equal(F.dropout(am.Variable(x), dropout_ratio=0.0).data, x)
-    with in_test_mode():
+    with am.engine.test_mode():
         np.testing.assert_array_equal(F.dropout(x).data, x)
 
 
@@ -193,7 +179,7 @@ def test_batch_norm_training_normalizes_with_the_batch_and_updates_running_stats
 def test_batch_norm_in_test_mode_uses_the_running_stats_and_leaves_them(shape) -> None:
     x, gamma, beta, mean, var = batch_norm_params(*shape, dtype=np.float32)
     before = mean.copy(), var.copy()
-    with in_test_mode():
+    with am.engine.test_mode():
         y = F.batch_norm(x, gamma, beta, mean, var)
     expected, _ = batch_norm_reference(x, gamma, beta, mean, var)
     np.testing.assert_allclose(y.data, expected, rtol=1e-4, atol=1e-5)
@@ -273,7 +259,7 @@ def test_gradient_matches_central_differences(case: str, mode: str) -> None:
 @pytest.mark.parametrize("mode", REFERENCE_MODES)
 def test_batch_norm_gradient_in_test_mode(mode: str) -> None:
     x, gamma, beta, mean, var = batch_norm_params(6, 3)
-    with am.reference_mode(mode), in_test_mode():
+    with am.reference_mode(mode), am.engine.test_mode():
         assert am.gradient_check(lambda x, g: F.batch_nrm(x, g, beta, mean, var), x, gamma)
 
 

@@ -9,7 +9,7 @@ import autograd_mem as am
 import autograd_mem.functions as F
 import autograd_mem.layers as L
 from autograd_mem.engine import REFERENCE_MODES
-from autograd_mem.engine.parameter import Parameter
+from autograd_mem.engine.core import Parameter
 from autograd_mem.models import MLP, Model
 
 rng = np.random.default_rng(5)

@@ -56,6 +56,14 @@ FIXED_CASES: dict[str, tuple[Callable[..., am.Variable], list[np.ndarray]]] = {
     "get_item": (lambda x: F.get_item(x, (slice(1, None), 0)), [normal(3, 2)]),
     "get_item repeated index": (lambda x: F.get_item(x, np.array([0, 0, 2])), [normal(3, 2)]),
     "mean_squared_error": (F.mean_squared_error, [normal(4, 2), normal(4, 2)]),
+    "max": (F.max, [normal(10)]),
+    "max axis": (lambda x: F.max(x, axis=1), [normal(4, 5) * 100]),
+    "max axes": (lambda x: F.max(x, axis=(1, 2)), [normal(3, 4, 2) * 100]),
+    "max axes keepdims": (lambda x: F.max(x, axis=(0, 1), keepdims=True), [normal(3, 4, 2)]),
+    "max negative axis": (lambda x: F.max(x, axis=-1), [normal(2, 3)]),
+    "min": (F.min, [normal(10)]),
+    "min axis keepdims": (lambda x: F.min(x, axis=0, keepdims=True), [normal(4, 3)]),
+    "dot": (F.dot, [normal(2, 3), normal(3, 4)]),
 }
 
 
@@ -63,7 +71,7 @@ def test_every_op_of_the_issue_is_a_function_of_autograd_mem_functions() -> None
     expected = [
         "add", "sub", "mul", "div", "neg", "pow", "square", "exp", "log", "sin", "cos", "tanh",
         "sigmoid", "relu", "reshape", "transpose", "sum", "broadcast_to", "sum_to", "matmul",
-        "linear", "get_item", "mean_squared_error",
+        "linear", "get_item", "mean_squared_error", "max", "min", "dot",
     ]  # fmt: skip
     missing = [name for name in expected if not callable(getattr(F, name, None))]
     assert missing == []
@@ -118,6 +126,8 @@ SECOND_DERIVATIVE_CASES = {
     "div": lambda x: 1 / (x * x + 1),
     "log": lambda x: F.log(x * x + 1),
     "get_item": lambda x: x[np.array([0, 0, 1])] * x[1],
+    "max": lambda x: F.max(x * x * x),
+    "min": lambda x: F.min(F.exp(x) * x, axis=0),
 }
 
 
