@@ -45,9 +45,11 @@ from autograd_mem.pytest_cycles import (
     sorted_shapes,
 )
 
-# Frames tracemalloc keeps per allocation when the plugin starts it: enough to reach the
-# test's own line from inside the engine (test → op → Function.__call__ → Variable).
-TRACEBACK_FRAMES = 8
+# Frames tracemalloc keeps per allocation when the plugin starts it. One: every frame more
+# slows every traced allocation (4 frames made an engine test's body twice as slow as 1),
+# and a cycle's source line is looked for among several of its objects, one of which the
+# test's own line usually made (an engine graph's input Variable).
+TRACEBACK_FRAMES = 1
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,9 @@ class BodyMeasurement:
     # Garbage cycles among what the collector freed; None when they could not be counted
     # (the body set the collector's debug flags itself, so its garbage is its own).
     cycles: int | None = 0
+    # False when the body left more garbage than the probe reads (``cycle_budget``):
+    # ``cycles`` is then a lower bound, and ``shapes`` are those of the garbage read.
+    cycles_complete: bool = True
     shapes: tuple[ShapeSummary, ...] = ()  # largest first
     body_raised: bool = False
 
@@ -84,14 +89,24 @@ def engine_census() -> tuple[int, int]:
 
 
 class _GarbageWatch:
-    """A ``gc.callbacks`` entry: counts each collection and reads its garbage's cycles."""
+    """A ``gc.callbacks`` entry: counts each collection and reads its garbage's cycles.
 
-    def __init__(self) -> None:
+    Reading cycles costs far more than making them (a Python graph walk against the C
+    allocations of the body, every step of it traced by tracemalloc), so a budget of
+    garbage objects bounds it: the first collections are read up to the budget, a part
+    of a larger one as far as the budget goes (the cycles among a part of the garbage are
+    real cycles), and then ``DEBUG_SAVEALL`` goes off for the rest of the body.
+    """
+
+    def __init__(self, budget: int | None) -> None:
         self.collected = 0
         self.collections = 0
         self.cycles: int | None = 0
+        self.complete = True
         self.shapes: dict[tuple[str, ...], ShapeSummary] = {}
         self.peak_bytes = 0  # tracemalloc's peak before each collection, at its highest
+        self._budget = budget  # garbage objects still to read; None: no limit
+        self._reading = True
         self._flags = 0
         self._old_flags = 0
         self._garbage_start = 0
@@ -123,25 +138,37 @@ class _GarbageWatch:
             return
         self.collected += info["collected"]
         self.collections += 1
-        if self.cycles is None or gc.get_debug() != self._flags:
+        if gc.get_debug() != self._flags:
             # The body changed the debug flags: whatever gc.garbage holds is its to read.
             self.cycles = None
+        if self.cycles is None:
+            return
+        if not self._reading:
+            self.complete = self.complete and info["collected"] == 0
             return
         # The collection's own peak (a finalizer it ran may have allocated), less the
         # growth of gc.garbage, which is DEBUG_SAVEALL's and not the body's.
         saved_bytes = sys.getsizeof(gc.garbage) - self._garbage_bytes
         self.peak_bytes = max(self.peak_bytes, tracemalloc.get_traced_memory()[1] - saved_bytes)
         found = gc.garbage[self._garbage_start :]
-        if not found:
+        if found:
+            self._read(found)
+            self._found = found
+            # Freed by a callback appended now, which runs after every other callback of
+            # this collection: one the body installed may want to read gc.garbage too.
+            gc.callbacks.append(self._free)
+        else:
             tracemalloc.reset_peak()
-            return
-        shapes = cycle_shapes(found)
+
+    def _read(self, found: list[Any]) -> None:
+        part = found if self._budget is None else found[: self._budget]
+        shapes = cycle_shapes(part)
+        assert self.cycles is not None
         self.cycles += sum(shape.cycles for shape in shapes)
         merge_shapes(self.shapes, shapes)
-        self._found = found
-        # Freed by a callback appended now, which runs after every other callback of this
-        # collection: one the body installed may want to read gc.garbage too.
-        gc.callbacks.append(self._free)
+        if self._budget is not None:
+            self.complete = self.complete and len(part) == len(found)
+            self._budget -= len(part)
 
     def _free(self, phase: str, info: dict[str, int]) -> None:
         gc.callbacks.remove(self._free)
@@ -150,13 +177,22 @@ class _GarbageWatch:
         gc.garbage[:] = [obj for obj in gc.garbage if id(obj) not in ours]
         self._kept.extend(defuse(found))
         del found  # the last references: reference counting frees the garbage here
+        if self._budget is not None and self._budget <= 0:
+            # Read all it may: the collector frees the rest of the body's garbage itself.
+            self._reading = False
+            self._flags = self._old_flags
+            gc.set_debug(self._flags)
         tracemalloc.reset_peak()
 
 
 class BodyProbe:
-    """Measures the body run inside ``measuring()``; the figures are in ``result`` after."""
+    """Measures the body run inside ``measuring()``; the figures are in ``result`` after.
 
-    def __init__(self) -> None:
+    ``cycle_budget``: how many garbage objects the probe reads cycles in (None: all).
+    """
+
+    def __init__(self, cycle_budget: int | None = None) -> None:
+        self.cycle_budget = cycle_budget
         self.result: BodyMeasurement | None = None
 
     @contextmanager
@@ -168,7 +204,7 @@ class BodyProbe:
             tracemalloc.start(TRACEBACK_FRAMES)
         tracemalloc.reset_peak()
         start_bytes, _ = tracemalloc.get_traced_memory()
-        watch = _GarbageWatch()
+        watch = _GarbageWatch(self.cycle_budget)
         watch.install()
         raised = True
         try:
@@ -192,6 +228,7 @@ class BodyProbe:
                 collected=watch.collected,
                 collections=watch.collections,
                 cycles=watch.cycles,
+                cycles_complete=watch.complete,
                 shapes=sorted_shapes(watch.shapes.values()) if watch.cycles is not None else (),
                 body_raised=raised,
             )

@@ -50,6 +50,7 @@ def _test_plain(test: MeasuredTest) -> dict[str, Any]:
         "collected": m.collected,
         "collections": m.collections,
         "cycles": m.cycles,
+        "cycles_complete": m.cycles_complete,
         "shapes": [_shape_plain(shape) for shape in m.shapes[:SHAPES_PER_TEST]],
     }
 
@@ -119,6 +120,8 @@ def _table(tests: Sequence[MeasuredTest], root: str) -> list[str]:
 
 def _row(m: BodyMeasurement) -> tuple[str, str, str]:
     cycles = "–" if m.cycles is None else format_count(m.cycles)
+    if m.cycles is not None and not m.cycles_complete:
+        cycles = f"≥{cycles}"
     return format_bytes(m.peak_growth_bytes), format_count(m.collected), cycles
 
 
