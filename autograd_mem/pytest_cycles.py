@@ -15,13 +15,13 @@ are wired in. What it does:
   one of its objects back to itself, starting at an object of a non-builtin type when
   there is one (``Leaky → dict → Leaky``, not ``dict → Leaky → dict``).
 - Bytes held: ``sys.getsizeof`` of the cycle's objects and of the garbage hanging off it
-  that no other cycle claimed first, plus what those objects alone refer to outside the
-  collector's view: numpy buffers by their owning array's ``nbytes`` (each buffer once),
-  ``bytes``/``bytearray``/``array`` by ``getsizeof``. A referent something else also
-  refers to is not counted, since freeing the cycle does not free it.
-- Where made: ``tracemalloc.get_object_traceback`` of the shape's first object, its most
-  recent frame outside agmem's own package (the engine's constructors are not where a
-  user made a graph); ``None`` when tracemalloc did not trace that allocation.
+  that no other cycle claimed first, plus of what those objects alone refer to outside
+  the collector's view (each once): a numpy array that owns its buffer counts it (numpy's
+  ``__sizeof__`` adds its ``nbytes``), as do ``bytes``, ``bytearray`` and ``array``. A
+  referent something else also refers to is not counted: freeing the cycle leaves it.
+- Where made: ``tracemalloc.get_object_traceback`` of one of the cycle's objects (or of
+  what it held), its most recent frame outside agmem's own package (the engine's
+  constructors are not where a user made a graph); ``None`` when tracemalloc traced none.
 """
 
 from __future__ import annotations
@@ -270,8 +270,6 @@ class _Payload:
     def __init__(self, garbage: Sequence[Any], index: dict[int, int]) -> None:
         self._garbage = garbage
         self._index = index
-        numpy = sys.modules.get("numpy")  # never imported here: only if the tests use it
-        self._ndarray = getattr(numpy, "ndarray", None)
         self._counted: set[int] = set()  # objects outside the garbage already counted
         # How many references the garbage holds to each object outside it.
         self._references = collections.Counter(
@@ -297,17 +295,11 @@ class _Payload:
         return total
 
     def _outside_bytes(self, referent: Any) -> int:
-        size = sys.getsizeof(referent)
-        if (
-            self._ndarray is not None
-            and isinstance(referent, self._ndarray)
-            and referent.base is None
-        ):
-            # An array that owns its buffer. A view's buffer is its owner's, counted when
-            # the garbage holds the owner itself: a view of an array that lives on frees
-            # nothing but itself.
-            size += referent.nbytes
-        return size
+        # sys.getsizeof counts the buffer of what owns one: a numpy array that owns its
+        # data (numpy's __sizeof__ adds its nbytes), bytes, bytearray, array.array. A
+        # view counts its header only: its buffer is its owner's, counted when the garbage
+        # holds the owner itself (a view of an array that lives on frees nothing more).
+        return sys.getsizeof(referent)
 
 
 def _references_from_a_list_and_a_call() -> int:

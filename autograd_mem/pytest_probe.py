@@ -51,6 +51,12 @@ from autograd_mem.pytest_cycles import (
 # test's own line usually made (an engine graph's input Variable).
 TRACEBACK_FRAMES = 1
 
+# A bit of the collector's debug flags that CPython does not use (its flags are 1, 2, 4
+# and 32), set with DEBUG_SAVEALL so the probe can tell its flags from a body's: a body
+# that sets its own (even DEBUG_SAVEALL alone, which equals the probe's) clears the bit,
+# and then the garbage is the body's to read and the probe leaves gc.garbage alone.
+_AGMEM_FLAG = 1 << 16
+
 
 @dataclass(frozen=True)
 class BodyMeasurement:
@@ -116,7 +122,7 @@ class _GarbageWatch:
 
     def install(self) -> None:
         self._old_flags = gc.get_debug()
-        self._flags = self._old_flags | gc.DEBUG_SAVEALL
+        self._flags = self._old_flags | gc.DEBUG_SAVEALL | _AGMEM_FLAG
         gc.set_debug(self._flags)
         gc.callbacks.append(self._on_gc)
 
