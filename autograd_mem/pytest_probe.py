@@ -145,9 +145,10 @@ class _GarbageWatch:
         self.collected += info["collected"]
         self.collections += 1
         if gc.get_debug() != self._flags:
-            # The body changed the debug flags: whatever gc.garbage holds is its to read.
+            # The body set debug flags of its own: what gc.garbage holds is its to read,
+            # and from now on the cycles are not all counted. (A collection after it put
+            # the probe's flags back saves garbage for the probe again, to free.)
             self.cycles = None
-        if self.cycles is None:
             return
         if not self._reading:
             self.complete = self.complete and info["collected"] == 0
@@ -158,7 +159,8 @@ class _GarbageWatch:
         self.peak_bytes = max(self.peak_bytes, tracemalloc.get_traced_memory()[1] - saved_bytes)
         found = gc.garbage[self._garbage_start :]
         if found:
-            self._read(found)
+            if self.cycles is not None:
+                self._read(found)
             self._found = found
             # Freed by a callback appended now, which runs after every other callback of
             # this collection: one the body installed may want to read gc.garbage too.
@@ -169,8 +171,7 @@ class _GarbageWatch:
     def _read(self, found: list[Any]) -> None:
         part = found if self._budget is None else found[: self._budget]
         shapes = cycle_shapes(part)
-        assert self.cycles is not None
-        self.cycles += sum(shape.cycles for shape in shapes)
+        self.cycles = (self.cycles or 0) + sum(shape.cycles for shape in shapes)
         merge_shapes(self.shapes, shapes)
         if self._budget is not None:
             self.complete = self.complete and len(part) == len(found)

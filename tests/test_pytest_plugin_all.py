@@ -301,8 +301,11 @@ def test_reads_its_own_garbage():
         gc.garbage.clear()
 """
     )
+    garbage_before = len(gc.garbage)
     result = run(pytester, "--agmem", "--agmem-json", "own.json")
     # then --agmem changes neither outcome, and the test's own garbage was left to it
+    # (what the collection after the body saved under agmem's flags again, agmem freed)
+    assert len(gc.garbage) == garbage_before
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*its own assertion*"])
     tests = json.loads((pytester.path / "own.json").read_text(encoding="utf-8"))["tests"]

@@ -29,13 +29,14 @@ def saved_garbage() -> Iterator[list[Any]]:
     gc.collect()
     flags = gc.get_debug()
     found: list[Any] = []
+    before = len(gc.garbage)  # not ours
     gc.disable()
     try:
         yield found
         gc.set_debug(flags | gc.DEBUG_SAVEALL)
         gc.collect()
-        found += gc.garbage
-        del gc.garbage[:]
+        found += gc.garbage[before:]
+        del gc.garbage[before:]
     finally:
         gc.set_debug(flags)
         gc.enable()
