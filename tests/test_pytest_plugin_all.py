@@ -203,9 +203,13 @@ def test_cycles_last():
 """
 
 # The same body's peak growth repeats within a few dozen bytes from one measurement to the
-# next (dicts and lists of the interpreter's own grow by steps); what the first test was
-# charged before, numpy.random's first import, is 0.6 MiB: 600 times this tolerance.
-PEAK_TOLERANCE_BYTES = 1024
+# next on 3.11+ (the interpreter's own dicts and lists grow by steps). On 3.10 the first
+# call of each function allocates its frame and keeps it for the next call (a "zombie
+# frame", about 0.5 KiB), so the first test to call the engine's functions is charged about
+# 4 KiB once: the body's own first calls, measured (3,832 bytes for this one on 3.10.13).
+# What the first test was charged before, numpy.random's first import, is 0.6 MiB: 75
+# times this tolerance.
+PEAK_TOLERANCE_BYTES = 8 * 1024
 
 
 def test_a_test_measured_first_or_last_gets_the_same_figures(pytester: pytest.Pytester) -> None:
