@@ -25,7 +25,13 @@ from typing import Any
 import pytest
 
 from autograd_mem.pytest_probe import WARM_UP_BODIES, BodyMeasurement, BodyProbe, prepare_process
-from autograd_mem.pytest_summary import MeasuredTest, describe_shape, document, summary_lines
+from autograd_mem.pytest_summary import (
+    MeasuredTest,
+    describe_shape,
+    document,
+    source_line,
+    summary_lines,
+)
 
 MARKER = "agmem"
 _LIMIT_NAMES = ("max_peak_growth", "max_live_objects", "max_collected", "max_cycles")
@@ -168,7 +174,10 @@ def failure_report(
     )
     shape = measured.largest_shape
     if shape is not None:
-        lines.append(f"  largest cycle: {describe_shape(shape, root)}")
+        lines.append(f"  largest cycle: {describe_shape(shape)}")
+        if shape.allocated_at is not None:
+            where = source_line(shape.allocated_at.file, shape.allocated_at.line, root)
+            lines.append(f"    made at {where}")
     return "\n".join(lines)
 
 

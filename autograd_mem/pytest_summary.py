@@ -73,9 +73,9 @@ def summary_lines(tests: Sequence[MeasuredTest], top: int, root: str) -> list[st
     if not tests:
         return ["agmem: no test was measured."]
     lines = [
-        f"agmem: {format_count(len(tests))} test(s) measured (the test call, without "
-        "fixtures); peak growth is tracemalloc's, collected what the cyclic collector "
-        "freed during and just after it."
+        f"agmem: {format_count(len(tests))} test(s) measured, the test call only (not its "
+        "fixtures).",
+        "Peak growth by tracemalloc; collected: what the cyclic collector freed then.",
     ]
     by_peak = _top(tests, top, lambda m: m.peak_growth_bytes)
     lines += ["", f"Top {len(by_peak)} by peak memory growth:", *_table(by_peak, root)]
@@ -112,7 +112,10 @@ def _table(tests: Sequence[MeasuredTest], root: str) -> list[str]:
         lines.append(line(row, test.nodeid))
         shape = test.measurement.largest_shape
         if shape is not None:
-            lines.append(f"{indent}largest cycle: {describe_shape(shape, root)}")
+            lines.append(f"{indent}largest cycle: {describe_shape(shape)}")
+            if shape.allocated_at is not None:
+                made_at = source_line(shape.allocated_at.file, shape.allocated_at.line, root)
+                lines.append(f"{indent}made at {made_at}")
         elif test.measurement.collected and test.measurement.cycles is None:
             lines.append(f"{indent}cycles not read: the test set the collector's debug flags")
     return lines
@@ -125,12 +128,9 @@ def _row(m: BodyMeasurement) -> tuple[str, str, str]:
     return format_bytes(m.peak_growth_bytes), format_count(m.collected), cycles
 
 
-def describe_shape(shape: ShapeSummary, root: str) -> str:
-    """``10 × Leaky → Leaky, 1.0 MiB held, made at test_x.py:9 (Leaky())``: one line."""
-    text = f"{format_count(shape.cycles)} × {shape.path}, {format_bytes(shape.bytes_held)} held"
-    if shape.allocated_at is not None:
-        text += f", made at {source_line(shape.allocated_at.file, shape.allocated_at.line, root)}"
-    return text
+def describe_shape(shape: ShapeSummary) -> str:
+    """``10 × Leaky → Leaky, 1.0 MiB held``: how many cycles, their path, what they held."""
+    return f"{format_count(shape.cycles)} × {shape.path}, {format_bytes(shape.bytes_held)} held"
 
 
 def source_line(file: str, line: int, root: str) -> str:
