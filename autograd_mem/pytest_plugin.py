@@ -1,44 +1,25 @@
-"""The pytest plugin: ``@pytest.mark.agmem(...)`` fails a test that leaks or needs too much memory.
+"""The pytest plugin: a marked test fails when it leaks; ``pytest --agmem`` measures every test.
 
 Registered through the ``pytest11`` entry point ``agmem``, so it loads into every
 pytest session: the module itself only defines functions and imports the engine
 when a marked test runs (the ``autograd_mem`` package resolves its engine re-exports
 lazily, so loading the plugin imports neither the engine nor numpy).
 
-How the body is isolated, and why in-process rather than a fresh interpreter:
-each figure the marker gates is measured so that earlier tests cannot pollute it.
-
-- Live objects: the engine's census counts Variables and Functions constructed and
-  not yet freed. Its counts are read before and after the body *without* collecting,
-  so a graph the body left to the cyclic collector is still counted — exactly the
-  leak the marker exists to catch. The difference is the body's own.
-- Collected objects: ``gc.collect()`` runs just before the body, so the collector
-  starts with no garbage from setup or earlier tests. Then ``gc.callbacks`` add up
-  what every collection during the body freed, and one more ``gc.collect()`` after
-  the census counts the cycles the body left behind (they would be collected later,
-  on some other test's time).
-- Peak growth: ``tracemalloc``'s peak (reset before the body) minus its current
-  size at the start. It covers Python objects and numpy's array buffers, which numpy
-  reports to ``tracemalloc``. The process's RSS would not do here: memory freed by
-  earlier tests stays in the allocator's pools and is reused without the RSS moving,
-  so an RSS peak would understate a test that runs late. ``tracemalloc`` counts
-  every allocation of the body whatever memory it reuses, and repeats to the byte
-  (or within a few dozen bytes) from one run to the next.
-
-A fresh interpreter per marked test would add a second or more of start-up (pytest,
-numpy, the test module and its fixtures again) to every marked test and measure
-nothing more than the above does; ``agmem run`` and ``agmem check`` are the tools
-for RSS measured in fresh interpreters.
+A marked test's body is measured and judged by the marker's limits. With ``--agmem``
+every test's body is measured (the call phase, like pytest-memray; fixtures are not),
+an unmarked test is never failed by it, and the session ends with the tests that grew
+memory most and that left most to the cyclic collector (``pytest_summary``);
+``--agmem-json FILE`` writes every measured test's figures. How a body is measured
+in-process, and why, is in ``pytest_probe``.
 """
 
 from __future__ import annotations
 
-import gc
 import inspect
 import math
+import os
 import signal
 import threading
-import tracemalloc
 from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,22 +27,36 @@ from typing import Any
 
 import pytest
 
+from autograd_mem.pytest_probe import WARM_UP_BODIES, BodyMeasurement, BodyProbe, prepare_process
+from autograd_mem.pytest_summary import (
+    MeasuredTest,
+    describe_shape,
+    document,
+    source_line,
+    summary_lines,
+)
+
 MARKER = "agmem"
-_LIMIT_NAMES = ("max_peak_growth", "max_live_objects", "max_collected")
+_LIMIT_NAMES = ("max_peak_growth", "max_live_objects", "max_collected", "max_cycles")
+# Garbage objects a body's cycles are read in, unless its marker sets max_cycles (then all).
+CYCLE_BUDGET = 2_000
 
 
 def agmem(
     max_peak_growth: str | int | None = None,
     max_live_objects: int | None = None,
     max_collected: int | None = None,
+    max_cycles: int | None = None,
     mode: str | None = "weak",
     timeout: float | None = None,
 ) -> None:
     """Fail the test when its body exceeds a memory limit.
     max_peak_growth: bytes or a size like "20 MiB" or "1.5 GB" (tracemalloc peak above
-    the start); max_live_objects: Variables + Functions the body leaves alive;
-    max_collected: objects the body leaves to the cyclic collector; mode: the reference
-    mode the body runs under ("weak", "strong", or None to leave it as it is);
+    the start); max_live_objects: agmem engine Variables + Functions the body leaves
+    alive (the engine's own census: other objects are not counted, use max_collected or
+    max_cycles for them); max_collected: objects of any type the body leaves to the cyclic
+    collector; max_cycles: reference cycles of any objects among them; mode: the
+    reference mode the body runs under ("weak", "strong", or None to leave it as it is);
     timeout: seconds after which the body is interrupted and the test fails.
 
     The body runs in the test's own process, so the timeout is a SIGALRM timer raising
@@ -81,22 +76,8 @@ class MarkerLimits:
     max_live_objects: int | None = None
     max_collected: int | None = None
     mode: str | None = "weak"
+    max_cycles: int | None = None
     timeout_seconds: float | None = None
-
-
-@dataclass(frozen=True)
-class BodyMeasurement:
-    """What one test body did to memory."""
-
-    peak_growth_bytes: int
-    live_variables: int  # left alive by the body (after minus before)
-    live_functions: int
-    collected: int  # freed by the collector during the body and just after it
-    collections: int
-
-    @property
-    def live_objects(self) -> int:
-        return self.live_variables + self.live_functions
 
 
 def limits_from_marker(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> MarkerLimits:
@@ -122,6 +103,7 @@ def limits_from_marker(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Mark
         max_live_objects=_count(kwargs.get("max_live_objects"), "max_live_objects"),
         max_collected=_count(kwargs.get("max_collected"), "max_collected"),
         mode=mode,
+        max_cycles=_count(kwargs.get("max_cycles"), "max_cycles"),
         timeout_seconds=_seconds(kwargs.get("timeout")),
     )
 
@@ -164,7 +146,7 @@ def exceeded(limits: MarkerLimits, measured: BodyMeasurement) -> list[str]:
     lines = []
     if limits.max_live_objects is not None and measured.live_objects > limits.max_live_objects:
         lines.append(
-            f"live objects left by the body: {format_count(measured.live_objects)} "
+            f"live engine objects left by the body: {format_count(measured.live_objects)} "
             f"({format_count(measured.live_variables)} Variables + "
             f"{format_count(measured.live_functions)} Functions) > limit "
             f"{format_count(limits.max_live_objects)}"
@@ -174,6 +156,17 @@ def exceeded(limits: MarkerLimits, measured: BodyMeasurement) -> list[str]:
             f"objects left to the cyclic collector: {format_count(measured.collected)} "
             f"> limit {format_count(limits.max_collected)}"
         )
+    if limits.max_cycles is not None:
+        if measured.cycles is None:
+            lines.append(
+                "garbage cycles could not be counted: the body set the collector's debug "
+                "flags itself"
+            )
+        elif measured.cycles > limits.max_cycles:
+            lines.append(
+                f"garbage cycles left to the cyclic collector: {format_count(measured.cycles)} "
+                f"> limit {format_count(limits.max_cycles)}"
+            )
     if (
         limits.max_peak_growth_bytes is not None
         and measured.peak_growth_bytes > limits.max_peak_growth_bytes
@@ -185,74 +178,124 @@ def exceeded(limits: MarkerLimits, measured: BodyMeasurement) -> list[str]:
     return lines
 
 
-def failure_report(name: str, limits: MarkerLimits, measured: BodyMeasurement) -> str:
-    """The text of a failed marker: each limit exceeded, then every figure measured."""
+def failure_report(
+    name: str, limits: MarkerLimits, measured: BodyMeasurement, root: str = os.curdir
+) -> str:
+    """The text of a failed marker: each limit exceeded, every figure measured, and the
+    largest cycle shape the body left (its path, the bytes it held, where it was made)."""
     from autograd_mem.units import format_bytes, format_count
 
     mode = f" under reference mode {limits.mode!r}" if limits.mode else ""
     lines = [f"agmem: {name} exceeded its memory limits{mode}:"]
     lines += [f"  - {line}" for line in exceeded(limits, measured)]
+    cycles = ""
+    if measured.cycles is not None:
+        at_least = "" if measured.cycles_complete else "at least "
+        cycles = f", {at_least}{format_count(measured.cycles)} cycle(s)"
     lines.append(
         f"  measured: peak growth {format_bytes(measured.peak_growth_bytes)}, "
-        f"live objects left {format_count(measured.live_objects)}, "
+        f"live engine objects left {format_count(measured.live_objects)}, "
         f"collected {format_count(measured.collected)} "
-        f"in {format_count(measured.collections)} collection(s)"
+        f"in {format_count(measured.collections)} collection(s){cycles}"
     )
+    shape = measured.largest_shape
+    if shape is not None:
+        lines.append(f"  largest cycle: {describe_shape(shape)}")
+        if shape.allocated_at is not None:
+            where = source_line(shape.allocated_at.file, shape.allocated_at.line, root)
+            lines.append(f"    made at {where}")
     return "\n".join(lines)
 
 
-class _Probe:
-    """Collects a BodyMeasurement around the body (see the module docstring for why so)."""
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("agmem", "agmem: memory of each test's body")
+    group.addoption(
+        "--agmem",
+        action="store_true",
+        help="Measure every test's call (tracemalloc peak growth, objects and cycles left to "
+        "the cyclic collector) and list the tests that used most at the end. Unmarked "
+        "tests are never failed by it.",
+    )
+    group.addoption(
+        "--agmem-top",
+        type=int,
+        default=5,
+        metavar="N",
+        help="How many tests the --agmem summary lists per figure (default 5).",
+    )
+    group.addoption(
+        "--agmem-json",
+        metavar="FILE",
+        help="Write every measured test's figures to FILE as JSON (every test with --agmem, "
+        "the marked ones without).",
+    )
 
-    def __init__(self) -> None:
-        self.collected = 0
-        self.collections = 0
-        self.result: BodyMeasurement | None = None
 
-    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
-        if phase == "stop":
-            self.collected += info["collected"]
-            self.collections += 1
+@dataclass
+class _Session:
+    """What ``--agmem`` / ``--agmem-json`` gather over one session."""
 
-    @contextmanager
-    def measuring(self) -> Iterator[None]:
-        from autograd_mem.engine import census
+    every_test: bool
+    top: int
+    json_path: str | None
+    root: str
+    tests: list[MeasuredTest]
+    json_error: str | None = None
 
-        gc.collect()
-        live_variables, live_functions, _, _ = census.snapshot()
-        started_tracing = not tracemalloc.is_tracing()
-        if started_tracing:
-            tracemalloc.start()
-        tracemalloc.reset_peak()
-        start_bytes, _ = tracemalloc.get_traced_memory()
-        gc.callbacks.append(self._on_gc)
-        try:
-            yield
-            _, peak_bytes = tracemalloc.get_traced_memory()
-            after_variables, after_functions, _, _ = census.snapshot()
-            # The body's leftover cycles, collected now so the next test starts clean;
-            # the callback is still installed and counts them.
-            gc.collect()
-            self.result = BodyMeasurement(
-                peak_growth_bytes=max(peak_bytes - start_bytes, 0),
-                live_variables=after_variables - live_variables,
-                live_functions=after_functions - live_functions,
-                collected=self.collected,
-                collections=self.collections,
-            )
-        finally:
-            gc.callbacks.remove(self._on_gc)
-            if started_tracing:
-                tracemalloc.stop()
+
+_SESSION = pytest.StashKey[_Session]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     doc = " ".join((agmem.__doc__ or "").strip().split("\n\n")[0].split())
-    signature = (
-        f"{MARKER}(max_peak_growth=None, max_live_objects=None, max_collected=None, "
-        "mode='weak', timeout=None)"
+    arguments = ", ".join(
+        f"{name}={parameter.default!r}"
+        for name, parameter in inspect.signature(agmem).parameters.items()
     )
-    config.addinivalue_line("markers", f"{signature}: {doc}")
+    config.addinivalue_line("markers", f"{MARKER}({arguments}): {doc}")
+    every_test = bool(config.getoption("agmem"))
+    json_path = config.getoption("agmem_json")
+    top = config.getoption("agmem_top")
+    if top < 1:
+        raise pytest.UsageError(f"--agmem-top must be 1 or more, got {top}")
+    if json_path is not None:
+        folder = os.path.dirname(os.path.abspath(json_path))
+        if not os.path.isdir(folder):
+            raise pytest.UsageError(f"--agmem-json {json_path}: no such directory {folder}")
+    if every_test or json_path is not None:
+        config.stash[_SESSION] = _Session(
+            every_test, top, json_path, str(config.invocation_params.dir), []
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    recording = session.config.stash.get(_SESSION, None)
+    if recording is None or recording.json_path is None:
+        return
+    from autograd_mem.files import write_atomic
+    from autograd_mem.result import dumps
+
+    try:
+        write_atomic(recording.json_path, dumps(document(recording.tests)))
+    except OSError as exc:
+        recording.json_error = f"agmem: error: cannot write {recording.json_path}: {exc}"
+        session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    recording = config.stash.get(_SESSION, None)
+    if recording is None:
+        return
+    if recording.every_test:
+        terminalreporter.write_sep("=", "agmem: memory per test")
+        for line in summary_lines(recording.tests, recording.top, recording.root):
+            terminalreporter.write_line(line)
+    if recording.json_error is not None:
+        terminalreporter.write_line(recording.json_error, red=True)
+    elif recording.json_path is not None:
+        terminalreporter.write_line(
+            f"agmem: figures of {len(recording.tests)} test(s) written to {recording.json_path}"
+        )
 
 
 def _limits(pyfuncitem: pytest.Function) -> MarkerLimits | None:
@@ -293,24 +336,71 @@ def _time_limit(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-@contextmanager
-def _measured(limits: MarkerLimits) -> Iterator[_Probe]:
-    """The body's measurement, under the marker's reference mode and time limit."""
-    from autograd_mem.engine import reference_mode
+# An unmarked test measured by --agmem: no limits, and its reference mode left as it is.
+_UNMARKED = MarkerLimits(mode=None)
+_WARMED_MODES: set[str | None] = set()
 
-    probe = _Probe()
+
+def _warm_up(mode: str | None) -> None:
+    """Run agmem's own first measurement, once per process and mode, on bodies of its own.
+
+    The first measurement in a process allocates what later ones reuse (the probe's code
+    paths, tracemalloc's first frames, a mode's context manager), and a test measured
+    first would be charged for it: its figures would depend on test order.
+    """
+    if mode in _WARMED_MODES:
+        return
+    _WARMED_MODES.add(mode)
+    prepare_process()
+    for body in WARM_UP_BODIES:
+        with _measured(MarkerLimits(mode=mode)):
+            body()
+
+
+@contextmanager
+def _measured(limits: MarkerLimits) -> Iterator[BodyProbe]:
+    """The body's measurement, under the marker's reference mode and time limit."""
+    _warm_up(limits.mode)
+    # max_cycles is judged on every cycle; otherwise a cycle's shape is for people to read,
+    # and reading a few thousand objects finds it without slowing a suite down.
+    probe = BodyProbe(None if limits.max_cycles is not None else CYCLE_BUDGET)
     with probe.measuring(), _time_limit(limits.timeout_seconds):
         if limits.mode is None:
             yield probe
-        else:
-            with reference_mode(limits.mode):
-                yield probe
+            return
+        from autograd_mem.engine import reference_mode
+
+        with reference_mode(limits.mode):
+            yield probe
 
 
-def _judge(pyfuncitem: pytest.Function, limits: MarkerLimits, probe: _Probe) -> None:
+def _plan(pyfuncitem: pytest.Function) -> tuple[MarkerLimits | None, _Session | None] | None:
+    """The marker's limits and the session's recording; ``None``: the test is not measured."""
+    limits = _limits(pyfuncitem)
+    recording = pyfuncitem.config.stash.get(_SESSION, None)
+    if recording is not None and not recording.every_test and limits is None:
+        recording = None
+    if limits is None and recording is None:
+        return None
+    return limits, recording
+
+
+def _record(
+    pyfuncitem: pytest.Function, limits: MarkerLimits | None, recording: _Session | None,
+    probe: BodyProbe,
+) -> None:
+    if recording is not None and probe.result is not None:
+        mode = (limits or _UNMARKED).mode
+        recording.tests.append(
+            MeasuredTest(pyfuncitem.nodeid, limits is not None, mode, probe.result)
+        )
+
+
+def _judge(pyfuncitem: pytest.Function, limits: MarkerLimits, probe: BodyProbe) -> None:
     assert probe.result is not None
     if exceeded(limits, probe.result):
-        pytest.fail(failure_report(pyfuncitem.name, limits, probe.result), pytrace=False)
+        root = str(pyfuncitem.config.invocation_params.dir)
+        pytest.fail(failure_report(pyfuncitem.name, limits, probe.result, root), pytrace=False)
 
 
 # The plugin is loaded into every pytest session where agmem is installed, so it must
@@ -320,17 +410,24 @@ if "wrapper" in inspect.signature(pytest.hookimpl.__call__).parameters:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, object]:
-        limits = _limits(pyfuncitem)
-        if limits is None:
+        plan = _plan(pyfuncitem)
+        if plan is None:
             return (yield)
+        limits, recording = plan
+        probe = None
         try:
-            with _measured(limits) as probe:
+            with _measured(limits or _UNMARKED) as probe:
                 result = yield
         except BodyTimedOut as exc:
             message = f"agmem: {pyfuncitem.name} {exc}"
         else:
-            _judge(pyfuncitem, limits, probe)
+            if limits is not None:
+                _judge(pyfuncitem, limits, probe)
             return result
+        finally:
+            # Recorded whether the body passed or raised: its figures are its own either way.
+            if probe is not None:
+                _record(pyfuncitem, limits, recording, probe)
         # Failed outside the except block, so the report shows the one line, not a chain.
         pytest.fail(message, pytrace=False)
 
@@ -338,15 +435,17 @@ else:  # pragma: no cover - exercised with pluggy < 1.1 only
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, Any, None]:
-        limits = _limits(pyfuncitem)
-        if limits is None:
+        plan = _plan(pyfuncitem)
+        if plan is None:
             yield
             return
-        with _measured(limits) as probe:
+        limits, recording = plan
+        with _measured(limits or _UNMARKED) as probe:
             outcome = yield
-        if outcome.excinfo is None:
+        _record(pyfuncitem, limits, recording, probe)
+        if limits is not None and outcome.excinfo is None:
             _judge(pyfuncitem, limits, probe)
-        elif isinstance(outcome.excinfo[1], BodyTimedOut):
+        elif outcome.excinfo is not None and isinstance(outcome.excinfo[1], BodyTimedOut):
             outcome.force_exception(
                 pytest.fail.Exception(f"agmem: {pyfuncitem.name} {outcome.excinfo[1]}",
                                       pytrace=False)

@@ -8,9 +8,15 @@ import time
 # Imported here, before any inner session: pytester's in-process runs drop the modules a
 # session imported, and numpy refuses to be imported a second time in one process, so
 # this file failed when run on its own (other test files happened to import numpy first).
+# The engine too: a second session would import a second engine while the package keeps
+# the first one's ``Variable`` (``autograd_mem.Variable`` is resolved once), and the
+# second engine's ops would take the first one's Variables for arrays: every op ran
+# element by element, thousands of times slower.
 import numpy  # noqa: F401
 import pytest
 
+import autograd_mem.engine
+import autograd_mem.functions  # noqa: F401
 from autograd_mem.pytest_plugin import MarkerLimits, limits_from_marker
 
 # Plugins that cost an inner session seconds and have nothing to do with agmem's marker.
@@ -75,8 +81,8 @@ def test_strong():
     text = result.stdout.str()
     assert "agmem: test_strong exceeded its memory limits under reference mode 'strong':" in text
     live = re.search(
-        r"live objects left by the body: ([\d,]+) \(([\d,]+) Variables \+ ([\d,]+) Functions\)"
-        r" > limit 0",
+        r"live engine objects left by the body: ([\d,]+) "
+        r"\(([\d,]+) Variables \+ ([\d,]+) Functions\) > limit 0",
         text,
     )
     assert live, text
