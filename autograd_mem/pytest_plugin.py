@@ -298,9 +298,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         )
 
 
-def _limits(pyfuncitem: pytest.Function) -> MarkerLimits | None:
+def _limits(item: pytest.Item) -> MarkerLimits | None:
     """The marked test's limits, ``None`` when it is not marked; a bad marker fails the test."""
-    marker = pyfuncitem.get_closest_marker(MARKER)
+    marker = item.get_closest_marker(MARKER)
     if marker is None:
         return None
     try:
@@ -374,10 +374,10 @@ def _measured(limits: MarkerLimits) -> Iterator[BodyProbe]:
             yield probe
 
 
-def _plan(pyfuncitem: pytest.Function) -> tuple[MarkerLimits | None, _Session | None] | None:
+def _plan(item: pytest.Item) -> tuple[MarkerLimits | None, _Session | None] | None:
     """The marker's limits and the session's recording; ``None``: the test is not measured."""
-    limits = _limits(pyfuncitem)
-    recording = pyfuncitem.config.stash.get(_SESSION, None)
+    limits = _limits(item)
+    recording = item.config.stash.get(_SESSION, None)
     if recording is not None and not recording.every_test and limits is None:
         recording = None
     if limits is None and recording is None:
@@ -386,21 +386,21 @@ def _plan(pyfuncitem: pytest.Function) -> tuple[MarkerLimits | None, _Session | 
 
 
 def _record(
-    pyfuncitem: pytest.Function, limits: MarkerLimits | None, recording: _Session | None,
+    item: pytest.Item, limits: MarkerLimits | None, recording: _Session | None,
     probe: BodyProbe,
 ) -> None:
     if recording is not None and probe.result is not None:
         mode = (limits or _UNMARKED).mode
         recording.tests.append(
-            MeasuredTest(pyfuncitem.nodeid, limits is not None, mode, probe.result)
+            MeasuredTest(item.nodeid, limits is not None, mode, probe.result)
         )
 
 
-def _judge(pyfuncitem: pytest.Function, limits: MarkerLimits, probe: BodyProbe) -> None:
+def _judge(item: pytest.Item, limits: MarkerLimits, probe: BodyProbe) -> None:
     assert probe.result is not None
     if exceeded(limits, probe.result):
-        root = str(pyfuncitem.config.invocation_params.dir)
-        pytest.fail(failure_report(pyfuncitem.name, limits, probe.result, root), pytrace=False)
+        root = str(item.config.invocation_params.dir)
+        pytest.fail(failure_report(item.name, limits, probe.result, root), pytrace=False)
 
 
 # The plugin is loaded into every pytest session where agmem is installed, so it must
@@ -409,8 +409,8 @@ def _judge(pyfuncitem: pytest.Function, limits: MarkerLimits, probe: BodyProbe) 
 if "wrapper" in inspect.signature(pytest.hookimpl.__call__).parameters:
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, object]:
-        plan = _plan(pyfuncitem)
+    def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+        plan = _plan(item)
         if plan is None:
             return (yield)
         limits, recording = plan
@@ -419,34 +419,34 @@ if "wrapper" in inspect.signature(pytest.hookimpl.__call__).parameters:
             with _measured(limits or _UNMARKED) as probe:
                 result = yield
         except BodyTimedOut as exc:
-            message = f"agmem: {pyfuncitem.name} {exc}"
+            message = f"agmem: {item.name} {exc}"
         else:
             if limits is not None:
-                _judge(pyfuncitem, limits, probe)
+                _judge(item, limits, probe)
             return result
         finally:
             # Recorded whether the body passed or raised: its figures are its own either way.
             if probe is not None:
-                _record(pyfuncitem, limits, recording, probe)
+                _record(item, limits, recording, probe)
         # Failed outside the except block, so the report shows the one line, not a chain.
         pytest.fail(message, pytrace=False)
 
 else:  # pragma: no cover - exercised with pluggy < 1.1 only
 
     @pytest.hookimpl(hookwrapper=True)
-    def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, Any, None]:
-        plan = _plan(pyfuncitem)
+    def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, None]:
+        plan = _plan(item)
         if plan is None:
             yield
             return
         limits, recording = plan
         with _measured(limits or _UNMARKED) as probe:
             outcome = yield
-        _record(pyfuncitem, limits, recording, probe)
+        _record(item, limits, recording, probe)
         if limits is not None and outcome.excinfo is None:
-            _judge(pyfuncitem, limits, probe)
+            _judge(item, limits, probe)
         elif outcome.excinfo is not None and isinstance(outcome.excinfo[1], BodyTimedOut):
             outcome.force_exception(
-                pytest.fail.Exception(f"agmem: {pyfuncitem.name} {outcome.excinfo[1]}",
+                pytest.fail.Exception(f"agmem: {item.name} {outcome.excinfo[1]}",
                                       pytrace=False)
             )

@@ -367,3 +367,33 @@ def test_a_cycle_is_made_at_the_constructor_line_where_tracemalloc_can_tell(
     result = run(pytester, "-k", "over_the_limit")
     line = line_of(pytester.path / "test_cycles.py", "# constructor line")
     result.stdout.fnmatch_lines([f"*made at test_cycles.py:{line} (Leaky()*"])
+
+
+def test_unittest_style_tests_are_measured_too(pytester: pytest.Pytester) -> None:
+    # given a unittest.TestCase suite (as many packages' tests are) with one leaking test
+    pytester.makepyfile(
+        test_unit=LEAKY
+        + """
+import unittest
+
+
+class LeakTest(unittest.TestCase):
+    def test_leaking(self):
+        make_leaks()
+
+    def test_clean(self):
+        self.assertEqual(sum(range(10)), 45)
+"""
+    )
+    report = pytester.path / "unit.json"
+
+    # when it runs under --agmem
+    result = run(pytester, "--agmem", f"--agmem-json={report}")
+
+    # then both tests are measured, the leak with every self-referencing object it left
+    result.assert_outcomes(passed=2)
+    tests = {t["nodeid"]: t for t in json.loads(report.read_text())["tests"]}
+    leaking, clean = "test_unit.py::LeakTest::test_leaking", "test_unit.py::LeakTest::test_clean"
+    assert set(tests) == {leaking, clean}
+    assert tests[leaking]["cycles"] == LEAKS
+    assert tests[clean]["cycles"] == 0
