@@ -157,7 +157,7 @@ def measure(
         environment = from_plain(Environment, document["environment"], "child environment")
         runs.append(_with_timeline(document, samples, config))
         # Its stderr was shown as it came when echoed: the error need not repeat its tail.
-        _raise_for_exit_status(config, environment, runs, "" if index == 0 and echo else tail)
+        _raise_for_exit_status(config, environment, runs, tail, shown=index == 0 and bool(echo))
     assert environment is not None
     measurement = Measurement(config=config, environment=environment, runs=tuple(runs))
     if not config.explain:
@@ -176,19 +176,22 @@ def measure(
 
 
 def _raise_for_exit_status(
-    config: RunConfig, environment: Environment, runs: list[RunResult], tail: str
+    config: RunConfig, environment: Environment, runs: list[RunResult], tail: str, *, shown: bool
 ) -> None:
-    """Raise ProgramExitError, with ``tail`` (the last lines of its stderr, or "" when they were
-    shown as they came), if the program just measured exited with a non-zero status."""
+    """Raise ProgramExitError if the program just measured exited with a non-zero status, with
+    ``tail`` (the last lines of its stderr) unless its output was ``shown`` as it came."""
     status = runs[-1].exit_status
     if not status:
         return
     assert config.program is not None
     measurement = Measurement(config=config, environment=environment, runs=tuple(runs))
-    shown = "" if tail else " (its output is above)"
+    if shown:
+        where, detail = " (its output is above)", None
+    else:
+        where, detail = ("" if tail else " (it wrote nothing to stderr)"), tail or None
     raise ProgramExitError(
-        f"the program exited with status {status}: {shlex.join(config.program)}{shown}",
-        detail=tail or None,
+        f"the program exited with status {status}: {shlex.join(config.program)}{where}",
+        detail=detail,
         status=status,
         measurement=measurement,
     )

@@ -129,6 +129,18 @@ def test_a_failing_program_exits_3_with_the_tail_of_its_stderr_and_is_still_repo
     assert "exit status 3" in completed.stdout  # the report is still shown
 
 
+def test_a_quiet_failing_program_that_wrote_nothing_to_stderr_is_not_said_to_have_shown_it(
+    tmp_path,
+):
+    # given a program that reports on stdout and exits 1 (as linters do)
+    (tmp_path / "lint.py").write_text("import sys\nprint('lint: 1 problem')\nsys.exit(1)\n")
+    completed = agmem("run", "-q", str(tmp_path / "lint.py"))
+
+    assert completed.returncode == 3
+    assert "(it wrote nothing to stderr)" in completed.stderr
+    assert "(its output is above)" not in completed.stderr
+
+
 def test_a_failing_programs_json_carries_its_exit_status_and_its_output_is_not_repeated():
     completed = agmem("run", "--format", "json", "exit3.py")
 
