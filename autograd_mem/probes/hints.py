@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import ctypes
+import itertools
 import os
 import sys
 import sysconfig
@@ -198,6 +199,20 @@ def allocation_site(
         if frames:
             return best_frame(frames)
     return None
+
+
+def first_site(objects: Iterable[Any], tries: int = 32) -> tuple[str, int, str] | None:
+    """Where the best-placed of the first ``tries`` traced ``objects`` was allocated.
+
+    For a caller that traces with few frames and reads tracebacks on demand (the pytest
+    plugin): an engine Variable's one frame is in the engine, its graph's input's is the
+    user's line, so the first object made in the user's code wins over earlier ones.
+    """
+    first = itertools.islice(objects, tries)
+    traced = [frames for frames in map(traceback_frames, first) if frames]
+    if not traced:
+        return None
+    return best_frame(min(traced, key=lambda frames: min(_frame_rank(f) for f, _ in frames)))
 
 
 class TracebackSampler:
