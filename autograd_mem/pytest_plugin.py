@@ -30,9 +30,8 @@ import pytest
 from autograd_mem.pytest_probe import WARM_UP_BODIES, BodyMeasurement, BodyProbe, prepare_process
 from autograd_mem.pytest_summary import (
     MeasuredTest,
-    describe_shape,
     document,
-    source_line,
+    shape_lines,
     summary_lines,
 )
 
@@ -200,10 +199,8 @@ def failure_report(
     )
     shape = measured.largest_shape
     if shape is not None:
-        lines.append(f"  largest cycle: {describe_shape(shape)}")
-        if shape.allocated_at is not None:
-            where = source_line(shape.allocated_at.file, shape.allocated_at.line, root)
-            lines.append(f"    made at {where}")
+        first, *more = shape_lines(shape, root)
+        lines += [f"  {first}", *(f"    {line}" for line in more)]
     return "\n".join(lines)
 
 

@@ -13,7 +13,8 @@ fresh interpreter: each figure is measured so that earlier tests cannot pollute 
   collection during the body freed, and one more ``gc.collect()`` after the body counts
   the cycles it left behind (they would be collected later, on some other test's time).
 - Cycles: ``gc.DEBUG_SAVEALL`` is on during the body and that last collection, so each
-  collection's garbage is handed to ``pytest_cycles`` while it still exists; it is then
+  collection's garbage is read (``probes.shapes``, as ``--explain`` reads it) while it
+  still exists; it is then
   emptied and dropped at once, so memory stays bounded by one collection's garbage.
 - Peak growth: ``tracemalloc``'s peak (reset before the body) minus its current size at
   the start. It covers Python objects and numpy's buffers, which numpy reports to
@@ -36,14 +37,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from autograd_mem.pytest_cycles import (
-    ShapeSummary,
-    cycle_shapes,
-    defuse,
-    largest_shape,
-    merge_shapes,
-    sorted_shapes,
-)
+from autograd_mem.probes import hints
+from autograd_mem.probes.defuse import defuse
+from autograd_mem.probes.shapes import CycleTally
+from autograd_mem.result import CycleShape
 
 # Frames tracemalloc keeps per allocation when the plugin starts it. One: every frame more
 # slows every traced allocation (4 frames made an engine test's body twice as slow as 1),
@@ -73,7 +70,7 @@ class BodyMeasurement:
     # False when the body left more garbage than the probe reads (``cycle_budget``):
     # ``cycles`` is then a lower bound, and ``shapes`` are those of the garbage read.
     cycles_complete: bool = True
-    shapes: tuple[ShapeSummary, ...] = ()  # largest first
+    shapes: tuple[CycleShape, ...] = ()  # the cycles' shapes, largest first
     body_raised: bool = False
 
     @property
@@ -82,8 +79,8 @@ class BodyMeasurement:
         return self.live_variables + self.live_functions
 
     @property
-    def largest_shape(self) -> ShapeSummary | None:
-        return largest_shape(self.shapes)
+    def largest_shape(self) -> CycleShape | None:
+        return self.shapes[0] if self.shapes else None
 
 
 def engine_census() -> tuple[int, int]:
@@ -109,7 +106,7 @@ class _GarbageWatch:
         self.collections = 0
         self.cycles: int | None = 0
         self.complete = True
-        self.shapes: dict[tuple[str, ...], ShapeSummary] = {}
+        self.tally = CycleTally()
         self.peak_bytes = 0  # tracemalloc's peak before each collection, at its highest
         self._budget = budget  # garbage objects still to read; None: no limit
         self._reading = True
@@ -170,12 +167,19 @@ class _GarbageWatch:
 
     def _read(self, found: list[Any]) -> None:
         part = found if self._budget is None else found[: self._budget]
-        shapes = cycle_shapes(part)
-        self.cycles = (self.cycles or 0) + sum(shape.cycles for shape in shapes)
-        merge_shapes(self.shapes, shapes)
+        # Every object is traced (one frame each), so its traceback is read when needed.
+        site_of = hints.first_site if tracemalloc.is_tracing() else None
+        self.cycles = (self.cycles or 0) + self.tally.add(part, site_of)
         if self._budget is not None:
             self.complete = self.complete and len(part) == len(found)
             self._budget -= len(part)
+
+    def shapes(self) -> tuple[CycleShape, ...]:
+        """The cycles' shapes, largest first; none when the cycles could not be counted.
+        Garbage on no cycle (a part of a collection beyond the budget) is no shape here."""
+        if self.cycles is None:
+            return ()
+        return tuple(shape for shape in self.tally.results() if shape.cycles)
 
     def _free(self, phase: str, info: dict[str, int]) -> None:
         gc.callbacks.remove(self._free)
@@ -236,7 +240,7 @@ class BodyProbe:
                 collections=watch.collections,
                 cycles=watch.cycles,
                 cycles_complete=watch.complete,
-                shapes=sorted_shapes(watch.shapes.values()) if watch.cycles is not None else (),
+                shapes=watch.shapes(),
                 body_raised=raised,
             )
 

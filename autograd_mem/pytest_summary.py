@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from autograd_mem.pytest_cycles import ShapeSummary
 from autograd_mem.pytest_probe import BodyMeasurement
-from autograd_mem.result import header, to_plain
+from autograd_mem.reporters.explain import path_text
+from autograd_mem.result import CycleShape, header, to_plain
 from autograd_mem.units import format_bytes, format_count
 
 DOCUMENT_KIND = "pytest"
@@ -55,8 +55,8 @@ def _test_plain(test: MeasuredTest) -> dict[str, Any]:
     }
 
 
-def _shape_plain(shape: ShapeSummary) -> dict[str, Any]:
-    return {**to_plain(shape), "path": shape.path}
+def _shape_plain(shape: CycleShape) -> dict[str, Any]:
+    return {**to_plain(shape), "path": path_text(shape)}
 
 
 # --- the summary ---------------------------------------------------------------------
@@ -112,10 +112,7 @@ def _table(tests: Sequence[MeasuredTest], root: str) -> list[str]:
         lines.append(line(row, test.nodeid))
         shape = test.measurement.largest_shape
         if shape is not None:
-            lines.append(f"{indent}largest cycle: {describe_shape(shape)}")
-            if shape.allocated_at is not None:
-                made_at = source_line(shape.allocated_at.file, shape.allocated_at.line, root)
-                lines.append(f"{indent}made at {made_at}")
+            lines += [f"{indent}{line}" for line in shape_lines(shape, root)]
         elif test.measurement.collected and test.measurement.cycles is None:
             lines.append(f"{indent}cycles not read: the test set the collector's debug flags")
     return lines
@@ -128,9 +125,22 @@ def _row(m: BodyMeasurement) -> tuple[str, str, str]:
     return format_bytes(m.peak_growth_bytes), format_count(m.collected), cycles
 
 
-def describe_shape(shape: ShapeSummary) -> str:
-    """``10 × Leaky → Leaky, 1.0 MiB held``: how many cycles, their path, what they held."""
-    return f"{format_count(shape.cycles)} × {shape.path}, {format_bytes(shape.bytes_held)} held"
+def shape_lines(shape: CycleShape, root: str) -> list[str]:
+    """A test's largest cycle: ``largest cycle: 10 × Leaky.me → Leaky, 1.0 MiB held``, then
+    where it was made and the hint, each on a line of its own (``root`` as for the summary)."""
+    lines = [f"largest cycle: {describe_shape(shape)}"]
+    if shape.allocated_at is not None:
+        site = shape.allocated_at
+        lines.append(f"made at {source_line(site.file, site.line, root)}")
+    if shape.hint:
+        lines.append(f"hint: {shape.hint}")
+    return lines
+
+
+def describe_shape(shape: CycleShape) -> str:
+    """``10 × Leaky.me → Leaky, 1.0 MiB held``: how many cycles, their path, what they held."""
+    held = format_bytes(shape.bytes_held)
+    return f"{format_count(shape.cycles)} × {path_text(shape)}, {held} held"
 
 
 def source_line(file: str, line: int, root: str) -> str:

@@ -110,9 +110,10 @@ def test_agmem_summary_puts_the_leaking_test_on_top_with_its_cycle(
     row = by_collected[2].split()
     assert row[-1] == "test_suite.py::test_leaking"
     assert row[-2] == str(LEAKS)  # cycles
-    shape, made_at = by_collected[3].strip(), by_collected[4].strip()
-    assert shape.startswith(f"largest cycle: {LEAKS} × Leaky → ")
-    assert shape.split(",")[0].endswith("→ Leaky")
+    shape, made_at, hint = (line.strip() for line in by_collected[3:6])
+    # with explain's labelled path and hint
+    assert shape.startswith(f"largest cycle: {LEAKS} × Leaky.me → Leaky, ")
+    assert hint.startswith("hint: an object referring to itself (Leaky.me)")
     assert re.fullmatch(r".*, 4\d\d\.\d KiB held", shape), shape
     assert re.fullmatch(r"made at test_suite\.py:\d+ \((Leaky\(\)|self\.payload).*\)", made_at)
     # and the big allocation leads by peak growth, at its 2 MiB
@@ -264,7 +265,7 @@ def test_max_cycles_passes_within_and_fails_over_the_limit_naming_the_cycle(
     assert f"garbage cycles left to the cyclic collector: {LEAKS} > limit 6" in text
     # the message names the largest shape, its path, the bytes it held and its source
     match = re.search(
-        rf"largest cycle: {LEAKS} × (Leaky → [\w →]*Leaky), ([\d.]+) KiB held\n"
+        rf"largest cycle: {LEAKS} × (Leaky\.me → Leaky), ([\d.]+) KiB held\n"
         r" +made at test_cycles\.py:(\d+) \((.+)\)",
         text,
     )

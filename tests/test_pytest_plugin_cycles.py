@@ -1,4 +1,5 @@
-"""The pytest plugin's cycle reader: SCCs, shapes, bytes held, and freeing saved garbage."""
+"""The cycle reader the pytest plugin and --explain share: SCCs, shapes, bytes held, and
+freeing saved garbage (``probes.shapes``, ``probes.cycles``, ``probes.defuse``)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,10 @@ from hypothesis import strategies as st
 
 from autograd_mem.engine import Variable, reference_mode
 from autograd_mem.functions import square
-from autograd_mem.pytest_cycles import (
-    cycle_shapes,
-    defuse,
-    is_cycle,
-    largest_shape,
-    strongly_connected,
-)
+from autograd_mem.probes.cycles import is_cycle, strongly_connected
+from autograd_mem.probes.defuse import defuse
+from autograd_mem.probes.shapes import CycleTally
+from autograd_mem.result import CycleShape
 
 
 @contextmanager
@@ -40,6 +38,17 @@ def saved_garbage() -> Iterator[list[Any]]:
     finally:
         gc.set_debug(flags)
         gc.enable()
+
+
+def cycle_shapes(garbage: list[Any]) -> list[CycleShape]:
+    """The cycles among one collection's garbage by shape, largest first, as the plugin reads."""
+    tally = CycleTally()
+    tally.add(list(garbage), None)
+    return [shape for shape in tally.results() if shape.cycles]
+
+
+def path_types(shape: CycleShape) -> list[str]:
+    return [step.type for step in shape.path] + [shape.path[0].type]
 
 
 class Leaky:
@@ -65,7 +74,7 @@ def test_self_referencing_objects_are_one_cycle_each_with_their_payload() -> Non
         for _ in range(5):
             Leaky(100_000)
     (shape,) = cycle_shapes(garbage)
-    assert shape.types[0] == shape.types[-1] == "Leaky"
+    assert [(step.type, step.edge) for step in shape.path] == [("Leaky", ".me")]
     assert shape.cycles == 5
     # each cycle held its bytearray; the objects themselves add a few hundred bytes
     assert 5 * 100_000 <= shape.bytes_held <= 5 * 100_000 + 5 * 1_024
@@ -81,7 +90,7 @@ def test_a_parent_and_its_children_are_one_cycle_holding_the_parents_array() -> 
     (shape,) = cycle_shapes(garbage)
     assert shape.cycles == 1
     assert {"Parent", "Child", "list"} <= set(shape.types)
-    assert shape.types[0] == shape.types[-1]
+    assert {"Parent", "Child"} <= set(path_types(shape))
     # the array's buffer counted once, however many children point at the parent
     assert 8_000 <= shape.bytes_held <= 8_000 + 4_096
 
@@ -90,10 +99,9 @@ def test_a_strong_mode_graph_is_a_cycle_through_its_function() -> None:
     with saved_garbage() as garbage, reference_mode("strong"):
         for _ in range(4):
             square(Variable(np.ones(1_000)))
-    shape = largest_shape(cycle_shapes(garbage))
-    assert shape is not None and shape.cycles == 4
-    assert shape.types[0] == shape.types[-1] == "Square"
-    assert "Variable" in shape.types
+    shape = cycle_shapes(garbage)[0]
+    assert shape.cycles == 4
+    assert {"Square", "Variable"} <= set(path_types(shape))
     # each graph held its input's and its output's 8,000-byte arrays (the input Variable
     # hangs off the cycle, through Square.inputs, and is freed with it)
     assert 4 * 2 * 8_000 <= shape.bytes_held <= 4 * 2 * 8_000 + 4 * 4_096

@@ -12,7 +12,7 @@ import pytest
 
 from autograd_mem.engine import Variable, reference_mode
 from autograd_mem.functions import square
-from autograd_mem.probes import cycles, explain
+from autograd_mem.probes import cycles, shapes
 from autograd_mem.probes.explain import GarbageTally, type_group
 from autograd_mem.result import ExplainReport
 
@@ -91,9 +91,9 @@ def test_a_long_ring_is_one_cycle_with_a_short_path():
     report = tally(ring)
     (shape,) = report.shapes
     assert (shape.cycles, shape.objects) == (1, RING * (1 + DICTS))
-    assert len(shape.path) == explain.MAX_PATH_STEPS
+    assert len(shape.path) == shapes.MAX_PATH_STEPS
     assert shape.path[-2].type == "…"
-    assert shape.path[-2].edge == f"{RING - explain.MAX_PATH_STEPS + 1:,} more steps"
+    assert shape.path[-2].edge == f"{RING - shapes.MAX_PATH_STEPS + 1:,} more steps"
     assert {(s.type, s.edge) for s in shape.path if s.type != "…"} == {("Node", ".next")}
 
 
