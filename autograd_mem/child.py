@@ -40,6 +40,7 @@ from autograd_mem.errors import WorkloadError
 from autograd_mem.files import write_atomic
 from autograd_mem.probes import gc_probe, rss
 from autograd_mem.protocol import (
+    EXIT_INTERNAL_ERROR,
     EXIT_WORKLOAD_NOT_FOUND,
     EXIT_WORKLOAD_RAISED,
     PARENT_PID_VARIABLE,
@@ -480,6 +481,11 @@ def main(argv: list[str] | None = None) -> int:
     except WorkloadRaised as exc:
         document = _report_raised(exc)
         code = EXIT_WORKLOAD_RAISED
+    except Exception as exc:  # agmem's own failure: said in one line by the parent
+        cause = exc.__cause__ or exc
+        document = {"status": "internal-error", "message": f"{exc} ({type(cause).__name__}: "
+                    f"{cause})" if cause is not exc else f"{type(exc).__name__}: {exc}"}
+        code = EXIT_INTERNAL_ERROR
     _release_std_streams()
     write_atomic(result_path, dumps(document))
     return code

@@ -13,6 +13,8 @@ import sys
 # Exit codes that say how the child ended even when its result file cannot be read.
 EXIT_WORKLOAD_NOT_FOUND = 4
 EXIT_WORKLOAD_RAISED = 5
+# agmem itself failed in the child (a bug): one line for the user, not its traceback.
+EXIT_INTERNAL_ERROR = 6
 
 # The parent's pid, given to the child so that it can tell whether its parent died
 # before the child asked the kernel to signal it on that death (see child._follow_parent).

@@ -39,6 +39,7 @@ from autograd_mem.probes import rss
 from autograd_mem.program import check_program, child_stdin, parse_program_args
 from autograd_mem.program_output import OutputPump
 from autograd_mem.protocol import (
+    EXIT_INTERNAL_ERROR,
     EXIT_WORKLOAD_NOT_FOUND,
     EXIT_WORKLOAD_RAISED,
     PARENT_PID_VARIABLE,
@@ -487,6 +488,9 @@ def _raise_for_failure(returncode: int, document: dict[str, Any] | None, tail: s
         raise RunFailedError(
             f"the workload raised {document.get('message', 'an exception')}", detail=detail
         )
+    if status == "internal-error" or returncode == EXIT_INTERNAL_ERROR:
+        message = document.get("message", "no reason was recorded")
+        raise RunFailedError(f"agmem failed inside the measured child: {message} (a bug in agmem)")
     if returncode != 0:
         raise RunFailedError(f"the measured child exited with code {returncode}", detail=detail)
     if status != "ok":

@@ -446,3 +446,40 @@ def test_progress_counts_the_iterations_the_child_has_finished(tmp_path, monkeyp
     assert all(done <= started + 1 for done, started in readings)
     assert any(0 < done < 60 for done in counts)
     assert max(counts) <= 60
+
+
+# The child's main with its explain pass broken on purpose: agmem's own failure inside
+# the child must reach the user as one line, never as the child's traceback.
+CHILD_WITH_A_BROKEN_PROBE = """
+import json, sys
+from autograd_mem import child
+from autograd_mem.probes import explain
+
+def broken(self):
+    raise RuntimeError("the probe broke") from KeyError("why")
+
+explain.GarbageTally.report = broken
+sys.exit(child.main(["explain", sys.argv[1], sys.argv[2]]))
+"""
+
+
+def test_agmems_own_failure_in_the_child_is_one_line(tmp_path):
+    # given the explain pass of a tiny seed run, whose probe raises
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(dataclasses.asdict(RunConfig(iterations=3, size=10))))
+    result = tmp_path / "result.json"
+    completed = subprocess.run(
+        [sys.executable, "-c", CHILD_WITH_A_BROKEN_PROBE, str(config), str(result)],
+        capture_output=True, text=True,
+    )
+    document = json.loads(result.read_text())
+    # then the child says so in its exit code and document, and the runner in one line
+    assert completed.returncode == 6
+    assert document["status"] == "internal-error"
+    with pytest.raises(RunFailedError) as raised:
+        runner._raise_for_failure(completed.returncode, document, completed.stderr)
+    assert raised.value.message == (
+        "agmem failed inside the measured child: the probe broke (KeyError: 'why') "
+        "(a bug in agmem)"
+    )
+    assert raised.value.detail is None

@@ -230,12 +230,15 @@ def _container_extractors(cls: type) -> list[Extractor]:
 
 
 def _torch_extractors(cls: type) -> list[Extractor]:
+    # Read through getattr: a collection can run while the workload is still importing
+    # torch, when ``sys.modules["torch"]`` is a module without its names yet.
     torch = sys.modules.get("torch")
-    if torch is None:
+    tensor = getattr(torch, "Tensor", None)
+    if tensor is None:
         return []
-    if issubclass(cls, torch.Tensor):
+    if issubclass(cls, tensor):
         return [_AttributeReader(_TORCH_TENSOR_ATTRIBUTES)]
-    autograd_function = getattr(torch.autograd, "function", None)
+    autograd_function = getattr(getattr(torch, "autograd", None), "function", None)
     backward_function = getattr(autograd_function, "BackwardCFunction", None)
     if backward_function is not None and issubclass(cls, backward_function):
         return [_AttributeReader(_TORCH_CONTEXT_ATTRIBUTES)]
