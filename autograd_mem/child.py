@@ -298,14 +298,28 @@ def _per_iteration(window: Window) -> IterationRecord:
     )
 
 
+def collector_metrics(recorder: gc_probe.GcRecorder, layout: gc_probe.GcLayout) -> dict[str, Any]:
+    """The collector's ``Metrics`` fields from what the recorder saw, per generation of
+    ``layout``: shared by a workload's window and a program's."""
+    counts, collected, uncollectable = recorder.per_raw_generation()
+    pauses = recorder.pause
+    return {
+        "gc_collections": layout.fold(counts),
+        "gc_collected_per_generation": layout.fold(collected),
+        "gc_uncollectable_per_generation": layout.fold(uncollectable),
+        "gc_collected": sum(collected),
+        "gc_uncollectable": sum(uncollectable),
+        "gc_pause_seconds": sum(pauses),
+        "gc_max_pause_seconds": max(pauses, default=0.0),
+    }
+
+
 def _metrics(config: RunConfig, window: Window, layout: gc_probe.GcLayout,
              readings: dict[str, Any]) -> Metrics:
     """The run's figures from its window and the readings taken right after it."""
     from autograd_mem.workloads import floor_bytes
 
-    recorder, traced = window.recorder, window.traced_bytes
-    counts, collected, uncollectable = recorder.per_raw_generation()
-    pauses = recorder.pause
+    traced = window.traced_bytes
     wall = window.end_seconds[-1] - window.start_seconds if window.end_seconds else 0.0
     return Metrics(
         baseline_rss_bytes=readings["baseline_rss"],
@@ -317,13 +331,7 @@ def _metrics(config: RunConfig, window: Window, layout: gc_probe.GcLayout,
         live_functions_end=readings["census"][1],
         max_live_variables=readings["census"][2],
         max_live_functions=readings["census"][3],
-        gc_collections=layout.fold(counts),
-        gc_collected_per_generation=layout.fold(collected),
-        gc_uncollectable_per_generation=layout.fold(uncollectable),
-        gc_collected=sum(collected),
-        gc_uncollectable=sum(uncollectable),
-        gc_pause_seconds=sum(pauses),
-        gc_max_pause_seconds=max(pauses, default=0.0),
+        **collector_metrics(window.recorder, layout),
         wall_seconds=wall,
         seconds_per_iteration=wall / config.iterations,
         uss_end_bytes=readings["uss"],

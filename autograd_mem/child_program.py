@@ -97,8 +97,6 @@ def _events(window: ProgramWindow, layout: gc_probe.GcLayout) -> tuple[GcEvent, 
 
 def _metrics(window: ProgramWindow, layout: gc_probe.GcLayout, uss: int | None) -> Metrics:
     """The program's figures: those of a workload's run, with the program as its one iteration."""
-    counts, collected, uncollectable = window.recorder.per_raw_generation()
-    pauses = window.recorder.pause
     readings = window.readings
     live_variables, live_functions, max_variables, max_functions = readings["census"]
     return Metrics(
@@ -111,13 +109,7 @@ def _metrics(window: ProgramWindow, layout: gc_probe.GcLayout, uss: int | None) 
         live_functions_end=live_functions,
         max_live_variables=max_variables,
         max_live_functions=max_functions,
-        gc_collections=layout.fold(counts),
-        gc_collected_per_generation=layout.fold(collected),
-        gc_uncollectable_per_generation=layout.fold(uncollectable),
-        gc_collected=sum(collected),
-        gc_uncollectable=sum(uncollectable),
-        gc_pause_seconds=sum(pauses),
-        gc_max_pause_seconds=max(pauses, default=0.0),
+        **child.collector_metrics(window.recorder, layout),
         wall_seconds=window.wall_seconds,
         seconds_per_iteration=window.wall_seconds,
         uss_end_bytes=uss,
