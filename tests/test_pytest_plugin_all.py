@@ -257,7 +257,7 @@ def test_over_the_limit():
 def test_max_cycles_passes_within_and_fails_over_the_limit_naming_the_cycle(
     pytester: pytest.Pytester,
 ) -> None:
-    pytester.makepyfile(test_cycles=CYCLES)
+    pytester.makepyfile(test_leaky_cycles=CYCLES)
     result = run(pytester)
     result.assert_outcomes(passed=2, failed=1)
     text = result.stdout.str()
@@ -266,13 +266,13 @@ def test_max_cycles_passes_within_and_fails_over_the_limit_naming_the_cycle(
     # the message names the largest shape, its path, the bytes it held and its source
     match = re.search(
         rf"largest cycle: {LEAKS} × (Leaky\.me → Leaky), ([\d.]+) KiB held\n"
-        r" +made at test_cycles\.py:(\d+) \((.+)\)",
+        r" +made at test_leaky_cycles\.py:(\d+) \((.+)\)",
         text,
     )
     assert match, text
     held_bytes = float(match.group(2)) * 1024
     assert LEAKS * PAYLOAD_BYTES <= held_bytes <= LEAKS * (PAYLOAD_BYTES + 1024)
-    written = pytester.path / "test_cycles.py"
+    written = pytester.path / "test_leaky_cycles.py"
     assert int(match.group(3)) in {
         line_of(written, "# constructor line"),
         line_of(written, "# payload line"),
@@ -364,10 +364,10 @@ def test_max_live_objects_help_says_it_counts_engine_objects(pytester: pytest.Py
 def test_a_cycle_is_made_at_the_constructor_line_where_tracemalloc_can_tell(
     pytester: pytest.Pytester,
 ) -> None:
-    pytester.makepyfile(test_cycles=CYCLES)
+    pytester.makepyfile(test_leaky_cycles=CYCLES)
     result = run(pytester, "-k", "over_the_limit")
-    line = line_of(pytester.path / "test_cycles.py", "# constructor line")
-    result.stdout.fnmatch_lines([f"*made at test_cycles.py:{line} (Leaky()*"])
+    line = line_of(pytester.path / "test_leaky_cycles.py", "# constructor line")
+    result.stdout.fnmatch_lines([f"*made at test_leaky_cycles.py:{line} (Leaky()*"])
 
 
 def test_unittest_style_tests_are_measured_too(pytester: pytest.Pytester) -> None:
