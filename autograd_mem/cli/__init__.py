@@ -199,19 +199,19 @@ class AgmemGroup(click.Group):
 )
 @click.version_option(__version__, "--version", prog_name="agmem")
 def cli() -> None:
-    """Profile the memory of autodiff graphs under strong and weak references.
+    """Profile the memory of autodiff graphs, and of any Python code held by reference cycles.
 
-    Each measured run happens in a fresh interpreter while agmem samples its RSS,
-    counts live Variables and Functions and times every collection of CPython's
-    cyclic garbage collector.
+    Each measured run (a workload, a script or a module) happens in a fresh
+    interpreter while agmem samples its RSS, counts live engine objects, times every collection of CPython's cyclic garbage
+    collector and, with --explain, names the cycles it freed and the lines that made them.
     """
 
 
 # Each command's line in `agmem --help`, whole: click would cut a docstring's first
 # sentence to the width left ("Save the reference measurement that `agmem check` compares...").
 SUMMARIES = {
-    "run": "Measure a workload in a fresh interpreter.",
-    "compare": "Compare modes, workloads or saved runs side by side.",
+    "run": "Measure a workload, a script or a module in a fresh interpreter.",
+    "compare": "Compare modes, workloads, programs or saved runs side by side.",
     "report": "Render a saved run or comparison again.",
     "check": "Fail when memory regresses against a baseline.",
     "baseline": "Save the measurement `agmem check` compares with.",
