@@ -202,8 +202,9 @@ def cli() -> None:
     """Profile the memory of autodiff graphs, and of any Python code held by reference cycles.
 
     Each measured run (a workload, a script or a module) happens in a fresh
-    interpreter while agmem samples its RSS, counts live engine objects, times every collection of CPython's cyclic garbage
-    collector and, with --explain, names the cycles it freed and the lines that made them.
+    interpreter while agmem samples its RSS, counts live engine objects, times
+    every collection of CPython's cyclic garbage collector and, with --explain,
+    names the cycles it freed and the lines that made them.
     """
 
 
