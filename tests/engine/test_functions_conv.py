@@ -17,6 +17,7 @@ from autograd_mem import functions as F
 from autograd_mem.engine import REFERENCE_MODES
 from autograd_mem.engine import functions_conv as conv_module
 from autograd_mem.engine.functions_conv import pair
+from tests.engine.differentiate import backward_gradients, derivative
 
 rng = np.random.default_rng(99)
 
@@ -215,23 +216,12 @@ def test_gradient_matches_central_differences(case: str, mode: str) -> None:
 def test_fast_and_graph_building_backward_agree(case: str) -> None:
     function, inputs = GRADIENT_CASES[case]
 
-    def gradients(create_graph: bool) -> list[np.ndarray]:
-        xs = [am.Variable(x.copy()) for x in inputs]
-        function(*xs).backward(create_graph=create_graph)
-        return [x.grad.data for x in xs]
-
-    for fast, graph in zip(gradients(False), gradients(True), strict=True):
+    for fast, graph in zip(
+        backward_gradients(function, inputs, False),
+        backward_gradients(function, inputs, True),
+        strict=True,
+    ):
         np.testing.assert_allclose(fast, graph, rtol=1e-12, atol=1e-12)
-
-
-def derivative(function: Callable[[am.Variable], am.Variable]):
-    def first_derivative(x: am.Variable) -> am.Variable:
-        function(x).backward(create_graph=True)
-        gx = x.grad
-        x.cleargrad()
-        return gx
-
-    return first_derivative
 
 
 # Squared, so that the first derivative still depends on the input: its backward then

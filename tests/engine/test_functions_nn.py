@@ -15,6 +15,7 @@ import autograd_mem as am
 from autograd_mem import functions as F
 from autograd_mem.engine import REFERENCE_MODES
 from autograd_mem.engine import functions_nn as nn_module
+from tests.engine.differentiate import backward_gradients, derivative
 
 rng = np.random.default_rng(2024)
 
@@ -268,26 +269,13 @@ def test_fast_and_graph_building_backward_agree(case: str) -> None:
     # given the same function differentiated on raw arrays and on Variables
     function, inputs = GRADIENT_CASES[case]
 
-    def gradients(create_graph: bool) -> list[np.ndarray]:
-        xs = [am.Variable(x.copy()) for x in inputs]
-        function(*xs).backward(create_graph=create_graph)
-        return [x.grad.data for x in xs]
-
     # then both paths of the one vjp give the same numbers
-    for fast, graph in zip(gradients(False), gradients(True), strict=True):
+    for fast, graph in zip(
+        backward_gradients(function, inputs, False),
+        backward_gradients(function, inputs, True),
+        strict=True,
+    ):
         np.testing.assert_allclose(fast, graph, rtol=1e-12, atol=1e-15)
-
-
-def derivative(function: Callable[[am.Variable], am.Variable]):
-    """x -> d sum(function(x)) / dx, as a Variable with a graph (create_graph)."""
-
-    def first_derivative(x: am.Variable) -> am.Variable:
-        function(x).backward(create_graph=True)
-        gx = x.grad
-        x.cleargrad()
-        return gx
-
-    return first_derivative
 
 
 SECOND_DERIVATIVE_CASES = {
