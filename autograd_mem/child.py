@@ -365,11 +365,16 @@ def measure(config: RunConfig, progress: memoryview | None = None) -> dict[str, 
         per_iteration=_per_iteration(window),
         peak_rss_source=peak_source,
     )
+    return ok_document(env, run, window.start_seconds)
+
+
+def ok_document(env: Environment, run: RunResult, start_seconds: float) -> dict[str, Any]:
+    """The ``ok`` result a measured pass hands the parent, whatever it measured."""
     return {
         "status": "ok",
         "environment": dataclasses.asdict(env),
         "run": run_to_dict(run),
-        "workload_start_monotonic": window.start_seconds,
+        "workload_start_monotonic": start_seconds,
     }
 
 

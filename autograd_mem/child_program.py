@@ -27,7 +27,7 @@ from typing import Any
 from autograd_mem import child
 from autograd_mem.probes import gc_probe, rss
 from autograd_mem.program import ProgramSpec, parse_program_args, run_program
-from autograd_mem.result import GcEvent, IterationRecord, Metrics, RunConfig, RunResult, run_to_dict
+from autograd_mem.result import GcEvent, IterationRecord, Metrics, RunConfig, RunResult
 
 
 class ProgramWindow:
@@ -143,12 +143,7 @@ def measure(config: RunConfig) -> dict[str, Any]:
         peak_rss_source=window.readings["peak_source"],
         exit_status=status,
     )
-    return {
-        "status": "ok",
-        "environment": dataclasses.asdict(env),
-        "run": run_to_dict(run),
-        "workload_start_monotonic": window.start_seconds,
-    }
+    return child.ok_document(env, run, window.start_seconds)
 
 
 @contextmanager

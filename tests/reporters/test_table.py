@@ -147,18 +147,23 @@ def test_a_mode_keeps_its_colour_whatever_its_position() -> None:
     )
 
 
-def test_live_engine_rows_only_when_the_workload_used_the_engine():
-    # given one run that made engine objects and one that never did (a user's own code)
-    engine = make_measurement("weak")
-    plain = dataclasses.replace(
-        engine,
+def _without_engine_objects(measurement):
+    """The same measurement as if its workload had made no engine object (a user's code)."""
+    return dataclasses.replace(
+        measurement,
         runs=tuple(
             dataclasses.replace(r, metrics=dataclasses.replace(
                 r.metrics, live_variables_end=0, live_functions_end=0,
                 max_live_variables=0, max_live_functions=0))
-            for r in engine.runs
+            for r in measurement.runs
         ),
     )
+
+
+def test_live_engine_rows_only_when_the_workload_used_the_engine():
+    # given one run that made engine objects and one that never did (a user's own code)
+    engine = make_measurement("weak")
+    plain = _without_engine_objects(engine)
 
     # then the census rows show only for the first: zeros would read as "nothing alive"
     assert "Live Variables at the end" in _text(render_run(engine))
@@ -167,15 +172,7 @@ def test_live_engine_rows_only_when_the_workload_used_the_engine():
 
 def test_a_workload_without_engine_objects_is_not_headed_by_a_reference_mode():
     engine = make_measurement("weak")
-    plain = dataclasses.replace(
-        engine,
-        runs=tuple(
-            dataclasses.replace(r, metrics=dataclasses.replace(
-                r.metrics, max_live_variables=0, max_live_functions=0,
-                live_variables_end=0, live_functions_end=0))
-            for r in engine.runs
-        ),
-    )
+    plain = _without_engine_objects(engine)
     assert "weak mode" in _text(render_run(engine))
     assert "weak mode" not in _text(render_run(plain))
     assert "gc auto" in _text(render_run(plain))
