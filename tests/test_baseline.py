@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from autograd_mem import baseline as baseline_file
 from autograd_mem.errors import EXIT_USAGE, BaselineError
-from autograd_mem.result import (
+from autograd_mem.schema import baseline as baseline_file
+from autograd_mem.schema.result import (
     SCHEMA_VERSION,
     Environment,
     Measurement,

@@ -18,10 +18,10 @@ import pytest
 COMPARE_WINDOW_WITH_PLAIN_LOOP = textwrap.dedent(
     """
     import gc, json, sys
-    from autograd_mem import child
+    from autograd_mem.measure import child
     from autograd_mem.engine import reference_mode
-    from autograd_mem.result import RunConfig
-    from autograd_mem.workloads import make_step
+    from autograd_mem.schema.result import RunConfig
+    from autograd_mem.targets.workloads import make_step
 
     config = RunConfig(**json.loads(sys.argv[1]))
     FIELDS = ("collections", "collected", "uncollectable")

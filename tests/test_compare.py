@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from reporters.factory import MiB, make_measurement
 
-from autograd_mem.compare import (
+from autograd_mem.analysis.compare import (
     compare,
     comparison_from_dict,
     comparison_to_dict,
@@ -17,7 +17,7 @@ from autograd_mem.compare import (
     ratio,
 )
 from autograd_mem.errors import ResultFormatError
-from autograd_mem.result import SCHEMA_VERSION, dumps
+from autograd_mem.schema.result import SCHEMA_VERSION, dumps
 
 
 def _pair(strong_growth: int, weak_growth: int, strong_collected: int = 12_792,

@@ -29,7 +29,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from autograd_mem.protocol import PARENT_PID_VARIABLE
+from autograd_mem.measure.protocol import PARENT_PID_VARIABLE
 
 TINY = ("--iterations", "3", "--size", "10")
 AGMEM = (sys.executable, "-m", "autograd_mem")
@@ -445,7 +445,7 @@ def test_a_workload_raising_a_base_exception_is_reported_as_its_own(
     assert ended.returncode == 3
     assert ended.first_line == f"agmem: error: the workload raised {raised}: from the workload"
     assert "killed" not in ended.stderr
-    assert "autograd_mem/child.py" not in ended.stderr  # the workload's frames only
+    assert "autograd_mem/measure/child.py" not in ended.stderr  # the workload's frames only
 
 
 def test_a_workload_that_closes_stdout_and_stderr_still_has_its_reason(box: Sandbox) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from autograd_mem import files
 from autograd_mem.errors import OutputError
+from autograd_mem.schema import files
 
 
 def test_a_new_file_gets_the_mode_open_would_give_it(tmp_path: Path) -> None:
@@ -54,7 +54,10 @@ def test_dev_stdout_on_a_regular_file_is_appended_to_not_replaced(tmp_path: Path
     # given stdout redirected to a file (`agmem ... -o /dev/stdout >> log`)
     log = tmp_path / "log"
     log.write_text("before\n")
-    script = "from autograd_mem.files import write_atomic; write_atomic('/dev/stdout', 'report\\n')"
+    script = (
+        "from autograd_mem.schema.files import write_atomic; "
+        "write_atomic('/dev/stdout', 'report\\n')"
+    )
     with open(log, "a") as stdout:
         subprocess.run([sys.executable, "-c", script], stdout=stdout, check=True)
     # then the report went through the shell's file, which is still the same file

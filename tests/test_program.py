@@ -20,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autograd_mem.errors import UsageError, WorkloadError
-from autograd_mem.program import (
+from autograd_mem.targets.program import (
     ArgumentKind,
     ProgramSpec,
     check_program,
@@ -41,7 +41,7 @@ def driver(*after: str) -> str:
     return "".join(
         [
             "import json, sys\n",
-            "from autograd_mem.program import parse_program_args, run_program\n",
+            "from autograd_mem.targets.program import parse_program_args, run_program\n",
             "status = run_program(parse_program_args(json.loads(sys.argv[1])))\n",
             *(line + "\n" for line in after),
             "sys.exit(status)\n",
@@ -425,7 +425,7 @@ def test_the_window_opens_before_the_program_and_closes_after_its_threads():
     windowed = textwrap.dedent(
         """
         import json, sys
-        from autograd_mem.program import parse_program_args, run_program
+        from autograd_mem.targets.program import parse_program_args, run_program
 
         class Window:
             def __enter__(self):
@@ -461,7 +461,7 @@ def test_stdin_is_closed_unless_kept(keep_stdin, seen):
     # given agmem's own stdin carrying text, and a child started as the runner starts it
     parent = (
         "import subprocess, sys\n"
-        "from autograd_mem.program import child_stdin\n"
+        "from autograd_mem.targets.program import child_stdin\n"
         f"child = [sys.executable, '-c', {DRIVER!r}, '[\"reads_stdin.py\"]']\n"
         f"sys.exit(subprocess.call(child, stdin=child_stdin({keep_stdin})))\n"
     )

@@ -13,12 +13,12 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from autograd_mem.cycles.defuse import defuse
+from autograd_mem.cycles.scc import is_cycle, strongly_connected
+from autograd_mem.cycles.shapes import CycleTally
 from autograd_mem.engine import Variable, reference_mode
 from autograd_mem.functions import square
-from autograd_mem.probes.cycles import is_cycle, strongly_connected
-from autograd_mem.probes.defuse import defuse
-from autograd_mem.probes.shapes import CycleTally
-from autograd_mem.result import CycleShape
+from autograd_mem.schema.result import CycleShape
 
 
 @contextmanager

@@ -7,8 +7,7 @@ import json
 
 import pytest
 
-from autograd_mem import baseline as baseline_file
-from autograd_mem.regression import (
+from autograd_mem.analysis.regression import (
     BUDGET,
     EXACT,
     INFO,
@@ -18,7 +17,8 @@ from autograd_mem.regression import (
     report_to_dict,
     tolerance_limit,
 )
-from autograd_mem.result import (
+from autograd_mem.schema import baseline as baseline_file
+from autograd_mem.schema.result import (
     Environment,
     Measurement,
     Metrics,

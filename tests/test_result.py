@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from autograd_mem import runner, series
-from autograd_mem.result import (
+from autograd_mem.measure import runner, series
+from autograd_mem.schema.result import (
     RunConfig,
     dumps,
     measurement_from_dict,

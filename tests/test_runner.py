@@ -12,10 +12,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from autograd_mem import runner
 from autograd_mem.errors import RunFailedError, UsageError, WorkloadError
+from autograd_mem.measure import runner
 from autograd_mem.probes import gc_probe, rss
-from autograd_mem.result import RunConfig
+from autograd_mem.schema.result import RunConfig
 
 # The issue's acceptance figures: seed at size 10,000 and depth 3 holds 4 arrays of
 # 80,000 bytes per iteration; at 200 iterations with the collector off, strong mode
@@ -133,9 +133,9 @@ def test_mlp_trains_in_a_child_with_its_floor():
 # the per-generation counts the child reports can be checked against the collector's.
 CHILD_WITH_STATS_DELTA = """
 import gc, json, sys
-from autograd_mem import child
+from autograd_mem.measure import child
 from autograd_mem.probes import gc_probe
-from autograd_mem.result import RunConfig
+from autograd_mem.schema.result import RunConfig
 
 readings = []
 run_window = child.run_window
@@ -342,7 +342,7 @@ def test_interrupt_kills_and_reaps_the_child(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         runner.measure(RunConfig(workload="forever.py:step", iterations=100), on_progress=interrupt)
     children = psutil.Process().children(recursive=True)
-    assert not [c for c in children if "autograd_mem.child" in " ".join(c.cmdline())]
+    assert not [c for c in children if "autograd_mem.measure.child" in " ".join(c.cmdline())]
 
 
 def test_no_result_file_is_left_behind(tmp_path, monkeypatch):
@@ -411,7 +411,10 @@ def test_seeds_numpy_cannot_take_are_refused():
 
 
 def test_the_runner_does_not_import_the_child() -> None:
-    code = "import sys, autograd_mem.runner; print('autograd_mem.child' in sys.modules)"
+    code = (
+        "import sys, autograd_mem.measure.runner; "
+        "print('autograd_mem.measure.child' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -452,8 +455,8 @@ def test_progress_counts_the_iterations_the_child_has_finished(tmp_path, monkeyp
 # the child must reach the user as one line, never as the child's traceback.
 CHILD_WITH_A_BROKEN_PROBE = """
 import json, sys
-from autograd_mem import child
-from autograd_mem.probes import explain
+from autograd_mem.measure import child
+from autograd_mem.cycles import explain
 
 def broken(self):
     raise RuntimeError("the probe broke") from KeyError("why")

@@ -10,14 +10,14 @@ from collections.abc import Iterator
 import pytest
 from click.testing import CliRunner
 
-from autograd_mem import runner
+from autograd_mem.analysis.compare import comparison_from_dict
 from autograd_mem.cli import cli
-from autograd_mem.compare import comparison_from_dict
 from autograd_mem.datasets import get_spiral
 from autograd_mem.engine import census, no_grad, reference_mode, using_config
 from autograd_mem.errors import ResultFormatError
-from autograd_mem.result import TRAIN_OPTIMIZERS, RunConfig
-from autograd_mem.workloads import (
+from autograd_mem.measure import runner
+from autograd_mem.schema.result import TRAIN_OPTIMIZERS, RunConfig
+from autograd_mem.targets.workloads import (
     BUILTIN_WORKLOADS,
     SPIRAL_POINTS,
     floor_bytes,

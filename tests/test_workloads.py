@@ -9,8 +9,8 @@ import pytest
 
 from autograd_mem.engine import census, reference_mode
 from autograd_mem.errors import WorkloadError
-from autograd_mem.result import RunConfig
-from autograd_mem.workloads import (
+from autograd_mem.schema.result import RunConfig
+from autograd_mem.targets.workloads import (
     BUILTIN_WORKLOADS,
     check_workload,
     floor_bytes,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 import types
 
-from autograd_mem.probes import cycles, payload
-from autograd_mem.probes.labels import UNLABELLED, Labeller, Reading
+from autograd_mem.cycles import payload
+from autograd_mem.cycles import scc as cycles
+from autograd_mem.cycles.labels import UNLABELLED, Labeller, Reading
 
 
 def test_strongly_connected_components_come_after_what_they_refer_to():

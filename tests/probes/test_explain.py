@@ -10,11 +10,12 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from autograd_mem.cycles import scc as cycles
+from autograd_mem.cycles import shapes
+from autograd_mem.cycles.explain import GarbageTally, type_group
 from autograd_mem.engine import Variable, reference_mode
 from autograd_mem.functions import square
-from autograd_mem.probes import cycles, shapes
-from autograd_mem.probes.explain import GarbageTally, type_group
-from autograd_mem.result import ExplainReport
+from autograd_mem.schema.result import ExplainReport
 
 PAYLOAD = 64 * 1024
 # Before 3.11 every instance's attributes live in a dict object of its own, which the

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from autograd_mem import runner
-from autograd_mem.result import RunConfig
+from autograd_mem.measure import runner
+from autograd_mem.schema.result import RunConfig
 
 torch = pytest.importorskip("torch")
 

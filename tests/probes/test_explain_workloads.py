@@ -17,8 +17,8 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from autograd_mem import runner
-from autograd_mem.result import CycleShape, ExplainReport, RunConfig
+from autograd_mem.measure import runner
+from autograd_mem.schema.result import CycleShape, ExplainReport, RunConfig
 
 pytestmark = pytest.mark.slow
 

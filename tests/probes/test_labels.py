@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import types
 
-from autograd_mem.probes.labels import plan_for
+from autograd_mem.cycles.labels import plan_for
 
 
 class Node:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from autograd_mem.probes.explain import GarbageTally
+from autograd_mem.cycles.explain import GarbageTally
 
 KEPT_ALIVE: list[object] = []
 

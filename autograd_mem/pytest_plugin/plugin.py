@@ -27,8 +27,13 @@ from typing import Any
 
 import pytest
 
-from autograd_mem.pytest_probe import WARM_UP_BODIES, BodyMeasurement, BodyProbe, prepare_process
-from autograd_mem.pytest_summary import (
+from autograd_mem.pytest_plugin.probe import (
+    WARM_UP_BODIES,
+    BodyMeasurement,
+    BodyProbe,
+    prepare_process,
+)
+from autograd_mem.pytest_plugin.summary import (
     MeasuredTest,
     document,
     shape_lines,
@@ -81,8 +86,8 @@ class MarkerLimits:
 
 def limits_from_marker(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> MarkerLimits:
     """Parse the marker's arguments; a mistake raises ``ValueError`` with one clear line."""
-    from autograd_mem.result import OrNone, RunConfig, rule_of
-    from autograd_mem.units import parse_size
+    from autograd_mem.schema.result import OrNone, RunConfig, rule_of
+    from autograd_mem.schema.units import parse_size
 
     if args:
         raise ValueError(f"@pytest.mark.{MARKER} takes keyword arguments only, got {args!r}")
@@ -130,7 +135,7 @@ def _size(value: Any, parse_size: Any) -> int:
 
 
 def _count(value: Any, name: str) -> int | None:
-    from autograd_mem.result import COUNT, OrNone
+    from autograd_mem.schema.result import COUNT, OrNone
 
     problem = OrNone(COUNT).problem(name, value, repr(value))
     if problem:
@@ -140,7 +145,7 @@ def _count(value: Any, name: str) -> int | None:
 
 def exceeded(limits: MarkerLimits, measured: BodyMeasurement) -> list[str]:
     """One readable line per limit the body exceeded, measured against the limit; [] on pass."""
-    from autograd_mem.units import format_bytes, format_count
+    from autograd_mem.schema.units import format_bytes, format_count
 
     lines = []
     if limits.max_live_objects is not None and measured.live_objects > limits.max_live_objects:
@@ -182,7 +187,7 @@ def failure_report(
 ) -> str:
     """The text of a failed marker: each limit exceeded, every figure measured, and the
     largest cycle shape the body left (its path, the bytes it held, where it was made)."""
-    from autograd_mem.units import format_bytes, format_count
+    from autograd_mem.schema.units import format_bytes, format_count
 
     mode = f" under reference mode {limits.mode!r}" if limits.mode else ""
     lines = [f"agmem: {name} exceeded its memory limits{mode}:"]
@@ -269,8 +274,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     recording = session.config.stash.get(_SESSION, None)
     if recording is None or recording.json_path is None:
         return
-    from autograd_mem.files import write_atomic
-    from autograd_mem.result import dumps
+    from autograd_mem.schema.files import write_atomic
+    from autograd_mem.schema.result import dumps
 
     try:
         write_atomic(recording.json_path, dumps(document(recording.tests)))

@@ -24,10 +24,10 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from autograd_mem import child
+from autograd_mem.measure import child
 from autograd_mem.probes import gc_probe, rss
-from autograd_mem.program import ProgramSpec, parse_program_args, run_program
-from autograd_mem.result import GcEvent, IterationRecord, Metrics, RunConfig, RunResult
+from autograd_mem.schema.result import GcEvent, IterationRecord, Metrics, RunConfig, RunResult
+from autograd_mem.targets.program import ProgramSpec, parse_program_args, run_program
 
 
 class ProgramWindow:
@@ -161,7 +161,7 @@ def _tallied(tally: Any) -> Iterator[None]:
 
 def explain(config: RunConfig) -> dict[str, Any]:
     """Rerun the program with ``gc.DEBUG_SAVEALL`` and tally what the collector found."""
-    from autograd_mem.probes import explain as explain_probe  # numpy: see child.explain
+    from autograd_mem.cycles import explain as explain_probe  # numpy: see child.explain
 
     tally = explain_probe.GarbageTally()
     with ExitStack() as modes:

@@ -1,6 +1,6 @@
-"""The measured child: ``python -m autograd_mem.child measure|explain CONFIG RESULT``.
+"""The measured child: ``python -m autograd_mem.measure.child measure|explain CONFIG RESULT``.
 
-A config naming a ``program`` is run by ``child_program`` instead (once, as ``__main__``).
+A config naming a ``program`` is run by ``program_pass`` instead (once, as ``__main__``).
 
 One child measures one run in a fresh interpreter. It warms up, frees and trims what
 the warm-up left, reads its baseline RSS and resets the kernel's peak, then runs the
@@ -35,11 +35,9 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
-from autograd_mem import series
 from autograd_mem.errors import WorkloadError
-from autograd_mem.files import write_atomic
-from autograd_mem.probes import gc_probe, rss
-from autograd_mem.protocol import (
+from autograd_mem.measure import series
+from autograd_mem.measure.protocol import (
     EXIT_INTERNAL_ERROR,
     EXIT_WORKLOAD_NOT_FOUND,
     EXIT_WORKLOAD_RAISED,
@@ -47,7 +45,9 @@ from autograd_mem.protocol import (
     TRACEBACK_TAIL_CHARACTERS,
     map_progress_counter,
 )
-from autograd_mem.result import (
+from autograd_mem.probes import gc_probe, rss
+from autograd_mem.schema.files import write_atomic
+from autograd_mem.schema.result import (
     Environment,
     GcEvent,
     IterationRecord,
@@ -111,7 +111,7 @@ def engine_modes(config: RunConfig) -> ExitStack:
 
 def _warm_up(config: RunConfig) -> None:
     """Run a few iterations on a throw-away step, then collect everything they left."""
-    from autograd_mem.workloads import make_step
+    from autograd_mem.targets.workloads import make_step
 
     step = make_step(config)
     try:
@@ -233,7 +233,7 @@ def _prepared_step(config: RunConfig, modes: ExitStack) -> Callable[[int], objec
     so the collector's counts start from zero. Shared by the measured and explain passes
     so that both see the same workload in the same state.
     """
-    from autograd_mem.workloads import make_step
+    from autograd_mem.targets.workloads import make_step
 
     _seed_everything(config)
     if config.gc_policy == "off":
@@ -317,7 +317,7 @@ def collector_metrics(recorder: gc_probe.GcRecorder, layout: gc_probe.GcLayout) 
 def _metrics(config: RunConfig, window: Window, layout: gc_probe.GcLayout,
              readings: dict[str, Any]) -> Metrics:
     """The run's figures from its window and the readings taken right after it."""
-    from autograd_mem.workloads import floor_bytes
+    from autograd_mem.targets.workloads import floor_bytes
 
     traced = window.traced_bytes
     wall = window.end_seconds[-1] - window.start_seconds if window.end_seconds else 0.0
@@ -382,7 +382,7 @@ def explain(config: RunConfig, progress: memoryview | None = None) -> dict[str, 
     """Rerun with ``gc.DEBUG_SAVEALL`` and tally what the collector found."""
     # Imported here: it needs numpy, and the parent imports this module (for its exit
     # codes) without any need for numpy.
-    from autograd_mem.probes import explain as explain_probe
+    from autograd_mem.cycles import explain as explain_probe
 
     with ExitStack() as modes:
         step = _prepared_step(config, modes)
@@ -464,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 3 or args[0] not in ("measure", "explain"):
         print(
-            "usage: python -m autograd_mem.child measure|explain CONFIG_JSON RESULT_JSON",
+            "usage: python -m autograd_mem.measure.child measure|explain CONFIG_JSON RESULT_JSON",
             file=sys.stderr,
         )
         return 2
@@ -475,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
     passes = {"measure": measure, "explain": explain}
     if config.program is not None:
         # Imported here: child_program builds on this module (a whole program's pass).
-        from autograd_mem import child_program
+        from autograd_mem.measure import program_pass as child_program
 
         passes = {"measure": child_program.measure, "explain": child_program.explain}
     try:

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from autograd_mem.errors import WorkloadError
-from autograd_mem.result import RunConfig
-from autograd_mem.units import format_count
+from autograd_mem.schema.result import RunConfig
+from autograd_mem.schema.units import format_count
 
 BUILTIN_WORKLOADS = ("seed", "mlp", "train", "cnn")
 
@@ -312,7 +312,7 @@ def _seed_step(config: RunConfig) -> Step:
     import numpy as np
 
     from autograd_mem.engine import Variable
-    from autograd_mem.functions import square
+    from autograd_mem.engine.ops import square
 
     rng = np.random.default_rng(config.rng_seed)
     size, depth, backward = config.size, config.depth, config.backward
@@ -344,7 +344,7 @@ def _mlp_step(config: RunConfig) -> Step:
     import numpy as np
 
     from autograd_mem.engine import Variable
-    from autograd_mem.functions import linear, mean_squared_error, sigmoid
+    from autograd_mem.engine.ops import linear, mean_squared_error, sigmoid
 
     rng = np.random.default_rng(config.rng_seed)
     x = rng.random((config.size, 1))
@@ -379,7 +379,7 @@ def _array(grad: Any) -> Any:
 
 def _optimizer(config: RunConfig, sgd_learning_rate: float) -> Any:
     """The optimizer ``--optimizer`` names: SGD at the workload's rate, or Adam."""
-    from autograd_mem.optimizers import SGD, Adam
+    from autograd_mem.engine.optimizers import SGD, Adam
 
     if config.optimizer == "sgd":
         return SGD(sgd_learning_rate)
@@ -395,7 +395,7 @@ def _training_step(config: RunConfig, model: Any, loader: Any, forward: Any, rat
     next one replaces it, as a loop variable does, so the previous step's graph is
     alive while the next is built. Under ``no_grad`` only the forward pass runs.
     """
-    from autograd_mem.functions import softmax_cross_entropy
+    from autograd_mem.engine.functions_nn import softmax_cross_entropy
 
     optimizer = _optimizer(config, rate).setup(model)
     train = not config.no_grad
@@ -430,10 +430,10 @@ def _train_step(config: RunConfig) -> Step:
     """
     import numpy as np
 
-    from autograd_mem.dataloaders import DataLoader
-    from autograd_mem.datasets import Spiral
     from autograd_mem.engine import no_grad
-    from autograd_mem.models import MLP
+    from autograd_mem.engine.dataloaders import DataLoader
+    from autograd_mem.engine.datasets import Spiral
+    from autograd_mem.engine.models import MLP
 
     rng = np.random.default_rng(config.rng_seed)
     data = Spiral(train=True)
@@ -457,12 +457,14 @@ def _cnn_step(config: RunConfig) -> Step:
     """
     import numpy as np
 
-    from autograd_mem.dataloaders import DataLoader
-    from autograd_mem.datasets import Dataset
     from autograd_mem.engine.core import Parameter
-    from autograd_mem.functions import conv2d_simple, flatten, pooling, relu
-    from autograd_mem.layers import Linear
-    from autograd_mem.models import Model
+    from autograd_mem.engine.dataloaders import DataLoader
+    from autograd_mem.engine.datasets import Dataset
+    from autograd_mem.engine.functions_conv import conv2d_simple, pooling
+    from autograd_mem.engine.functions_nn import flatten
+    from autograd_mem.engine.layers import Linear
+    from autograd_mem.engine.models import Model
+    from autograd_mem.engine.ops import relu
 
     rng = np.random.default_rng(config.rng_seed)
     images = Dataset()

@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from autograd_mem.pytest_probe import BodyMeasurement
+from autograd_mem.pytest_plugin.probe import BodyMeasurement
 from autograd_mem.reporters.explain import path_text
-from autograd_mem.result import CycleShape, header, to_plain
-from autograd_mem.units import format_bytes, format_count
+from autograd_mem.schema.result import CycleShape, header, to_plain
+from autograd_mem.schema.units import format_bytes, format_count
 
 DOCUMENT_KIND = "pytest"
 SHAPES_PER_TEST = 5  # in the JSON document, largest first

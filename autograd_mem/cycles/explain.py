@@ -29,10 +29,11 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from autograd_mem.probes import growth, hints
-from autograd_mem.probes.defuse import defuse
-from autograd_mem.probes.shapes import CycleTally
-from autograd_mem.result import ExplainReport, TypeGrowth
+from autograd_mem.cycles import hints
+from autograd_mem.cycles.defuse import defuse
+from autograd_mem.cycles.shapes import CycleTally
+from autograd_mem.probes import growth
+from autograd_mem.schema.result import ExplainReport, TypeGrowth
 
 
 def _engine_groups() -> tuple[type, type] | None:

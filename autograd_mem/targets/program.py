@@ -43,7 +43,7 @@ from pathlib import Path
 from types import TracebackType
 
 from autograd_mem.errors import UsageError, WorkloadError
-from autograd_mem.workloads import BUILTIN_WORKLOADS, _find_module_origin
+from autograd_mem.targets.workloads import BUILTIN_WORKLOADS, _find_module_origin
 
 _PROGRAM_HELP = "path/to/script.py [ARGS...] or -m package.module [ARGS...]"
 

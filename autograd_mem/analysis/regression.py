@@ -31,9 +31,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from autograd_mem.baseline import Baseline
 from autograd_mem.errors import EXIT_OK, EXIT_REGRESSION
-from autograd_mem.result import (
+from autograd_mem.schema.baseline import Baseline
+from autograd_mem.schema.result import (
     Environment,
     Measurement,
     Metrics,
@@ -41,7 +41,7 @@ from autograd_mem.result import (
     header,
     to_plain,
 )
-from autograd_mem.workloads import parse_spec
+from autograd_mem.targets.workloads import parse_spec
 
 EXACT = "exact"
 TOLERANCE = "tolerance"

@@ -1,6 +1,6 @@
 """The parent's side of a measurement: validate, spawn one fresh child per run, sample, gather.
 
-Every run happens in a fresh interpreter (``python -m autograd_mem.child``) so that
+Every run happens in a fresh interpreter (``python -m autograd_mem.measure.child``) so that
 one run cannot pollute the next: freed memory is rarely returned to the OS, and the
 collector's counters carry over. The parent samples the child's RSS from a thread of
 its own and aligns the samples with the iterations the child reports, both stamped in
@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autograd_mem import series, workloads
 from autograd_mem.errors import (
     ProgramExitError,
     RunFailedError,
@@ -34,11 +33,9 @@ from autograd_mem.errors import (
     UsageError,
     WorkloadError,
 )
-from autograd_mem.files import read_tail
-from autograd_mem.probes import rss
-from autograd_mem.program import check_program, child_stdin, parse_program_args
-from autograd_mem.program_output import OutputPump
-from autograd_mem.protocol import (
+from autograd_mem.measure import series
+from autograd_mem.measure.program_output import OutputPump
+from autograd_mem.measure.protocol import (
     EXIT_INTERNAL_ERROR,
     EXIT_WORKLOAD_NOT_FOUND,
     EXIT_WORKLOAD_RAISED,
@@ -47,7 +44,9 @@ from autograd_mem.protocol import (
     create_progress_counter,
     read_progress_counter,
 )
-from autograd_mem.result import (
+from autograd_mem.probes import rss
+from autograd_mem.schema.files import read_tail
+from autograd_mem.schema.result import (
     Environment,
     ExplainReport,
     IterationRecord,
@@ -59,7 +58,9 @@ from autograd_mem.result import (
     from_plain,
     run_from_dict,
 )
-from autograd_mem.units import format_bytes
+from autograd_mem.schema.units import format_bytes
+from autograd_mem.targets import workloads
+from autograd_mem.targets.program import check_program, child_stdin, parse_program_args
 
 # How much of a failed child's stderr an error shows: its last lines, read from the end
 # of its log on disk, so that a workload printing gigabytes costs the parent nothing.
@@ -283,7 +284,7 @@ def _child_environment() -> dict[str, str]:
 
 def _child_command(role: str, scratch: Path) -> list[str]:
     return [
-        sys.executable, "-m", "autograd_mem.child", role,
+        sys.executable, "-m", "autograd_mem.measure.child", role,
         str(scratch / "config.json"), str(scratch / "result.json"),
     ]
 

@@ -22,8 +22,8 @@ from typing import Any
 
 from autograd_mem._version import __version__
 from autograd_mem.errors import BaselineError, OutputError, ResultFormatError, UsageError
-from autograd_mem.files import write_atomic
-from autograd_mem.result import (
+from autograd_mem.schema.files import write_atomic
+from autograd_mem.schema.result import (
     POSITIVE,
     SCHEMA_VERSION,
     Environment,

@@ -19,7 +19,7 @@ import types
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from autograd_mem.probes.cycles import is_cycle, strongly_connected
+from autograd_mem.cycles.scc import is_cycle, strongly_connected
 
 
 def _clear_cell(cell: types.CellType) -> None:

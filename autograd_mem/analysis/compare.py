@@ -18,7 +18,7 @@ from typing import Any
 
 from autograd_mem._version import __version__
 from autograd_mem.errors import ResultFormatError
-from autograd_mem.result import (
+from autograd_mem.schema.result import (
     Measurement,
     Metrics,
     check_schema,
@@ -26,7 +26,7 @@ from autograd_mem.result import (
     measurement_from_dict,
     measurement_to_dict,
 )
-from autograd_mem.units import format_bytes, format_count
+from autograd_mem.schema.units import format_bytes, format_count
 
 # Two figures closer than this (relative to the larger) are "about the same": RSS moves
 # by a few percent between identical runs, and a verdict should not call noise a win.

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from autograd_mem.probes.labels import UNLABELLED, Labeller, Reading
+from autograd_mem.cycles.labels import UNLABELLED, Labeller, Reading
 
 Graph = list[list[int]]
 
