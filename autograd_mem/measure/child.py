@@ -151,7 +151,7 @@ class Window:
 # readings of ``gc.get_stats()`` that keep nothing tracked. Checked with
 # strong-mode ``seed`` (tens of thousands of objects collected) on CPython 3.10.13,
 # 3.11.7, 3.12.1 and 3.13.0 by the script of
-# ``tests/test_child.py::test_instrumented_window_collects_like_a_plain_loop``,
+# ``tests/measure/test_child.py::test_instrumented_window_collects_like_a_plain_loop``,
 # which checks it on every test run for the interpreter running the tests.
 #
 # ``tracemalloc`` is started just before the first iteration and read just after

@@ -513,7 +513,7 @@ def floor_bytes(config: RunConfig) -> int | None:
     floor: small arrays are carved from heap pages that were already resident at the
     baseline (``malloc_trim`` returns only whole free pages), so the kernel sees less
     growth than was allocated. ``tracemalloc``'s peak, which counts allocations, stays
-    above the floor at every size (``tests/test_runner.py`` checks it).
+    above the floor at every size (``tests/measure/test_runner.py`` checks it).
     """
     floors = {"seed": _seed_floor, "mlp": _mlp_floor, "train": _train_floor, "cnn": _cnn_floor}
     floor = floors.get(parse_spec(config.workload).builtin or "")

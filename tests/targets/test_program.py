@@ -30,7 +30,7 @@ from autograd_mem.targets.program import (
     run_program,
 )
 
-PROGRAMS = Path(__file__).parent / "programs"
+PROGRAMS = Path(__file__).parent.parent / "programs"
 REPORT_PREFIX = "agmem-fixture: "
 
 

@@ -8,7 +8,7 @@ import re
 import sys
 from pathlib import Path
 
-# Imported before any inner session, as in test_pytest_plugin.py: pytester's in-process
+# Imported before any inner session, as in test_marker.py: pytester's in-process
 # runs drop the modules a session imported, and a second numpy or engine would break.
 import numpy  # noqa: F401
 import pytest
