@@ -35,7 +35,7 @@ SAMPLES_PER_TYPE = 16
 
 _AGMEM_DIRECTORY = os.path.dirname(os.path.abspath(autograd_mem.__file__)) + os.sep
 # The built-in workloads play the user's part for agmem's own runs.
-_AGMEM_WORKLOADS = os.path.join(_AGMEM_DIRECTORY, "workloads.py")
+_AGMEM_WORKLOADS = os.path.join(_AGMEM_DIRECTORY, "targets", "workloads.py")
 _LIBRARY_DIRECTORIES = tuple(
     os.path.abspath(path) + os.sep
     for path in {
