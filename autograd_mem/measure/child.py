@@ -34,8 +34,9 @@ from autograd_mem.measure.protocol import (
     map_progress_counter,
 )
 from autograd_mem.measure.window import WorkloadRaised
+from autograd_mem.schema.codec import dumps, from_plain
+from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.files import write_atomic
-from autograd_mem.schema.result import RunConfig, dumps, from_plain
 from autograd_mem.targets.target import target_of
 
 # Linux's prctl option asking for a signal when the parent dies (see _follow_parent).

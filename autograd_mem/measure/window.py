@@ -12,7 +12,9 @@ from contextlib import ExitStack
 from typing import Any
 
 from autograd_mem.probes import gc_probe, rss
-from autograd_mem.schema.result import Environment, RunConfig, RunResult, run_to_dict, to_plain
+from autograd_mem.schema.codec import to_plain
+from autograd_mem.schema.config import RunConfig
+from autograd_mem.schema.run import Environment, RunResult, run_to_dict
 
 
 class WorkloadRaised(Exception):

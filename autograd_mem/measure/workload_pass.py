@@ -28,13 +28,8 @@ from autograd_mem.measure.window import (
     ok_document,
 )
 from autograd_mem.probes import gc_probe, rss
-from autograd_mem.schema.result import (
-    GcEvent,
-    IterationRecord,
-    Metrics,
-    RunConfig,
-    RunResult,
-)
+from autograd_mem.schema.config import RunConfig
+from autograd_mem.schema.run import GcEvent, IterationRecord, Metrics, RunResult
 
 # Iterations run (and thrown away with their state) before the measured ones: imports,
 # numpy's first allocations and the interpreter's caches settle here, not in the figures.
