@@ -38,8 +38,9 @@ as it comes (stdout carries the report) and kept for the error message if it fai
 Exit codes:
   0    success
   2    bad usage or input, found before any run
-  3    the measured run failed (workload error, crash, killed), or the program
-       exited with a non-zero status (its report is still shown)
+  3    the measured run failed (workload error, crash, killed, --timeout)
+  n    a program's own exit status, its report still shown: n for sys.exit(n)
+       or os._exit(n), 1 for an uncaught exception, 128+N if killed by signal N
   130  interrupted (Ctrl-C); no output file is left half-written
 """
 
@@ -64,7 +65,9 @@ def command(ctx: click.Context, **options: Any) -> None:
             [config], force=options["force"], quiet=output.quiet, echo=program_echo(output.quiet)
         )
     except ProgramExitError as exc:
-        # What was measured is still worth seeing; the exit status says it failed.
+        # What was measured is still worth seeing; agmem then exits with the program's
+        # own status, as time(1) and timeout(1) pass it on.
         deliver(output, exc.measurement)
+        exc.exit_code = exc.status
         raise
     deliver(output, measurement)

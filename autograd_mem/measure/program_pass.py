@@ -16,18 +16,25 @@ they are agmem's settings of the engine and of ``gc``, which a program may overr
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import time
 import tracemalloc
-from collections.abc import Iterator
+from array import array
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
+from autograd_mem.measure import collector, guard
 from autograd_mem.measure import window as shared
+from autograd_mem.measure.protocol import (
+    BASELINE_RSS_BYTES,
+    WINDOW_START_MONOTONIC,
+    collector_cells,
+)
 from autograd_mem.probes import gc_probe, rss
+from autograd_mem.schema.child import ChildResult, ChildStatus
 from autograd_mem.schema.config import RunConfig
-from autograd_mem.schema.run import GcEvent, IterationRecord, Metrics, RunResult
+from autograd_mem.schema.run import IterationRecord, Metrics, RunResult
 from autograd_mem.targets.program import ProgramSpec, parse_program_args, run_program
 
 
@@ -35,39 +42,55 @@ class ProgramWindow:
     """The measured span of a program: its baseline, collections and readings after its end.
 
     A context manager for ``run_program``'s ``window``: entered just before the program's
-    first line, exited just after it (and its threads) ended.
+    first line, exited just after it (and its threads) ended. Its baseline, clock origin
+    and collector record go into the child's flight record (``flight``) as they are
+    taken, so the parent still has them if the program ends the process itself.
+
+    The program owns the interpreter: it may clear ``gc.callbacks`` (the record then
+    says from when the collector figures are missing), disable or freeze the collector,
+    or stop ``tracemalloc`` (its figures are then left out, and the run says so).
     """
 
-    def __init__(self, trace_memory: bool) -> None:
+    def __init__(self, trace_memory: bool, flight: memoryview | None = None) -> None:
         from autograd_mem.engine import census  # numpy: imported with the engine
 
         self._census = census
         self.trace_memory = trace_memory
-        self.recorder = gc_probe.GcRecorder()
+        self.flight = flight if flight is not None else memoryview(array("d", bytes(64)))
+        self.recorder = gc_probe.GcRecorder(None if flight is None else collector_cells(flight))
         self.baseline_rss = 0
         self.reset_done = False
         self.start_seconds = 0.0
         self.end_seconds = 0.0
         self.traced: tuple[int | None, int | None] = (None, None)
         self.readings: dict[str, Any] = {}
+        self.notes: tuple[str, ...] = ()
+        self._forget_resets: list[Callable[[], None]] = []
 
     def __enter__(self) -> ProgramWindow:
         gc.collect()  # the set-up's garbage, agmem's own: counts start from zero
         self._census.reset_max()
         self.baseline_rss, self.reset_done = shared.baseline()
+        self.flight[BASELINE_RSS_BYTES] = self.baseline_rss
+        self._forget_resets.append(guard.reset_in_forked_copies(self.recorder.detach))
         self.recorder.start()
         if self.trace_memory:
+            self._forget_resets.append(guard.reset_in_forked_copies(tracemalloc.stop))
             tracemalloc.start()
         self.start_seconds = time.monotonic()
+        self.flight[WINDOW_START_MONOTONIC] = self.start_seconds
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if guard.is_forked_copy():
+            return  # a fork of the program returning through agmem: none of this is its
         self.end_seconds = time.monotonic()
         if self.trace_memory:
-            self.traced = tracemalloc.get_traced_memory()
-            tracemalloc.stop()
+            self._read_tracemalloc()
         self.recorder.stop()
         self.recorder.release()
+        for forget in self._forget_resets:
+            forget()
         peak_rss, peak_source = rss.peak_rss_bytes(self.reset_done)
         self.readings = {
             "peak_rss": peak_rss,
@@ -75,25 +98,25 @@ class ProgramWindow:
             "end_rss": rss.current_rss_bytes(),
             "census": self._census.snapshot(),
         }
+        offset = self.start_seconds - self.recorder.origin_seconds
+        self.notes += collector.collector_notes(self.recorder, offset)
+
+    def _read_tracemalloc(self) -> None:
+        if not tracemalloc.is_tracing():
+            self.notes += ("no tracemalloc figures: the program stopped tracemalloc",)
+            return
+        self.traced = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+
+    def lost_totals(self) -> tuple[tuple[int, ...], ...] | None:
+        """The collector's own counts over the window, when the program removed the observer."""
+        if self.recorder.state != gc_probe.LOST:
+            return None
+        return gc_probe.stats_delta(self.recorder.stats_before, self.recorder.stats_after)
 
     @property
     def wall_seconds(self) -> float:
         return self.end_seconds - self.start_seconds
-
-
-def _events(window: ProgramWindow, layout: gc_probe.GcLayout) -> tuple[GcEvent, ...]:
-    """Each collection at its start, in seconds from the program's first line (iteration 0)."""
-    return tuple(
-        GcEvent(
-            generation=layout.slot(c.generation),
-            collected=c.collected,
-            uncollectable=c.uncollectable,
-            pause_seconds=c.pause_seconds,
-            iteration=0,
-            seconds=c.start_seconds - window.start_seconds,
-        )
-        for c in window.recorder.collections()
-    )
 
 
 def _metrics(window: ProgramWindow, layout: gc_probe.GcLayout, uss: int | None) -> Metrics:
@@ -110,7 +133,7 @@ def _metrics(window: ProgramWindow, layout: gc_probe.GcLayout, uss: int | None) 
         live_functions_end=live_functions,
         max_live_variables=max_variables,
         max_live_functions=max_functions,
-        **shared.collector_metrics(window.recorder, layout),
+        **collector.collector_metrics(window.recorder, layout, window.lost_totals()),
         wall_seconds=window.wall_seconds,
         seconds_per_iteration=window.wall_seconds,
         uss_end_bytes=uss,
@@ -128,21 +151,26 @@ def _prepared(config: RunConfig, modes: ExitStack) -> ProgramSpec:
     return parse_program_args(config.program)
 
 
-def measure(config: RunConfig, progress: memoryview | None = None) -> dict[str, Any]:
+def measure(config: RunConfig, flight: memoryview | None = None) -> ChildResult:
     """Run the program once in a measured window and return the ``ok`` document."""
     layout = gc_probe.detect_layout()
     env = shared.environment(layout)
-    window = ProgramWindow(config.tracemalloc)
+    window = ProgramWindow(config.tracemalloc, flight)
     with ExitStack() as modes:
         spec = _prepared(config, modes)
         status = run_program(spec, window)
+    if guard.is_forked_copy():
+        guard.end_forked_copy(status)
     uss = rss.uss_bytes() if config.uss else None
+    offset = window.start_seconds - window.recorder.origin_seconds
     run = RunResult(
         metrics=_metrics(window, layout, uss),
-        gc_events=_events(window, layout),
+        gc_buckets=collector.gc_buckets(window.recorder, layout, offset),
+        gc_longest_pauses=collector.longest_pauses(window.recorder, layout, offset),
         per_iteration=IterationRecord(),
         peak_rss_source=window.readings["peak_source"],
         exit_status=status,
+        incomplete=window.notes,
     )
     return shared.ok_document(env, run, window.start_seconds)
 
@@ -160,7 +188,7 @@ def _tallied(tally: Any) -> Iterator[None]:
         gc.collect()
 
 
-def explain(config: RunConfig, progress: memoryview | None = None) -> dict[str, Any]:
+def explain(config: RunConfig, flight: memoryview | None = None) -> ChildResult:
     """Rerun the program with ``gc.DEBUG_SAVEALL`` and tally what the collector found."""
     from autograd_mem.cycles import explain as explain_probe  # numpy: see workload_pass.explain
 
@@ -168,4 +196,6 @@ def explain(config: RunConfig, progress: memoryview | None = None) -> dict[str, 
     with ExitStack() as modes:
         spec = _prepared(config, modes)
         status = run_program(spec, _tallied(tally))
-    return {"status": "ok", "explain": dataclasses.asdict(tally.report()), "exit_status": status}
+    if guard.is_forked_copy():
+        guard.end_forked_copy(status)
+    return ChildResult(ChildStatus.OK, explain=tally.report(), exit_status=status)

@@ -7,14 +7,14 @@ these; neither imports the other, and neither imports the child's entry point.
 from __future__ import annotations
 
 import gc
+import importlib.metadata
 import platform
 from contextlib import ExitStack
-from typing import Any
 
 from autograd_mem.probes import gc_probe, rss
-from autograd_mem.schema.codec import to_plain
+from autograd_mem.schema.child import ChildResult, ChildStatus
 from autograd_mem.schema.config import RunConfig
-from autograd_mem.schema.run import Environment, RunResult, run_to_dict
+from autograd_mem.schema.run import Environment, RunResult
 
 
 class WorkloadRaised(Exception):
@@ -26,13 +26,15 @@ class WorkloadRaised(Exception):
 
 
 def environment(layout: gc_probe.GcLayout) -> Environment:
-    """The interpreter this child is: what makes its collector counts comparable."""
-    import numpy
+    """The interpreter this child is: what makes its collector counts comparable.
 
+    The parent asks too, of the same interpreter, for a program that ended its process
+    before the child could say: numpy's version is read without importing numpy.
+    """
     return Environment(
         python_version=platform.python_version(),
         python_implementation=platform.python_implementation(),
-        numpy_version=numpy.__version__,
+        numpy_version=importlib.metadata.version("numpy"),
         platform=platform.platform(),
         gc_generations=layout.labels,
         gc_layout=layout.name,
@@ -62,27 +64,8 @@ def baseline() -> tuple[int, bool]:
     return baseline_rss, rss.reset_peak_rss()
 
 
-def collector_metrics(recorder: gc_probe.GcRecorder, layout: gc_probe.GcLayout) -> dict[str, Any]:
-    """The collector's ``Metrics`` fields from what the recorder saw, per generation of
-    ``layout``: shared by a workload's window and a program's."""
-    counts, collected, uncollectable = recorder.per_raw_generation()
-    pauses = recorder.pause
-    return {
-        "gc_collections": layout.fold(counts),
-        "gc_collected_per_generation": layout.fold(collected),
-        "gc_uncollectable_per_generation": layout.fold(uncollectable),
-        "gc_collected": sum(collected),
-        "gc_uncollectable": sum(uncollectable),
-        "gc_pause_seconds": sum(pauses),
-        "gc_max_pause_seconds": max(pauses, default=0.0),
-    }
-
-
-def ok_document(env: Environment, run: RunResult, start_seconds: float) -> dict[str, Any]:
+def ok_document(env: Environment, run: RunResult, start_seconds: float) -> ChildResult:
     """The ``ok`` result a measured pass hands the parent, whatever it measured."""
-    return {
-        "status": "ok",
-        "environment": to_plain(env),
-        "run": run_to_dict(run),
-        "workload_start_monotonic": start_seconds,
-    }
+    return ChildResult(
+        ChildStatus.OK, environment=env, run=run, workload_start_monotonic=start_seconds
+    )

@@ -18,18 +18,24 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
-from autograd_mem.measure import series
+from autograd_mem.measure import collector, series
+from autograd_mem.measure.protocol import (
+    BASELINE_RSS_BYTES,
+    ITERATIONS_DONE,
+    WINDOW_START_MONOTONIC,
+    collector_cells,
+)
 from autograd_mem.measure.window import (
     WorkloadRaised,
     baseline,
-    collector_metrics,
     engine_modes,
     environment,
     ok_document,
 )
 from autograd_mem.probes import gc_probe, rss
+from autograd_mem.schema.child import ChildResult, ChildStatus
 from autograd_mem.schema.config import RunConfig
-from autograd_mem.schema.run import GcEvent, IterationRecord, Metrics, RunResult
+from autograd_mem.schema.run import IterationRecord, Metrics, RunResult
 
 # Iterations run (and thrown away with their state) before the measured ones: imports,
 # numpy's first allocations and the interpreter's caches settle here, not in the figures.
@@ -105,7 +111,7 @@ def run_window(
     iterations: int,
     trace_memory: bool,
     on_ready: Callable[[], tuple[int, bool]] | None = None,
-    progress: memoryview | None = None,
+    flight: memoryview | None = None,
 ) -> Window:
     """Run the measured iterations with the collector watched and the census read per iteration.
 
@@ -116,7 +122,9 @@ def run_window(
     rather than storage made by the caller: an object holding that storage, alive
     in the caller through the window, would be one tracked object more (see below).
 
-    ``progress`` (``protocol.map_progress_counter``) gets the finished iterations' count.
+    ``flight`` (``protocol.map_flight_record``) gets the finished iterations' count, the
+    window's start and the collector's record, which the parent reads however the
+    child ends.
 
     Why it is shaped so: see the comment above this function.
     """
@@ -127,8 +135,8 @@ def run_window(
     # 4-byte counts: two billion live Variables would need far more memory than exists.
     live_variables = array("i", bytes(4 * iterations))
     live_functions = array("i", bytes(4 * iterations))
-    recorder = gc_probe.GcRecorder()
-    done = progress if progress is not None else memoryview(array("q", [0]))
+    recorder = gc_probe.GcRecorder(None if flight is None else collector_cells(flight))
+    done = flight if flight is not None else memoryview(array("d", [0.0]))
     read_variables, read_functions = census.live_variables, census.live_functions
     # Every function the window calls is called once before the collection below:
     # CPython 3.10 makes a frame object (tracked, and kept for reuse) on a function's
@@ -136,6 +144,8 @@ def run_window(
     read_variables(), read_functions(), census.reset_max()
     recorder.start(), recorder.stop()
     ready = None if on_ready is None else on_ready()
+    if ready is not None:
+        done[BASELINE_RSS_BYTES] = ready[0]
     gc.collect()  # set-up garbage, ours and the step's: counts start from zero
     census.reset_max()  # the high-water marks start from what is alive now
     clock = time.monotonic
@@ -145,13 +155,14 @@ def run_window(
         if trace_memory:
             tracemalloc.start()
         start = clock()
+        done[WINDOW_START_MONOTONIC] = start
         for i in range(iterations):
             step(i)
             end_seconds[i] = clock()
             live_variables[i] = read_variables()
             live_functions[i] = read_functions()
-            done[0] = i + 1
-    except BaseException as exc:  # a real SIGINT kills the child: see _follow_parent
+            done[ITERATIONS_DONE] = i + 1
+    except BaseException as exc:  # KeyboardInterrupt too: the workload's
         raise WorkloadRaised(exc) from exc
     finally:
         if trace_memory:
@@ -178,28 +189,6 @@ def _prepared_step(config: RunConfig, modes: ExitStack) -> Callable[[int], objec
     step = make_step(config)
     gc.collect()
     return step
-
-
-def _events(
-    window: Window, collections: list[gc_probe.Collection], layout: gc_probe.GcLayout
-) -> tuple[GcEvent, ...]:
-    """Each collection, in the window's clock and tagged with the iteration it happened in.
-
-    An event's generation is its index in the layout's labels, like the per-generation
-    tuples (3.14's incremental "1" and "2" are both "old"); free-threaded builds have
-    no labels, so their events keep CPython's raw number.
-    """
-    return tuple(
-        GcEvent(
-            generation=layout.slot(c.generation),
-            collected=c.collected,
-            uncollectable=c.uncollectable,
-            pause_seconds=c.pause_seconds,
-            iteration=gc_probe.iteration_at(window.end_seconds, c.start_seconds),
-            seconds=c.start_seconds - window.start_seconds,
-        )
-        for c in collections
-    )
 
 
 def _per_iteration(window: Window) -> IterationRecord:
@@ -239,7 +228,7 @@ def _metrics(config: RunConfig, window: Window, layout: gc_probe.GcLayout,
         live_functions_end=readings["census"][1],
         max_live_variables=readings["census"][2],
         max_live_functions=readings["census"][3],
-        **collector_metrics(window.recorder, layout),
+        **collector.collector_metrics(window.recorder, layout),
         wall_seconds=wall,
         seconds_per_iteration=wall / config.iterations,
         uss_end_bytes=readings["uss"],
@@ -248,15 +237,15 @@ def _metrics(config: RunConfig, window: Window, layout: gc_probe.GcLayout,
     )
 
 
-def measure(config: RunConfig, progress: memoryview | None = None) -> dict[str, Any]:
-    """Measure one run and return the ``ok`` document (``progress``: see run_window)."""
+def measure(config: RunConfig, flight: memoryview | None = None) -> ChildResult:
+    """Measure one run and return the ``ok`` document (``flight``: see run_window)."""
     from autograd_mem.engine import census
 
     layout = gc_probe.detect_layout()
     env = environment(layout)
     with ExitStack() as modes:
         step = _prepared_step(config, modes)
-        window = run_window(step, config.iterations, config.tracemalloc, baseline, progress)
+        window = run_window(step, config.iterations, config.tracemalloc, baseline, flight)
         assert window.ready is not None
         baseline_rss, reset_done = window.ready
         peak_rss, peak_source = rss.peak_rss_bytes(reset_done)
@@ -267,16 +256,24 @@ def measure(config: RunConfig, progress: memoryview | None = None) -> dict[str, 
             "census": census.snapshot(),
         }
     readings["uss"] = rss.uss_bytes() if config.uss else None
+    offset = window.start_seconds - window.recorder.origin_seconds
+    record = window.recorder
+
+    def iteration_at(seconds: float) -> int:
+        return gc_probe.iteration_at(window.end_seconds, window.start_seconds + seconds)
+
     run = RunResult(
         metrics=_metrics(config, window, layout, readings),
-        gc_events=_events(window, window.recorder.collections(), layout),
+        gc_buckets=collector.gc_buckets(record, layout, offset, iteration_at),
+        gc_longest_pauses=collector.longest_pauses(record, layout, offset, iteration_at),
         per_iteration=_per_iteration(window),
         peak_rss_source=peak_source,
+        incomplete=collector.collector_notes(record, offset),
     )
     return ok_document(env, run, window.start_seconds)
 
 
-def explain(config: RunConfig, progress: memoryview | None = None) -> dict[str, Any]:
+def explain(config: RunConfig, flight: memoryview | None = None) -> ChildResult:
     """Rerun with ``gc.DEBUG_SAVEALL`` and tally what the collector found."""
     # Imported here: it needs numpy, and the parent imports this module (for its exit
     # codes) without any need for numpy.
@@ -285,9 +282,9 @@ def explain(config: RunConfig, progress: memoryview | None = None) -> dict[str, 
     with ExitStack() as modes:
         step = _prepared_step(config, modes)
         with explain_probe.GarbageTally() as tally:
-            run_window(step, config.iterations, trace_memory=False, progress=progress)
+            run_window(step, config.iterations, trace_memory=False, flight=flight)
             # With the collector off nothing was collected yet: one collection now shows
             # what it would have found; with it on, this adds what the last one left.
             del step
             gc.collect()
-    return {"status": "ok", "explain": dataclasses.asdict(tally.report())}
+    return ChildResult(ChildStatus.OK, explain=tally.report())

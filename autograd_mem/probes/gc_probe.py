@@ -133,7 +133,7 @@ def stats_delta(
 
 @dataclass(frozen=True)
 class Collection:
-    """One collection seen by the recorder, in the child's monotonic clock."""
+    """One collection seen by the recorder: its start in seconds from the recorder's origin."""
 
     generation: int
     collected: int
@@ -142,66 +142,244 @@ class Collection:
     pause_seconds: float
 
 
-class GcRecorder:
-    """Times every collection through ``gc.callbacks`` between :meth:`start` and :meth:`stop`.
+@dataclass(frozen=True)
+class Bucket:
+    """The collections that started within one bucket of time, folded together."""
 
-    The callback stores into ``array`` columns: floats and small ints are not tracked by
-    the collector, so recording a collection allocates nothing that would advance the
-    collector's own counts and shift the next collection. The ``gc.get_stats()``
-    readings around the span go into preallocated buffers for the same reason. The
-    iteration a collection happened in is not recorded here but derived afterwards from
-    its start time and the iterations' end times (:meth:`collections`), which keeps the
-    hot path free of it.
+    start_seconds: float
+    collections: tuple[int, ...]  # per raw generation
+    collected: int
+    uncollectable: int
+    pause_seconds_sum: float
+    pause_seconds_max: float
+
+
+# What became of the observer, as kept in its record (see GcRecorder.state).
+NOT_STARTED, WATCHING, STOPPED, LOST = 0, 1, 2, 3
+
+# The record's fixed size: BUCKETS buckets of time (their width doubles, pairs merging,
+# whenever a collection falls past the last) and the LONGEST longest pauses, exactly.
+BUCKETS = 256
+LONGEST = 32
+FIRST_BUCKET_SECONDS = 0.001
+# Header cells, then BUCKETS rows of _BUCKET_CELLS, then LONGEST rows of _LONGEST_CELLS.
+(_ORIGIN, _WIDTH, _STATE, _PENDING, _USED, _KEPT, _MIN_KEPT, _LAST, _PAUSE_SUM, _PAUSE_MAX,
+ _FORMATTED) = range(11)
+_COUNT, _COLLECTED, _UNCOLLECTABLE = 12, 15, 18  # each one cell per raw generation
+_HEADER_CELLS = 24
+_BUCKET_CELLS = 7  # count per raw generation (3), collected, uncollectable, pause sum, max
+_LONGEST_CELLS = 5  # pause, start, generation, collected, uncollectable
+_FIRST_LONGEST = _HEADER_CELLS + BUCKETS * _BUCKET_CELLS
+RECORD_CELLS = _FIRST_LONGEST + LONGEST * _LONGEST_CELLS
+RECORD_BYTES = 8 * RECORD_CELLS
+
+
+def new_record() -> memoryview:
+    """A zeroed record in this process's memory (a measured child maps one from a file instead,
+    so that its parent can read it whatever way the child ends)."""
+    return memoryview(array("d", bytes(RECORD_BYTES)))
+
+
+class GcRecord:
+    """A collector record read back (in the child after its window, or by the parent from the
+    child's file, whatever way the child ended): the figures, never the recording."""
+
+    __slots__ = ("cells",)
+
+    def __init__(self, cells: memoryview) -> None:
+        self.cells = cells
+
+    @property
+    def formatted(self) -> bool:
+        """Whether a recorder ever wrote this record (a child that died at start-up left zeros)."""
+        return self.cells[_FORMATTED] == 1.0
+
+    @property
+    def state(self) -> int:
+        """NOT_STARTED, WATCHING, STOPPED, or LOST (the program removed the observer)."""
+        return int(self.cells[_STATE])
+
+    @property
+    def origin_seconds(self) -> float:
+        """The monotonic clock when recording started: every ``start_seconds`` counts from it."""
+        return float(self.cells[_ORIGIN])
+
+    @property
+    def last_seen_seconds(self) -> float:
+        """The end of the last collection seen, from the origin (0 when none was)."""
+        return float(self.cells[_LAST])
+
+    @property
+    def bucket_seconds(self) -> float:
+        return float(self.cells[_WIDTH])
+
+    @property
+    def pause_seconds_sum(self) -> float:
+        return float(self.cells[_PAUSE_SUM])
+
+    @property
+    def pause_seconds_max(self) -> float:
+        return float(self.cells[_PAUSE_MAX])
+
+    def per_raw_generation(self) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+        """Collections, collected and uncollectable per raw generation: exact totals."""
+        return tuple(  # type: ignore[return-value]
+            tuple(int(self.cells[first + g]) for g in range(RAW_GENERATIONS))
+            for first in (_COUNT, _COLLECTED, _UNCOLLECTABLE)
+        )
+
+    def buckets(self) -> list[Bucket]:
+        """The buckets that hold at least one collection, in time order."""
+        cells, width = self.cells, self.bucket_seconds
+        found = []
+        for bucket in range(int(cells[_USED])):
+            row = _HEADER_CELLS + bucket * _BUCKET_CELLS
+            counts = tuple(int(cells[row + g]) for g in range(RAW_GENERATIONS))
+            if sum(counts):
+                found.append(Bucket(bucket * width, counts, int(cells[row + 3]),
+                                    int(cells[row + 4]), cells[row + 5], cells[row + 6]))
+        return found
+
+    def longest(self) -> list[Collection]:
+        """The longest pauses kept (at most LONGEST), in the order they happened."""
+        cells = self.cells
+        rows = [_FIRST_LONGEST + slot * _LONGEST_CELLS for slot in range(int(cells[_KEPT]))]
+        kept = [
+            Collection(int(cells[r + 2]), int(cells[r + 3]), int(cells[r + 4]), cells[r + 1],
+                       cells[r])
+            for r in rows
+        ]
+        return sorted(kept, key=lambda c: c.start_seconds)
+
+
+class GcRecorder(GcRecord):
+    """Folds every collection between :meth:`start` and :meth:`stop` into a record of fixed size.
+
+    The record (``cells``, float64) holds exact totals per raw generation, the sum and
+    maximum of the pauses, BUCKETS buckets of time with the same figures, and the
+    LONGEST longest pauses each in full. Its size never changes: a run of hours costs
+    what a run of a second does, and the callback stores numbers into it without making
+    any object the collector tracks, so recording a collection never shifts the next.
+    Given a file-backed ``cells`` (``mmap``), every store is visible to another process
+    at once: what was recorded survives a child that ends by ``os._exit`` or a signal.
+
+    The callback list is the one ``gc.callbacks`` named at :meth:`start`: the collector
+    keeps calling that list even if a program rebinds ``gc.callbacks``. A program that
+    empties it removes the observer; :meth:`stop` then records the loss (``state`` is
+    LOST) instead of failing, and the figures end at the last collection seen.
 
     Also a context manager, for code that does not count allocations; a measured window
     calls :meth:`start` and :meth:`stop` itself, because ``with`` keeps a bound
     ``__exit__`` (a tracked object) alive for the whole block.
     """
 
-    __slots__ = (
-        "_after",
-        "_before",
-        "_callback",
-        "_reads_stats",
-        "_started",
-        "collected",
-        "generation",
-        "pause",
-        "start_seconds",
-        "uncollectable",
-    )
+    __slots__ = ("_after", "_before", "_callback", "_callbacks", "_clock", "_reads_stats")
 
-    def __init__(self) -> None:
-        self.generation = array("b")
-        self.collected = array("q")
-        self.uncollectable = array("q")
-        self.start_seconds = array("d")
-        self.pause = array("d")
-        self._started = 0.0
+    def __init__(self, cells: memoryview | None = None) -> None:
+        super().__init__(cells if cells is not None else new_record())
+        self._clock = time.monotonic
         self._reads_stats = True
         self._before = new_stats_reading()
         self._after = new_stats_reading()
+        self._callbacks: list[Any] = gc.callbacks
         # One bound method, kept, so that the very object appended is the one removed.
         self._callback = self._on_collection
-        # Called once now, harmlessly: CPython 3.10 makes a frame object (a tracked
-        # object, which it then keeps for reuse) on a function's first call, and that
-        # must not happen in the middle of a measured window.
+        self._clear()
+        # Called once now, harmlessly (a start without a stop): CPython 3.10 makes a frame
+        # object (tracked, and kept for reuse) on a function's first call, which must not
+        # happen in the middle of a measured window.
         self._callback("start", {})
+        self._fold(0, 0, 0, 0.0, 0.0)
+        self._merge_pairs()
+        self._shortest_kept()
+        self._clear()
 
     def _on_collection(self, phase: str, info: dict[str, int]) -> None:
-        now = time.monotonic()
+        now = self._clock()
+        cells = self.cells
         if phase == "start":
-            self._started = now
+            cells[_PENDING] = now
             return
-        self.generation.append(info["generation"])
-        self.collected.append(info["collected"])
-        self.uncollectable.append(info["uncollectable"])
-        self.start_seconds.append(self._started)
-        self.pause.append(now - self._started)
+        began = cells[_PENDING]
+        self._fold(info["generation"], info["collected"], info["uncollectable"],
+                   began - cells[_ORIGIN], now - began)
+
+    def _fold(self, generation: int, collected: int, uncollectable: int, at: float,
+              pause: float) -> None:
+        cells = self.cells
+        cells[_COUNT + generation] += 1
+        cells[_COLLECTED + generation] += collected
+        cells[_UNCOLLECTABLE + generation] += uncollectable
+        cells[_PAUSE_SUM] += pause
+        cells[_LAST] = at + pause
+        if pause > cells[_PAUSE_MAX]:
+            cells[_PAUSE_MAX] = pause
+        while at >= BUCKETS * cells[_WIDTH]:
+            self._merge_pairs()
+        bucket = int(at / cells[_WIDTH]) if at > 0 else 0
+        row = _HEADER_CELLS + bucket * _BUCKET_CELLS
+        cells[row + generation] += 1
+        cells[row + 3] += collected
+        cells[row + 4] += uncollectable
+        cells[row + 5] += pause
+        if pause > cells[row + 6]:
+            cells[row + 6] = pause
+        if bucket >= cells[_USED]:
+            cells[_USED] = bucket + 1
+        if cells[_KEPT] < LONGEST or pause > cells[_MIN_KEPT]:
+            self._keep(generation, collected, uncollectable, at, pause)
+
+    def _merge_pairs(self) -> None:
+        """Double the buckets' width: bucket k takes in buckets 2k and 2k + 1."""
+        cells = self.cells
+        for bucket in range(BUCKETS):
+            row = _HEADER_CELLS + bucket * _BUCKET_CELLS
+            if bucket < BUCKETS // 2:
+                left = _HEADER_CELLS + 2 * bucket * _BUCKET_CELLS
+                right = left + _BUCKET_CELLS
+                for cell in range(6):
+                    cells[row + cell] = cells[left + cell] + cells[right + cell]
+                cells[row + 6] = max(cells[left + 6], cells[right + 6])
+            else:
+                for cell in range(_BUCKET_CELLS):
+                    cells[row + cell] = 0.0
+        cells[_WIDTH] *= 2
+        cells[_USED] = (cells[_USED] + 1) // 2
+
+    def _keep(self, generation: int, collected: int, uncollectable: int, at: float,
+              pause: float) -> None:
+        """Keep this collection among the longest: in a free row, else over the shortest kept."""
+        cells = self.cells
+        kept = int(cells[_KEPT])
+        slot = kept if kept < LONGEST else self._shortest_kept()
+        row = _FIRST_LONGEST + slot * _LONGEST_CELLS
+        cells[row], cells[row + 1], cells[row + 2] = pause, at, generation
+        cells[row + 3], cells[row + 4] = collected, uncollectable
+        if kept < LONGEST:
+            cells[_KEPT] = kept + 1
+        if cells[_KEPT] == LONGEST:
+            cells[_MIN_KEPT] = cells[_FIRST_LONGEST + self._shortest_kept() * _LONGEST_CELLS]
+
+    def _shortest_kept(self) -> int:
+        cells = self.cells
+        shortest = 0
+        for slot in range(1, LONGEST):
+            if cells[_FIRST_LONGEST + slot * _LONGEST_CELLS] < cells[
+                _FIRST_LONGEST + shortest * _LONGEST_CELLS
+            ]:
+                shortest = slot
+        return shortest
+
+    def _clear(self) -> None:
+        """Zero every figure (the warm-up calls above leave none behind)."""
+        for cell in range(RECORD_CELLS):
+            self.cells[cell] = 0.0
+        self.cells[_WIDTH] = FIRST_BUCKET_SECONDS
+        self.cells[_FORMATTED] = 1.0
 
     def start(self, read_stats: bool = True) -> None:
         """Read the collector's statistics (unless ``read_stats`` is false), then watch every
-        collection.
+        collection; its clock's origin is now.
 
         A measured window passes ``read_stats=False``: it starts right after a collection,
         and ``gc.get_stats()``'s list and dicts, though freed at once, pass through
@@ -214,13 +392,33 @@ class GcRecorder:
         self._reads_stats = read_stats
         if read_stats:
             read_stats_into(self._before)
-        gc.callbacks.append(self._callback)
+        self._callbacks = gc.callbacks
+        self.cells[_ORIGIN] = self._clock()
+        self.cells[_STATE] = WATCHING
+        self._callbacks.append(self._callback)
 
     def stop(self) -> None:
-        """Stop watching, then read the collector's statistics again if ``start`` did."""
-        gc.callbacks.remove(self._callback)
+        """Stop watching (noting LOST if the program removed the observer), then read the
+        collector's statistics again if ``start`` did."""
+        if self.detach():
+            self.cells[_STATE] = STOPPED
+        elif self.cells[_STATE] == WATCHING:
+            self.cells[_STATE] = LOST
         if self._reads_stats:
             read_stats_into(self._after)
+
+    def detach(self) -> bool:
+        """Take the callback out of the collector's list; False when it was no longer there.
+
+        Also what a forked copy of the measured process does first (``measure.guard``):
+        its collections are its own, not the measured process's.
+        """
+        callbacks = self._callbacks
+        for index in range(len(callbacks) - 1, -1, -1):
+            if callbacks[index] is self._callback:
+                del callbacks[index]
+                return True
+        return False
 
     def release(self) -> None:
         """Drop the kept callback once recording is over; what was recorded stays readable.
@@ -247,31 +445,6 @@ class GcRecorder:
     def stats_after(self) -> tuple[tuple[int, ...], ...]:
         """``gc.get_stats()`` when recording stopped, in :func:`stats_of`' shape."""
         return stats_of(self._after)
-
-    def collections(self) -> list[Collection]:
-        return [
-            Collection(g, c, u, s, p)
-            for g, c, u, s, p in zip(
-                self.generation,
-                self.collected,
-                self.uncollectable,
-                self.start_seconds,
-                self.pause,
-                strict=True,
-            )
-        ]
-
-    def per_raw_generation(self) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
-        """Collections, collected and uncollectable per raw generation, from the callbacks alone."""
-        counts = [0] * RAW_GENERATIONS
-        collected = [0] * RAW_GENERATIONS
-        uncollectable = [0] * RAW_GENERATIONS
-        for g, c, u in zip(self.generation, self.collected, self.uncollectable, strict=True):
-            counts[g] += 1
-            collected[g] += c
-            uncollectable[g] += u
-        return tuple(counts), tuple(collected), tuple(uncollectable)
-
 
 def iteration_at(end_times: Sequence[float], moment: float) -> int:
     """Index of the iteration in progress at ``moment``, given each iteration's end time.

@@ -39,6 +39,7 @@ class TreeRss:
     own_bytes: int
     children_bytes: int
     children: int
+    pids: tuple[int, ...] = ()  # the descendants found, counted or not
 
     @property
     def total_bytes(self) -> int:
@@ -86,12 +87,20 @@ class ProcessTreeRss:
             raise psutil.NoSuchProcess(self.pid)
         children_bytes = 0
         counted = 0
-        for child in self._reader.descendants(self.pid):
+        found = self._reader.descendants(self.pid)
+        for child in found:
             rss = self._reader.rss_bytes(child)
             if rss is not None:
                 children_bytes += rss
                 counted += 1
-        return TreeRss(own_bytes=own, children_bytes=children_bytes, children=counted)
+        return TreeRss(own_bytes=own, children_bytes=children_bytes, children=counted,
+                       pids=tuple(found))
+
+
+def descendants(pid: int) -> list[int]:
+    """The pids of every live descendant of ``pid``, from ``/proc`` where it lists children."""
+    reader = _READERS["proc" if proc_children_available(pid) else "psutil"]
+    return reader.descendants(pid)
 
 
 def tree_rss(pid: int) -> TreeRss:

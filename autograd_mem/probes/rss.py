@@ -15,7 +15,6 @@ import threading
 import time
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import psutil
 
@@ -118,17 +117,73 @@ def uss_bytes() -> int | None:
         return None
 
 
-@dataclass
 class Samples:
-    """RSS samples of another process: ``time.monotonic()`` seconds and bytes, in order.
+    """RSS samples of another process, folded into at most ``capacity`` buckets as they come.
 
-    Arrays, 16 bytes a sample: an hour at 10 ms is 5.8 MB, not a list of boxed numbers.
+    Each bucket keeps its first sample's ``time.monotonic()`` seconds, its highest and
+    lowest RSS, and its highest descendants' RSS (filled only when sampling a tree).
+    When every bucket is in use, neighbouring pairs merge and each bucket takes twice as
+    many samples from then on: an hour or a week at 10 ms costs the same few hundred
+    kilobytes, and a bucket's minimum and maximum keep every peak and trough a chart can
+    draw. The exact peaks are kept aside, over every sample: ``peak_rss_bytes`` (the
+    process's own), ``peak_children_bytes`` and ``peak_tree_bytes`` (at one moment).
     """
 
-    seconds: array = field(default_factory=lambda: array("d"))
-    rss_bytes: array = field(default_factory=lambda: array("q"))
-    # The descendants' summed RSS at each sample; filled only when sampling a tree.
-    children_rss_bytes: array = field(default_factory=lambda: array("q"))
+    def __init__(self, capacity: int = 4096) -> None:
+        self.capacity = capacity
+        self.seconds = array("d")
+        self.rss_bytes = array("q")
+        self.rss_bytes_min = array("q")
+        self.children_rss_bytes = array("q")
+        self.per_bucket = 1
+        self._in_last = 0
+        self.count = 0
+        self.peak_rss_bytes = 0
+        self.peak_children_bytes = 0
+        self.peak_tree_bytes = 0
+        self.last_seconds = 0.0
+        self.last_rss_bytes = 0
+
+    def add(self, seconds: float, rss: int, children: int | None = None) -> None:
+        """Fold one sample in (``children``: the descendants' summed RSS, when sampling a tree)."""
+        self.count += 1
+        self.last_seconds, self.last_rss_bytes = seconds, rss
+        self.peak_rss_bytes = max(self.peak_rss_bytes, rss)
+        if children is not None:
+            self.peak_children_bytes = max(self.peak_children_bytes, children)
+            self.peak_tree_bytes = max(self.peak_tree_bytes, rss + children)
+        if self.seconds and self._in_last < self.per_bucket:
+            self._in_last += 1
+            self.rss_bytes[-1] = max(self.rss_bytes[-1], rss)
+            self.rss_bytes_min[-1] = min(self.rss_bytes_min[-1], rss)
+            if children is not None:
+                self.children_rss_bytes[-1] = max(self.children_rss_bytes[-1], children)
+            return
+        if len(self.seconds) >= self.capacity:
+            self._merge_pairs()
+        self.seconds.append(seconds)
+        self.rss_bytes.append(rss)
+        self.rss_bytes_min.append(rss)
+        if children is not None:
+            self.children_rss_bytes.append(children)
+        self._in_last = 1
+
+    def _merge_pairs(self) -> None:
+        """Halve the buckets in place (their arrays never grow past ``capacity``)."""
+        half = len(self.seconds) // 2
+        for k in range(half):
+            left, right = 2 * k, 2 * k + 1
+            self.seconds[k] = self.seconds[left]
+            self.rss_bytes[k] = max(self.rss_bytes[left], self.rss_bytes[right])
+            self.rss_bytes_min[k] = min(self.rss_bytes_min[left], self.rss_bytes_min[right])
+            if self.children_rss_bytes:
+                self.children_rss_bytes[k] = max(
+                    self.children_rss_bytes[left], self.children_rss_bytes[right]
+                )
+        for column in (self.seconds, self.rss_bytes, self.rss_bytes_min, self.children_rss_bytes):
+            del column[half:]
+        self.per_bucket *= 2
+        self._in_last = self.per_bucket  # the next sample opens a bucket
 
 
 class RssSampler:
@@ -147,7 +202,14 @@ class RssSampler:
     """
 
     def __init__(
-        self, pid: int, interval_seconds: float, backend: str = "psutil", *, tree: bool = False
+        self,
+        pid: int,
+        interval_seconds: float,
+        backend: str = "psutil",
+        *,
+        tree: bool = False,
+        recording_from: Callable[[], float] | None = None,
+        on_tree: Callable[[tuple[int, ...]], None] | None = None,
     ) -> None:
         if backend not in SAMPLERS:
             raise ValueError(f"unknown sampler {backend!r}")
@@ -158,6 +220,10 @@ class RssSampler:
         self.samples = Samples()
         self.latest_rss_bytes = 0
         self.error: str | None = None
+        # The moment from which samples are kept (0 until known: the measured window's
+        # start, which the child publishes); None keeps every sample.
+        self._recording_from = recording_from
+        self._on_tree = on_tree
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"agmem-rss-{pid}", daemon=True)
 
@@ -176,20 +242,28 @@ class RssSampler:
             read = self._reader()
             children = ProcessTreeRss(self.pid) if self.tree else None
             while not self._stop.is_set():
-                moment, rss = read()
-                self.samples.seconds.append(moment)
-                self.samples.rss_bytes.append(rss)
-                if children is not None:
-                    # Read right after the process's own: one tree, one moment.
-                    below = children.read().children_bytes
-                    self.samples.children_rss_bytes.append(below)
-                    rss += below
-                self.latest_rss_bytes = rss
+                self._sample(read, children)
                 self._stop.wait(self.interval_seconds)
         except (psutil.Error, ProcessLookupError):
             return  # the child is gone: sampling simply ends
         except Exception as exc:  # reported by the runner: no thread dies unheard
             self.error = f"{type(exc).__name__}: {exc}"
+
+    def _sample(
+        self, read: Callable[[], tuple[float, int]], children: ProcessTreeRss | None
+    ) -> None:
+        moment, rss = read()
+        below = None
+        if children is not None:
+            # Read right after the process's own: one tree, one moment.
+            reading = children.read()
+            below = reading.children_bytes
+            if self._on_tree is not None:
+                self._on_tree(reading.pids)
+        self.latest_rss_bytes = rss + (below or 0)
+        start = self._recording_from() if self._recording_from is not None else None
+        if start is None or (start and moment >= start):
+            self.samples.add(moment, rss, below)
 
     def _reader(self) -> Callable[[], tuple[float, int]]:
         if self.backend == "psutil":

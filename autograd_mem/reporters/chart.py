@@ -115,10 +115,16 @@ def collections_by_column(
     marks: list[int | None] = [None] * width
     span = span or _span(measurement)
     program = measurement.config.program is not None
-    for event in measurement.gc_events:
-        column = _columns_of(event.seconds if program else event.iteration, span, width)
+    buckets = measurement.gc_buckets
+    for start, iteration, counts in zip(
+        buckets.start_seconds, buckets.iteration, buckets.collections, strict=True
+    ):
+        collected = [generation for generation, count in enumerate(counts) if count]
+        if not collected:
+            continue
+        column = _columns_of(start if program else iteration, span, width)
         current = marks[column]
-        marks[column] = event.generation if current is None else max(current, event.generation)
+        marks[column] = max(collected) if current is None else max(current, *collected)
     return marks
 
 
@@ -289,8 +295,9 @@ def _strip(text: Text, measurement: Measurement, scale: _Scale, style: str) -> N
         growth += f" (child processes up to {format_bytes(children)})"
     live = (f", up to {plural(measurement.metrics.max_live_variables, 'live Variable')}"
             if scale.live_top > 0 else "")
+    collections = plural(sum(measurement.metrics.gc_collections), "collection")
     text.append(
-        f"  peak growth {growth}, {plural(len(measurement.gc_events), 'collection')}{live}\n",
+        f"  peak growth {growth}, {collections}{live}\n",
         style="dim",
     )
     values = growth_by_column(measurement, scale.width, scale.span)

@@ -52,6 +52,8 @@ def render_run(measurement: Measurement) -> str:
         f"_{rows.describe_environment(measurement)}_",
         "",
     ]
+    notes = rows.incomplete_notes(measurement)
+    lines += [f"> **Incomplete:** {_escape(note)}" for note in notes] + ([""] if notes else [])
     body = [[row.title, rows.cell(measurement, row)] for row in rows.all_rows(measurement)]
     lines += _table(["Metric", "Value"], body, ["left", "right"])
     lines += ["", f"### {chart_title([measurement])}", "", *_chart([measurement])]

@@ -285,3 +285,12 @@ def describe_environment(measurement: Measurement) -> str:
 def plural(count: int, noun: str) -> str:
     """``"1 collection"``, ``"12,792 objects"``."""
     return f"{format_count(count)} {noun}{'' if count == 1 else 's'}"
+
+
+def incomplete_notes(measurement: Measurement) -> list[str]:
+    """What the runs' figures lack, each said once (a program that ended its process itself,
+    an observer the program removed)."""
+    notes: list[str] = []
+    for run in measurement.runs:
+        notes.extend(note for note in run.incomplete if note not in notes)
+    return notes

@@ -68,8 +68,10 @@ def render_run(measurement: Measurement) -> RenderableType:
         "\n",
         (rows.describe_environment(measurement), "dim"),
     )
-    parts: list[RenderableType] = [
-        header,
+    parts: list[RenderableType] = [header]
+    parts += [Text(f"incomplete: {note}", style="yellow") for note in rows.incomplete_notes(
+        measurement)]
+    parts += [
         _section("Memory", rows.memory_rows(measurement), measurement),
         _section("Collector", rows.collector_rows(measurement), measurement),
         _section("Time", rows.time_rows(measurement), measurement),

@@ -16,7 +16,7 @@ from autograd_mem._version import __version__
 from autograd_mem.errors import ResultFormatError
 from autograd_mem.schema.rules import field_problem, is_int
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def to_plain(value: Any) -> Any:

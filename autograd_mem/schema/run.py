@@ -88,6 +88,23 @@ class Metrics:
     )
 
 
+def _equal_lengths(record: Any, names: Sequence[str], nonempty_only: Sequence[str] = ()) -> None:
+    """Refuse columns of unequal lengths: a point would pair one column's value with another's
+    from elsewhere. Columns in ``nonempty_only`` may also be empty (a workload has no children)."""
+    lengths = {name: len(getattr(record, name)) for name in names}
+    lengths.update({n: len(getattr(record, n)) for n in nonempty_only if getattr(record, n)})
+    if len(set(lengths.values())) > 1:
+        shown = ", ".join(f"{name} {length}" for name, length in lengths.items())
+        raise ResultFormatError(
+            f"{type(record).__name__.lower()} columns must have equal lengths, got {shown}"
+        )
+
+
+SECONDS_COLUMN = Each(SECONDS)
+BYTES_COLUMN = Each(BYTES)
+COUNT_COLUMN = Each(COUNT)
+
+
 @dataclass(frozen=True)
 class Timeline:
     """The parent's RSS samples, aligned with the iteration the child was in; at most 4,096 points.
@@ -100,25 +117,61 @@ class Timeline:
     peaks and troughs a chart can draw survive (exact peaks are in the metrics).
     """
 
-    seconds: tuple[float, ...] = ()
-    rss_bytes: tuple[int, ...] = ()
-    iteration: tuple[int, ...] = ()
-    rss_bytes_min: tuple[int, ...] = ()
+    seconds: tuple[float, ...] = ruled(SECONDS_COLUMN, ())
+    rss_bytes: tuple[int, ...] = ruled(BYTES_COLUMN, ())
+    iteration: tuple[int, ...] = ruled(Each(Integer(-1, kind="an iteration index")), ())
+    rss_bytes_min: tuple[int, ...] = ruled(BYTES_COLUMN, ())
     # A program's descendants' summed RSS at each point (the bucket's highest); empty for
     # a workload. ``rss_bytes`` stays the measured process's own.
-    children_rss_bytes: tuple[int, ...] = ()
+    children_rss_bytes: tuple[int, ...] = ruled(BYTES_COLUMN, ())
+
+    def __post_init__(self) -> None:
+        _equal_lengths(self, ("seconds", "rss_bytes", "iteration", "rss_bytes_min"),
+                       ("children_rss_bytes",))
 
 
 @dataclass(frozen=True)
 class GcEvent:
-    """One collection seen by ``gc.callbacks`` while the workload ran."""
+    """One collection seen by ``gc.callbacks`` while the workload ran: one of the longest pauses.
 
-    generation: int
-    collected: int
-    uncollectable: int
-    pause_seconds: float
-    iteration: int
-    seconds: float  # start, from the first iteration's start
+    ``generation`` is an index into ``Environment.gc_generations`` (the raw number on a
+    free-threaded build, which has none).
+    """
+
+    generation: int = ruled(Integer(0, 2, kind="a generation (0, 1 or 2)"))
+    collected: int = ruled(COUNT)
+    uncollectable: int = ruled(COUNT)
+    pause_seconds: float = ruled(SECONDS)
+    iteration: int = ruled(COUNT)  # the iteration in progress (0 for a program)
+    seconds: float = ruled(SECONDS)  # start, from the first iteration's start
+
+
+@dataclass(frozen=True)
+class GcBuckets:
+    """Every collection of the run, folded into at most 256 buckets of time.
+
+    Each bucket covers ``bucket_seconds`` from its ``start_seconds`` (from the run's
+    start); only buckets in which the collector ran are listed. Per bucket:
+    ``collections`` (one count per generation, as ``Metrics.gc_collections``), the
+    objects ``collected`` and ``uncollectable``, and the sum and the longest of the
+    pauses. ``iteration`` is the iteration in progress at the bucket's start (0 for a
+    program). The exact totals are in the metrics, the longest pauses in
+    ``RunResult.gc_longest_pauses``.
+    """
+
+    bucket_seconds: float = ruled(SECONDS, 0.0)
+    start_seconds: tuple[float, ...] = ruled(SECONDS_COLUMN, ())
+    iteration: tuple[int, ...] = ruled(COUNT_COLUMN, ())
+    collections: tuple[tuple[int, ...], ...] = ruled(Each(COUNT_COLUMN), ())
+    collected: tuple[int, ...] = ruled(COUNT_COLUMN, ())
+    uncollectable: tuple[int, ...] = ruled(COUNT_COLUMN, ())
+    pause_seconds_sum: tuple[float, ...] = ruled(SECONDS_COLUMN, ())
+    pause_seconds_max: tuple[float, ...] = ruled(SECONDS_COLUMN, ())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "collections", tuple(tuple(c) for c in self.collections))
+        _equal_lengths(self, ("start_seconds", "iteration", "collections", "collected",
+                              "uncollectable", "pause_seconds_sum", "pause_seconds_max"))
 
 
 @dataclass(frozen=True)
@@ -132,12 +185,19 @@ class IterationRecord:
     ``_min`` columns the fewest. The census's exact high-water marks are in the metrics.
     """
 
-    end_seconds: tuple[float, ...] = ()
-    live_variables: tuple[int, ...] = ()
-    live_functions: tuple[int, ...] = ()
-    iteration: tuple[int, ...] = ()
-    live_variables_min: tuple[int, ...] = ()
-    live_functions_min: tuple[int, ...] = ()
+    end_seconds: tuple[float, ...] = ruled(SECONDS_COLUMN, ())
+    live_variables: tuple[int, ...] = ruled(COUNT_COLUMN, ())
+    live_functions: tuple[int, ...] = ruled(COUNT_COLUMN, ())
+    iteration: tuple[int, ...] = ruled(COUNT_COLUMN, ())
+    live_variables_min: tuple[int, ...] = ruled(COUNT_COLUMN, ())
+    live_functions_min: tuple[int, ...] = ruled(COUNT_COLUMN, ())
+
+    def __post_init__(self) -> None:
+        _equal_lengths(self, ("end_seconds", "live_variables", "live_functions", "iteration",
+                              "live_variables_min", "live_functions_min"))
+
+
+PEAK_RSS_SOURCES = ("VmHWM", "VmHWM-unreset", "ru_maxrss", "samples")
 
 
 @dataclass(frozen=True)
@@ -146,14 +206,19 @@ class RunResult:
 
     metrics: Metrics
     timeline: Timeline = field(default_factory=Timeline)
-    gc_events: tuple[GcEvent, ...] = ()
+    # The collections: all of them in buckets, and the longest pauses each in full.
+    gc_buckets: GcBuckets = field(default_factory=GcBuckets)
+    gc_longest_pauses: tuple[GcEvent, ...] = ()
     per_iteration: IterationRecord = field(default_factory=IterationRecord)
     # Where peak_rss_bytes came from: "VmHWM" (reset after the baseline), "VmHWM-unreset",
-    # "ru_maxrss" or "samples".
-    peak_rss_source: str = "VmHWM"
+    # "ru_maxrss" or "samples" (the parent's, when the program ended the process itself).
+    peak_rss_source: str = ruled(OneOf(PEAK_RSS_SOURCES, "peak source"), "VmHWM")
     explain: ExplainReport | None = None
     # The status a program exited with, as ``python`` would have (None for a workload).
     exit_status: int | None = ruled(OrNone(Integer(-MAX_FIGURE, kind="an integer")), None)
+    # What this run's figures lack, one sentence each ("the collector figures stop at
+    # 2.31 s: the program removed agmem's observer from gc.callbacks"); empty when whole.
+    incomplete: tuple[str, ...] = ruled(Each(String()), ())
 
 
 @dataclass(frozen=True)
@@ -161,7 +226,7 @@ class Measurement:
     """One configuration measured ``config.repeat`` times, each in a fresh interpreter.
 
     ``metrics`` holds the median of each metric over the runs and ``metrics_min`` /
-    ``metrics_max`` the spread; ``timeline``, ``gc_events`` and ``per_iteration`` are
+    ``metrics_max`` the spread; ``timeline``, the collections and ``per_iteration`` are
     those of the representative run (the one whose peak growth is the median).
     """
 
@@ -195,8 +260,12 @@ class Measurement:
         return self.representative.timeline
 
     @property
-    def gc_events(self) -> tuple[GcEvent, ...]:
-        return self.representative.gc_events
+    def gc_buckets(self) -> GcBuckets:
+        return self.representative.gc_buckets
+
+    @property
+    def gc_longest_pauses(self) -> tuple[GcEvent, ...]:
+        return self.representative.gc_longest_pauses
 
     @property
     def per_iteration(self) -> IterationRecord:
@@ -249,9 +318,11 @@ def run_from_dict(data: Mapping[str, Any], where: str = "run") -> RunResult:
             **data,
             "metrics": from_plain(Metrics, data.get("metrics"), f"{where}.metrics"),
             "timeline": from_plain(Timeline, data.get("timeline", {}), f"{where}.timeline"),
-            "gc_events": tuple(
-                from_plain(GcEvent, e, f"{where}.gc_events[{i}]")
-                for i, e in enumerate(data.get("gc_events", []))
+            "gc_buckets": from_plain(GcBuckets, data.get("gc_buckets", {}), f"{where}.gc_buckets"),
+            "gc_longest_pauses": tuple(
+                from_plain(GcEvent, e, f"{where}.gc_longest_pauses[{i}]")
+                for i, e in enumerate(_list(data.get("gc_longest_pauses", []),
+                                            f"{where}.gc_longest_pauses"))
             ),
             "per_iteration": from_plain(
                 IterationRecord, data.get("per_iteration", {}), f"{where}.per_iteration"
@@ -264,8 +335,14 @@ def run_from_dict(data: Mapping[str, Any], where: str = "run") -> RunResult:
     )
 
 
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list | tuple):
+        raise ResultFormatError(f"{where} must be a list, got {type(value).__name__}")
+    return list(value)
+
+
 # The representative run's series live once, at the top of a run document.
-_REPRESENTATIVE_KEYS = ("timeline", "gc_events", "per_iteration", "explain")
+_REPRESENTATIVE_KEYS = ("timeline", "gc_buckets", "gc_longest_pauses", "per_iteration", "explain")
 
 
 def measurement_to_dict(m: Measurement) -> dict[str, Any]:

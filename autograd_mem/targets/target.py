@@ -11,7 +11,12 @@ child is said here, once, as the target's attributes:
 - ``counts_iterations``: whether the child counts iterations for a progress bar;
 - ``pumps_output``: whether its stdout and stderr are pumped to the user as they come
   (a program's) or only logged (a workload's, whose output is agmem's business);
-- ``keeps_stdin``: whether it reads agmem's stdin (a program with ``--stdin``).
+- ``keeps_stdin``: whether it reads agmem's stdin (a program with ``--stdin``);
+- ``reports_children``: whether its processes' RSS is reported beside its own (a
+  program's workers; every descendant is sampled and ended whatever the target);
+- ``ends_on_its_own``: whether a process that ended without a result (``os._exit``, a
+  signal) is the target's own end, measured and passed on (a program's), rather than a
+  failed run (a workload's).
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ class Target(Protocol):
     measured_pass: str
     counts_iterations: bool
     pumps_output: bool
+    reports_children: bool
+    ends_on_its_own: bool
 
     @property
     def name(self) -> str:
@@ -58,6 +65,8 @@ class WorkloadTarget:
     measured_pass: str = "workload_pass"
     counts_iterations: bool = True
     pumps_output: bool = False
+    reports_children: bool = False
+    ends_on_its_own: bool = False
 
     @property
     def name(self) -> str:
@@ -85,6 +94,8 @@ class ProgramTarget:
     measured_pass: str = "program_pass"
     counts_iterations: bool = False
     pumps_output: bool = True
+    reports_children: bool = True
+    ends_on_its_own: bool = True
 
     @property
     def name(self) -> str:
