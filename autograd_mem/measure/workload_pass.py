@@ -21,6 +21,7 @@ from typing import Any
 from autograd_mem.measure import collector, series
 from autograd_mem.measure.protocol import (
     BASELINE_RSS_BYTES,
+    FLIGHT_BYTES,
     ITERATIONS_DONE,
     WINDOW_START_MONOTONIC,
     collector_cells,
@@ -116,27 +117,22 @@ def run_window(
     """Run the measured iterations with the collector watched and the census read per iteration.
 
     ``on_ready`` is called once the window's own storage exists and before anything
-    else happens: the measured pass reads its baseline RSS there (its result is
-    ``Window.ready``), so that agmem's columns, 16 bytes per iteration (16 MB at a
-    million), are in the baseline and never counted as the workload's growth. A hook
-    rather than storage made by the caller: an object holding that storage, alive
-    in the caller through the window, would be one tracked object more (see below).
-
-    ``flight`` (``protocol.map_flight_record``) gets the finished iterations' count, the
-    window's start and the collector's record, which the parent reads however the
-    child ends.
-
-    Why it is shaped so: see the comment above this function.
+    else: the measured pass reads its baseline RSS there (``Window.ready``), so agmem's
+    columns are in the baseline, never in the workload's growth (a hook: storage made
+    by the caller would be one tracked object more alive). ``flight``
+    (``protocol.map_flight_record``) gets the iterations done, the window's start and
+    the collector's record, for the parent to read however the child ends.
+    Why it is shaped so: see the comment above.
     """
     from autograd_mem.engine import census
 
-    # Copied from zeros, so every page is touched now, not first faulted in by the loop.
+    # Copied from zeros: every page is touched now, not first faulted in by the loop.
     end_seconds = array("d", bytes(8 * iterations))
     # 4-byte counts: two billion live Variables would need far more memory than exists.
     live_variables = array("i", bytes(4 * iterations))
     live_functions = array("i", bytes(4 * iterations))
-    recorder = gc_probe.GcRecorder(None if flight is None else collector_cells(flight))
-    done = flight if flight is not None else memoryview(array("d", [0.0]))
+    done = flight if flight is not None else memoryview(array("d", bytes(FLIGHT_BYTES)))
+    recorder = gc_probe.GcRecorder(collector_cells(done))
     read_variables, read_functions = census.live_variables, census.live_functions
     # Every function the window calls is called once before the collection below:
     # CPython 3.10 makes a frame object (tracked, and kept for reuse) on a function's

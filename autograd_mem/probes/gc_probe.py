@@ -339,7 +339,12 @@ class GcRecorder(GcRecord):
                 right = left + _BUCKET_CELLS
                 for cell in range(6):
                     cells[row + cell] = cells[left + cell] + cells[right + cell]
-                cells[row + 6] = max(cells[left + 6], cells[right + 6])
+                # Not max(): before 3.13 its call packs a tuple, a tracked object, and an
+                # allocation the collector counts would shift the program's next collection.
+                longer = cells[left + 6]
+                if cells[right + 6] > longer:
+                    longer = cells[right + 6]
+                cells[row + 6] = longer
             else:
                 for cell in range(_BUCKET_CELLS):
                     cells[row + cell] = 0.0

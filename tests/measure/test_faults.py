@@ -356,7 +356,7 @@ def test_a_run_past_its_timeout_ends_with_exit_3(box: Sandbox, command: tuple[st
     assert ended.returncode == 3
     assert ended.first_line == (
         "agmem: error: the measured run timed out after 1.5 s (--timeout); "
-        "it and every process it started were ended"
+        "it and every process it started were ended (SIGTERM, then SIGKILL after 1 s)"
     )
     assert "Traceback" not in ended.stderr
     assert time.monotonic() - started < 15

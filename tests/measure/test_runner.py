@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from autograd_mem.errors import RunFailedError, UsageError, WorkloadError
-from autograd_mem.measure import runner
+from autograd_mem.measure import outcome, runner
 from autograd_mem.probes import gc_probe, rss
 from autograd_mem.schema.config import RunConfig
 
@@ -89,9 +89,18 @@ def test_explain_pass_does_not_touch_the_main_runs_figures(strong_off):
 def test_the_collector_frees_strong_graphs_when_on(strong_auto):
     metrics = strong_auto.metrics
     assert metrics.gc_collected > 0
-    assert sum(metrics.gc_collections) == len(strong_auto.gc_events)
+    buckets = strong_auto.gc_buckets
+    metrics = strong_auto.representative.metrics  # the run whose series the top level holds
+    # every collection is in a bucket, and the buckets add up to the exact totals
+    per_generation = [sum(column) for column in zip(*buckets.collections, strict=True)]
+    assert per_generation == list(metrics.gc_collections)
+    assert sum(buckets.collected) == metrics.gc_collected
+    assert max(buckets.pause_seconds_max) == metrics.gc_max_pause_seconds
     assert metrics.live_variables_end < ITERATIONS * GRAPH_VARIABLES
-    for event in strong_auto.gc_events:
+    longest = strong_auto.gc_longest_pauses
+    assert 0 < len(longest) <= min(sum(metrics.gc_collections), 32)
+    assert max(e.pause_seconds for e in longest) == metrics.gc_max_pause_seconds
+    for event in longest:
         assert 0 <= event.iteration < ITERATIONS
         assert event.pause_seconds >= 0
 
@@ -132,7 +141,7 @@ def test_mlp_trains_in_a_child_with_its_floor():
 # (before the window's own set-up collection, which the readings therefore include), so
 # the per-generation counts the child reports can be checked against the collector's.
 CHILD_WITH_STATS_DELTA = """
-import gc, json, sys
+import dataclasses, gc, json, sys
 from autograd_mem.measure import workload_pass as child
 from autograd_mem.probes import gc_probe
 from autograd_mem.schema.config import RunConfig
@@ -153,7 +162,7 @@ def kept_window(*args, **kwargs):
 
 child.run_window = kept_window
 document = child.measure(RunConfig(**json.loads(sys.argv[1])))
-print(json.dumps({"metrics": document["run"]["metrics"], "delta": readings[0]}))
+print(json.dumps({"metrics": dataclasses.asdict(document.run.metrics), "delta": readings[0]}))
 """
 
 
@@ -310,7 +319,8 @@ def test_child_killed_by_a_signal_names_it(tmp_path, monkeypatch):
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
     )
     monkeypatch.chdir(tmp_path)
-    killed = r"killed \(SIGKILL\) — possibly the OOM killer"
+    # (the kernel's OOM count did not move, so the OOM killer is not blamed)
+    killed = r"killed by SIGKILL \(sent by the program itself or by another process"
     with pytest.raises(RunFailedError, match=killed) as caught:
         runner.measure(RunConfig(workload="dies.py:step", iterations=5))
     assert caught.value.detail is not None and "about to die" in caught.value.detail
@@ -480,7 +490,10 @@ def test_agmems_own_failure_in_the_child_is_one_line(tmp_path):
     assert completed.returncode == 6
     assert document["status"] == "internal-error"
     with pytest.raises(RunFailedError) as raised:
-        runner._raise_for_failure(completed.returncode, document, completed.stderr)
+        outcome.raise_for_failure(
+            completed.returncode, outcome.read_child_result(result), completed.stderr,
+            outcome.OomEvidence(0, 0),
+        )
     assert raised.value.message == (
         "agmem failed inside the measured child: the probe broke (KeyError: 'why') "
         "(a bug in agmem)"

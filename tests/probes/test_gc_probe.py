@@ -77,7 +77,8 @@ def test_recorder_counts_equal_get_stats_deltas():
     from_stats = gc_probe.stats_delta(recorder.stats_before, recorder.stats_after)
     assert recorder.per_raw_generation() == from_stats
     assert sum(from_stats[0]) > 0
-    assert all(c.pause_seconds >= 0 for c in recorder.collections())
+    assert all(c.pause_seconds >= 0 for c in recorder.longest())
+    assert sum(sum(b.collections) for b in recorder.buckets()) == sum(from_stats[0])
 
 
 def test_recorder_ignores_collections_outside_its_block():
@@ -86,7 +87,7 @@ def test_recorder_ignores_collections_outside_its_block():
     with recorder:
         pass
     gc.collect()
-    assert recorder.collections() == []
+    assert recorder.longest() == [] and recorder.buckets() == []
     assert gc_probe.stats_delta(recorder.stats_before, recorder.stats_after)[0] == (0, 0, 0)
 
 

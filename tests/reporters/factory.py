@@ -13,6 +13,7 @@ from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.explain import CycleShape, ExplainReport, PathStep, SourceLine
 from autograd_mem.schema.run import (
     Environment,
+    GcBuckets,
     GcEvent,
     IterationRecord,
     Measurement,
@@ -92,6 +93,22 @@ def _events(iterations: int, collections: Sequence[int]) -> tuple[GcEvent, ...]:
     return tuple(sorted(events, key=lambda e: e.iteration))
 
 
+def buckets_of(events: Sequence[GcEvent], generations: int = 3) -> GcBuckets:
+    """The bucketed record of ``events``: one bucket per event, as a run of few collections has."""
+    return GcBuckets(
+        bucket_seconds=0.001,
+        start_seconds=tuple(e.seconds for e in events),
+        iteration=tuple(e.iteration for e in events),
+        collections=tuple(
+            tuple(int(g == e.generation) for g in range(generations)) for e in events
+        ),
+        collected=tuple(e.collected for e in events),
+        uncollectable=tuple(e.uncollectable for e in events),
+        pause_seconds_sum=tuple(e.pause_seconds for e in events),
+        pause_seconds_max=tuple(e.pause_seconds for e in events),
+    )
+
+
 def make_run(
     *,
     peak_growth_bytes: int,
@@ -128,7 +145,8 @@ def make_run(
     return RunResult(
         metrics=metrics,
         timeline=_timeline(iterations, baseline_rss_bytes, peak_growth_bytes, collected > 0),
-        gc_events=_events(iterations, collections),
+        gc_buckets=buckets_of(_events(iterations, collections)),
+        gc_longest_pauses=_events(iterations, collections),
         per_iteration=_census(iterations, live_variables_end, sawtooth=collected > 0),
         peak_rss_source="VmHWM",
         explain=explain,

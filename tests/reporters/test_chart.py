@@ -15,7 +15,7 @@ from autograd_mem.reporters.chart import (
     render_timelines,
 )
 from autograd_mem.schema.run import GcEvent, Timeline
-from reporters.factory import MiB, make_measurement
+from reporters.factory import MiB, buckets_of, make_measurement
 
 
 def _strip_rows(text: str, label: str, height: int = 5) -> list[str]:
@@ -61,7 +61,8 @@ def test_collections_are_marked_with_the_oldest_generation_of_their_column():
     m = make_measurement("strong", iterations=100)
     events = (GcEvent(0, 5, 0, 1e-4, 12, 0.0), GcEvent(2, 50, 0, 1e-3, 15, 0.0),
               GcEvent(1, 9, 0, 1e-4, 95, 0.0))
-    m = dataclasses.replace(m, runs=(dataclasses.replace(m.runs[0], gc_events=events),))
+    run = dataclasses.replace(m.runs[0], gc_buckets=buckets_of(events))
+    m = dataclasses.replace(m, runs=(run,))
 
     assert collections_by_column(m, 10) == [None, 2, None, None, None, None, None, None, None, 1]
 
@@ -166,7 +167,8 @@ def test_the_gc_row_marks_collections_with_symbols_not_generation_numbers():
     # given young collections only (generation 0), the commonest case
     m = make_measurement("strong", iterations=100)
     events = tuple(GcEvent(0, 5, 0, 1e-4, i, 0.0) for i in range(0, 100, 10))
-    m = dataclasses.replace(m, runs=(dataclasses.replace(m.runs[0], gc_events=events),))
+    run = dataclasses.replace(m.runs[0], gc_buckets=buckets_of(events))
+    m = dataclasses.replace(m, runs=(run,))
 
     text = render_timelines([m], width=10).plain
 
@@ -182,7 +184,8 @@ def test_older_generations_get_bigger_marks():
     m = make_measurement("strong", iterations=100)
     events = (GcEvent(0, 5, 0, 1e-4, 5, 0.0), GcEvent(1, 9, 0, 1e-4, 55, 0.0),
               GcEvent(2, 50, 0, 1e-3, 95, 0.0))
-    m = dataclasses.replace(m, runs=(dataclasses.replace(m.runs[0], gc_events=events),))
+    run = dataclasses.replace(m.runs[0], gc_buckets=buckets_of(events))
+    m = dataclasses.replace(m, runs=(run,))
 
     row = _gc_row(render_timelines([m], width=10).plain).split("┤", 1)[1]
 

@@ -33,7 +33,8 @@ def test_the_document_has_the_issue_keys(measured):
         "config",
         "metrics",
         "timeline",
-        "gc_events",
+        "gc_buckets",
+        "gc_longest_pauses",
     } <= set(document)
     assert document["environment"]["gc_generations"] == list(measured.environment.gc_generations)
     assert len(document["metrics"]["gc_collections"]) == len(measured.environment.gc_generations)
@@ -53,7 +54,7 @@ def test_the_representative_series_are_stored_once(measured):
     assert len(representative) == 1 and len(others) == 1
     assert document["per_iteration"]["live_variables"]
     # ... and its entry in runs does not repeat them, while the other run keeps its own
-    for key in ("timeline", "gc_events", "per_iteration", "explain"):
+    for key in ("timeline", "gc_buckets", "gc_longest_pauses", "per_iteration", "explain"):
         assert key not in representative[0]
         assert key in others[0]
     assert others[0]["per_iteration"]["live_variables"]
