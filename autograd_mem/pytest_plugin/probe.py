@@ -34,12 +34,13 @@ import sys
 import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from autograd_mem.cycles import hints
 from autograd_mem.cycles.defuse import defuse
 from autograd_mem.cycles.shapes import CycleTally
+from autograd_mem.probes.gc_probe import GENERATIONAL, detect_layout
+from autograd_mem.schema.pytest_session import BodyFigures
 from autograd_mem.schema.result import CycleShape
 
 # Frames tracemalloc keeps per allocation when the plugin starts it. One: every frame more
@@ -53,34 +54,6 @@ TRACEBACK_FRAMES = 1
 # that sets its own (even DEBUG_SAVEALL alone, which equals the probe's) clears the bit,
 # and then the garbage is the body's to read and the probe leaves gc.garbage alone.
 _AGMEM_FLAG = 1 << 16
-
-
-@dataclass(frozen=True)
-class BodyMeasurement:
-    """What one test body did to memory."""
-
-    peak_growth_bytes: int
-    live_variables: int  # left alive by the body (after minus before)
-    live_functions: int
-    collected: int  # freed by the collector during the body and just after it
-    collections: int
-    # Garbage cycles among what the collector freed; None when they could not be counted
-    # (the body set the collector's debug flags itself, so its garbage is its own).
-    cycles: int | None = 0
-    # False when the body left more garbage than the probe reads (``cycle_budget``):
-    # ``cycles`` is then a lower bound, and ``shapes`` are those of the garbage read.
-    cycles_complete: bool = True
-    shapes: tuple[CycleShape, ...] = ()  # the cycles' shapes, largest first
-    body_raised: bool = False
-
-    @property
-    def live_objects(self) -> int:
-        """Engine Variables + Functions the body left alive."""
-        return self.live_variables + self.live_functions
-
-    @property
-    def largest_shape(self) -> CycleShape | None:
-        return self.shapes[0] if self.shapes else None
 
 
 def engine_census() -> tuple[int, int]:
@@ -116,18 +89,38 @@ class _GarbageWatch:
         self._garbage_bytes = 0
         self._found: list[Any] = []
         self._kept: list[Any] = []  # garbage defuse could not break up, until the end
+        self._garbage_at_install = 0
+        self.watched = True  # the callback saw every collection until the end
+        self.oldest_generation = -1  # the oldest generation a collection during the body ran
 
     def install(self) -> None:
         self._old_flags = gc.get_debug()
         self._flags = self._old_flags | gc.DEBUG_SAVEALL | _AGMEM_FLAG
+        self._garbage_at_install = len(gc.garbage)
         gc.set_debug(self._flags)
         gc.callbacks.append(self._on_gc)
 
+    @property
+    def watching(self) -> bool:
+        """False once the body removed the callback (cleared ``gc.callbacks``)."""
+        return any(callback == self._on_gc for callback in gc.callbacks)
+
     def uninstall(self) -> None:
-        gc.callbacks.remove(self._on_gc)
+        """Put the collector back as the body left it, whatever the body did to it."""
+        watching = self.watching
+        if watching:
+            gc.callbacks.remove(self._on_gc)
+        else:
+            self.watched = False
+        saved_unread = False
         if gc.get_debug() == self._flags:  # else the body set its own: leave them
             gc.set_debug(self._old_flags)
-        if self._kept:
+            # Unwatched, DEBUG_SAVEALL stayed on with no one to free what it saved: that
+            # is dropped from gc.garbage (the body never set flags of its own, so it is all
+            # agmem's), and the collection below frees it.
+            saved_unread = not watching and len(gc.garbage) > self._garbage_at_install
+            del gc.garbage[self._garbage_at_install if saved_unread else len(gc.garbage) :]
+        if self._kept or saved_unread:
             # Cycles defuse could not break: collected now, uncounted, as they were
             # counted when first found.
             self._kept = []
@@ -135,6 +128,7 @@ class _GarbageWatch:
 
     def _on_gc(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
+            self.oldest_generation = max(self.oldest_generation, info["generation"])
             self._garbage_start = len(gc.garbage)
             self._garbage_bytes = sys.getsizeof(gc.garbage)
             self.peak_bytes = max(self.peak_bytes, tracemalloc.get_traced_memory()[1])
@@ -182,7 +176,8 @@ class _GarbageWatch:
         return tuple(shape for shape in self.tally.results() if shape.cycles)
 
     def _free(self, phase: str, info: dict[str, int]) -> None:
-        gc.callbacks.remove(self._free)
+        if self._free in gc.callbacks:  # another callback may have cleared the list
+            gc.callbacks.remove(self._free)
         found, self._found = self._found, []
         ours = {id(obj) for obj in found}
         gc.garbage[:] = [obj for obj in gc.garbage if id(obj) not in ours]
@@ -196,19 +191,61 @@ class _GarbageWatch:
         tracemalloc.reset_peak()
 
 
+def young_generation() -> int | None:
+    """The oldest generation a test's own objects sit in, as long as only younger collections
+    ran during it; None when every collection is a full one (free-threaded builds).
+
+    Generational collectors (3.10-3.13, 3.14.5+): a collection of generations 0 and 1
+    promotes its survivors to 2, so a test during which no collection of generation 1 or
+    2 ran has all its objects in generations 0 and 1.
+    """
+    # The incremental collector of 3.14.0-3.14.4 scans an increment of the old generation
+    # with every young collection, so nothing short of a full one isolates a test there.
+    return 1 if detect_layout().name == GENERATIONAL else None
+
+
 class BodyProbe:
     """Measures the body run inside ``measuring()``; the figures are in ``result`` after.
 
     ``cycle_budget``: how many garbage objects the probe reads cycles in (None: all).
+    ``full``: a full collection before and after the body (``--agmem-full``). By default
+    only the young generations are collected around it, which is what costs little: a
+    full collection walks every object the session holds (30 ms on boltons' suite, more
+    than most of its tests take). The body's garbage is all found either way: a full
+    collection follows the body when one of its own collections moved its objects on.
     """
 
-    def __init__(self, cycle_budget: int | None = None) -> None:
+    def __init__(self, cycle_budget: int | None = None, full: bool = False) -> None:
         self.cycle_budget = cycle_budget
-        self.result: BodyMeasurement | None = None
+        self.young = None if full else young_generation()
+        self.result: BodyFigures | None = None
+
+    def _collect_before(self) -> None:
+        """Collect the young generations, or all of them when the body could set off a full
+        collection soon, which would find garbage older than the body and charge it.
+
+        A full collection is due once more than ``threshold[2]`` collections of generation
+        1 ran since the last one (``gc.get_count()[2]``, which this collection raises by
+        one): with two to spare, the body must make tens of thousands of objects before
+        the collector walks the old generation. The full collection resets the count, so
+        it comes once in several tests.
+        """
+        if self.young is None or gc.get_count()[2] + 2 >= gc.get_threshold()[2]:
+            gc.collect()
+        else:
+            gc.collect(self.young)
+
+    def _collect_after(self, oldest_collected: int) -> None:
+        """Collect the generations the body's objects can be in: all, once one of its own
+        collections moved them on to an older generation."""
+        if self.young is None or oldest_collected >= self.young:
+            gc.collect()
+        else:
+            gc.collect(self.young)
 
     @contextmanager
     def measuring(self) -> Iterator[None]:
-        gc.collect()
+        self._collect_before()
         variables, functions = engine_census()
         started_tracing = not tracemalloc.is_tracing()
         if started_tracing:
@@ -227,12 +264,13 @@ class BodyProbe:
                 after_variables, after_functions = engine_census()
                 # The body's leftover cycles, collected now so the next test starts clean;
                 # the watch is still installed and counts them.
-                gc.collect()
+                if watch.watching:
+                    self._collect_after(watch.oldest_generation)
             finally:
                 watch.uninstall()
                 if started_tracing:
                     tracemalloc.stop()
-            self.result = BodyMeasurement(
+            self.result = BodyFigures(
                 peak_growth_bytes=max(peak_bytes - start_bytes, 0),
                 live_variables=after_variables - variables,
                 live_functions=after_functions - functions,
@@ -242,6 +280,7 @@ class BodyProbe:
                 cycles_complete=watch.complete,
                 shapes=watch.shapes(),
                 body_raised=raised,
+                collector_watched=watch.watched,
             )
 
 
