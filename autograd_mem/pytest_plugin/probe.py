@@ -122,9 +122,10 @@ class _GarbageWatch:
             del gc.garbage[self._garbage_at_install if saved_unread else len(gc.garbage) :]
         if self._kept or saved_unread:
             # Cycles defuse could not break: collected now, uncounted, as they were
-            # counted when first found.
+            # counted when first found. A collection moves what it saves to the next
+            # generation, so collecting that one finds them.
             self._kept = []
-            gc.collect()
+            gc.collect(min(self.oldest_generation + 1, 2))
 
     def _on_gc(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
@@ -222,26 +223,28 @@ class BodyProbe:
 
     def _collect_before(self) -> None:
         """Collect the young generations, or all of them when the body could set off a full
-        collection soon, which would find garbage older than the body and charge it.
+        collection, which would find garbage older than the body and charge it.
 
-        A full collection is due once more than ``threshold[2]`` collections of generation
+        A full collection comes once more than ``threshold[2]`` collections of generation
         1 ran since the last one (``gc.get_count()[2]``, which this collection raises by
-        one): with two to spare, the body must make tens of thousands of objects before
-        the collector walks the old generation. The full collection resets the count, so
-        it comes once in several tests.
+        one): short of that, the body must run a collection of generation 1 of its own
+        (thousands of objects) before the collector walks the old generation. The full
+        collection resets the count, so it comes once in about ten tests.
         """
-        if self.young is None or gc.get_count()[2] + 2 >= gc.get_threshold()[2]:
+        if self.young is None or gc.get_count()[2] >= gc.get_threshold()[2]:
             gc.collect()
         else:
             gc.collect(self.young)
 
     def _collect_after(self, oldest_collected: int) -> None:
-        """Collect the generations the body's objects can be in: all, once one of its own
-        collections moved them on to an older generation."""
-        if self.young is None or oldest_collected >= self.young:
+        """Collect the generations the body's objects can be in: generation 0 when no
+        collection ran during the body, one older for each generation its own collections
+        moved them on to, all of them once that is past the young ones."""
+        generation = oldest_collected + 1
+        if self.young is None or generation > self.young:
             gc.collect()
         else:
-            gc.collect(self.young)
+            gc.collect(generation)
 
     @contextmanager
     def measuring(self) -> Iterator[None]:
