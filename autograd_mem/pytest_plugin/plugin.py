@@ -143,9 +143,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     if recording.json_path is None:
         return
+    from autograd_mem.schema.codec import dumps
     from autograd_mem.schema.files import write_atomic
     from autograd_mem.schema.pytest_session import to_dict
-    from autograd_mem.schema.result import dumps
 
     try:
         write_atomic(recording.json_path, dumps(to_dict(recording.document())))

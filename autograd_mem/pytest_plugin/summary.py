@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 from autograd_mem.pytest_plugin.marks import Exceeded, show_budgets
 from autograd_mem.reporters.explain import path_text
+from autograd_mem.schema.explain import CycleShape
 from autograd_mem.schema.pytest_session import BodyFigures, MeasuredTest, PytestSession
-from autograd_mem.schema.result import CycleShape
 from autograd_mem.schema.units import format_bytes, format_count
 
 _SOURCE_WIDTH = 40  # characters of a source line quoted in the summary

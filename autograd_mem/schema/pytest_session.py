@@ -11,23 +11,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from autograd_mem.engine.modes import REFERENCE_MODES
 from autograd_mem.errors import ResultFormatError
-from autograd_mem.schema.result import (
+from autograd_mem.schema.codec import check_schema, from_plain, header, to_plain
+from autograd_mem.schema.explain import CycleShape
+from autograd_mem.schema.rules import (
     COUNT,
     MAX_FIGURE,
-    REFERENCE_MODES,
-    CycleShape,
     Each,
     Flag,
     Integer,
     OneOf,
     OrNone,
     String,
-    check_schema,
-    from_plain,
-    header,
     ruled,
-    to_plain,
 )
 
 KIND = "pytest"

@@ -8,15 +8,15 @@ import re
 import sys
 from pathlib import Path
 
-# Imported before any inner session, as in test_marker.py: pytester's in-process
+# Imported before any inner session, as in test_marks.py: pytester's in-process
 # runs drop the modules a session imported, and a second numpy or engine would break.
 import numpy  # noqa: F401
 import pytest
 
 import autograd_mem.engine
 import autograd_mem.functions  # noqa: F401
+from autograd_mem.schema.codec import SCHEMA_VERSION
 from autograd_mem.schema.pytest_session import MeasuredTest, from_dict
-from autograd_mem.schema.result import SCHEMA_VERSION
 
 QUIET = ("-p", "no:hypothesispytest", "-p", "no:cacheprovider", "-p", "no:randomly")
 PAYLOAD_BYTES = 64 * 1024
