@@ -49,13 +49,6 @@ from autograd_mem.schema.pytest_session import BodyFigures
 # test's own line usually made (an engine graph's input Variable).
 TRACEBACK_FRAMES = 1
 
-# A bit of the collector's debug flags that CPython does not use (its flags are 1, 2, 4
-# and 32), set with DEBUG_SAVEALL so the probe can tell its flags from a body's: a body
-# that sets its own (even DEBUG_SAVEALL alone, which equals the probe's) clears the bit,
-# and then the garbage is the body's to read and the probe leaves gc.garbage alone.
-_AGMEM_FLAG = 1 << 16
-
-
 def engine_census() -> tuple[int, int]:
     """Live engine Variables and Functions now; (0, 0) when the engine was never imported."""
     census = sys.modules.get("autograd_mem.engine.census")
@@ -67,11 +60,17 @@ def engine_census() -> tuple[int, int]:
 class _GarbageWatch:
     """A ``gc.callbacks`` entry: counts each collection and reads its garbage's cycles.
 
+    ``DEBUG_SAVEALL`` is set in the collection's ``start`` callback and taken off in its
+    ``stop`` callback, so it is on only while a collection runs: between collections the
+    body sees its own debug flags, and a body that empties ``gc.callbacks`` turns the
+    saving off with the reading (its figures are then marked, its outcome is its own).
+    A body that sets debug flags of its own keeps its garbage to itself.
+
     Reading cycles costs far more than making them (a Python graph walk against the C
     allocations of the body, every step of it traced by tracemalloc), so a budget of
     garbage objects bounds it: the first collections are read up to the budget, a part
     of a larger one as far as the budget goes (the cycles among a part of the garbage are
-    real cycles), and then ``DEBUG_SAVEALL`` goes off for the rest of the body.
+    real cycles), and then the collector frees the rest of the body's garbage itself.
     """
 
     def __init__(self, budget: int | None) -> None:
@@ -81,46 +80,35 @@ class _GarbageWatch:
         self.complete = True
         self.tally = CycleTally()
         self.peak_bytes = 0  # tracemalloc's peak before each collection, at its highest
+        self.watched = True  # the callback saw every collection until the end
+        self.oldest_generation = -1  # the oldest generation a collection ran
         self._budget = budget  # garbage objects still to read; None: no limit
         self._reading = True
-        self._flags = 0
-        self._old_flags = 0
+        self._saving = False  # DEBUG_SAVEALL is on for the collection under way
+        self._flags = 0  # the debug flags the body runs with, outside collections
         self._garbage_start = 0
         self._garbage_bytes = 0
         self._found: list[Any] = []
         self._kept: list[Any] = []  # garbage defuse could not break up, until the end
-        self._garbage_at_install = 0
-        self.watched = True  # the callback saw every collection until the end
-        self.oldest_generation = -1  # the oldest generation a collection during the body ran
+        # The collector's own list: a body that rebinds ``gc.callbacks`` does not change
+        # the list the collector calls.
+        self._callbacks = gc.callbacks
 
     def install(self) -> None:
-        self._old_flags = gc.get_debug()
-        self._flags = self._old_flags | gc.DEBUG_SAVEALL | _AGMEM_FLAG
-        self._garbage_at_install = len(gc.garbage)
-        gc.set_debug(self._flags)
-        gc.callbacks.append(self._on_gc)
+        self._flags = gc.get_debug()
+        self._callbacks.append(self._on_gc)
 
     @property
     def watching(self) -> bool:
         """False once the body removed the callback (cleared ``gc.callbacks``)."""
-        return any(callback == self._on_gc for callback in gc.callbacks)
+        return any(callback == self._on_gc for callback in self._callbacks)
 
     def uninstall(self) -> None:
-        """Put the collector back as the body left it, whatever the body did to it."""
-        watching = self.watching
-        if watching:
-            gc.callbacks.remove(self._on_gc)
+        if self.watching:
+            self._callbacks.remove(self._on_gc)
         else:
             self.watched = False
-        saved_unread = False
-        if gc.get_debug() == self._flags:  # else the body set its own: leave them
-            gc.set_debug(self._old_flags)
-            # Unwatched, DEBUG_SAVEALL stayed on with no one to free what it saved: that
-            # is dropped from gc.garbage (the body never set flags of its own, so it is all
-            # agmem's), and the collection below frees it.
-            saved_unread = not watching and len(gc.garbage) > self._garbage_at_install
-            del gc.garbage[self._garbage_at_install if saved_unread else len(gc.garbage) :]
-        if self._kept or saved_unread:
+        if self._kept:
             # Cycles defuse could not break: collected now, uncounted, as they were
             # counted when first found. A collection moves what it saves to the next
             # generation, so collecting that one finds them.
@@ -129,36 +117,44 @@ class _GarbageWatch:
 
     def _on_gc(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
-            self.oldest_generation = max(self.oldest_generation, info["generation"])
-            self._garbage_start = len(gc.garbage)
-            self._garbage_bytes = sys.getsizeof(gc.garbage)
-            self.peak_bytes = max(self.peak_bytes, tracemalloc.get_traced_memory()[1])
+            self._start(info["generation"])
             return
         self.collected += info["collected"]
         self.collections += 1
-        if gc.get_debug() != self._flags:
-            # The body set debug flags of its own: what gc.garbage holds is its to read,
-            # and from now on the cycles are not all counted. (A collection after it put
-            # the probe's flags back saves garbage for the probe again, to free.)
-            self.cycles = None
+        if not self._saving:
+            if self.cycles is not None and not self._reading:
+                self.complete = self.complete and info["collected"] == 0
             return
-        if not self._reading:
-            self.complete = self.complete and info["collected"] == 0
-            return
+        self._saving = False
+        gc.set_debug(self._flags)
         # The collection's own peak (a finalizer it ran may have allocated), less the
         # growth of gc.garbage, which is DEBUG_SAVEALL's and not the body's.
         saved_bytes = sys.getsizeof(gc.garbage) - self._garbage_bytes
         self.peak_bytes = max(self.peak_bytes, tracemalloc.get_traced_memory()[1] - saved_bytes)
         found = gc.garbage[self._garbage_start :]
         if found:
-            if self.cycles is not None:
-                self._read(found)
+            self._read(found)
             self._found = found
             # Freed by a callback appended now, which runs after every other callback of
             # this collection: one the body installed may want to read gc.garbage too.
-            gc.callbacks.append(self._free)
+            self._callbacks.append(self._free)
         else:
             tracemalloc.reset_peak()
+
+    def _start(self, generation: int) -> None:
+        self.oldest_generation = max(self.oldest_generation, generation)
+        self.peak_bytes = max(self.peak_bytes, tracemalloc.get_traced_memory()[1])
+        flags = gc.get_debug()
+        if flags != self._flags:
+            # The body set debug flags of its own: what gc.garbage holds is its to read,
+            # and from now on the cycles are not all counted.
+            self._flags = flags
+            self.cycles = None
+        self._saving = self.cycles is not None and self._reading
+        if self._saving:
+            self._garbage_start = len(gc.garbage)
+            self._garbage_bytes = sys.getsizeof(gc.garbage)
+            gc.set_debug(flags | gc.DEBUG_SAVEALL)
 
     def _read(self, found: list[Any]) -> None:
         part = found if self._budget is None else found[: self._budget]
@@ -177,8 +173,8 @@ class _GarbageWatch:
         return tuple(shape for shape in self.tally.results() if shape.cycles)
 
     def _free(self, phase: str, info: dict[str, int]) -> None:
-        if self._free in gc.callbacks:  # another callback may have cleared the list
-            gc.callbacks.remove(self._free)
+        if self._free in self._callbacks:  # another callback may have emptied the list
+            self._callbacks.remove(self._free)
         found, self._found = self._found, []
         ours = {id(obj) for obj in found}
         gc.garbage[:] = [obj for obj in gc.garbage if id(obj) not in ours]
@@ -187,8 +183,6 @@ class _GarbageWatch:
         if self._budget is not None and self._budget <= 0:
             # Read all it may: the collector frees the rest of the body's garbage itself.
             self._reading = False
-            self._flags = self._old_flags
-            gc.set_debug(self._flags)
         tracemalloc.reset_peak()
 
 

@@ -92,7 +92,7 @@ def _budget_lines(tests: Sequence[MeasuredTest], budgets: Mapping[str, int]) -> 
     if not budgets and not failed:
         return []
     said = show_budgets(budgets)
-    lines = [f"Budgets for every test: {said}." if said else "Budgets: the markers' only."]
+    lines = [f"Budgets for every test: {said}." if said else "Budgets: set by markers only."]
     if failed:
         lines.append(f"{format_count(len(failed))} test(s) exceeded a budget:")
         lines += [f"  {test.nodeid} ({', '.join(test.exceeded)})" for test in failed]
