@@ -87,7 +87,8 @@ class _GarbageWatch:
         self._saving = False  # DEBUG_SAVEALL is on for the collection under way
         self._flags = 0  # the debug flags the body runs with, outside collections
         self._garbage_start = 0
-        self._garbage_bytes = 0
+        self._garbage_list_bytes = 0  # gc.garbage's own size when installed
+        self._read_bytes = 0  # what reading cycles kept allocated (the tally's shapes)
         self._found: list[Any] = []
         self._kept: list[Any] = []  # garbage defuse could not break up, until the end
         # The collector's own list: a body that rebinds ``gc.callbacks`` does not change
@@ -96,7 +97,18 @@ class _GarbageWatch:
 
     def install(self) -> None:
         self._flags = gc.get_debug()
+        self._garbage_list_bytes = sys.getsizeof(gc.garbage)
         self._callbacks.append(self._on_gc)
+
+    @property
+    def own_bytes(self) -> int:
+        """What agmem holds of tracemalloc's current size: the tally's shapes and the growth
+        of gc.garbage's own array (DEBUG_SAVEALL's), left out of the body's peak."""
+        return self._read_bytes + max(sys.getsizeof(gc.garbage) - self._garbage_list_bytes, 0)
+
+    def traced_peak(self) -> int:
+        """tracemalloc's peak since its last reset, less what agmem holds of it."""
+        return tracemalloc.get_traced_memory()[1] - self.own_bytes
 
     @property
     def watching(self) -> bool:
@@ -127,10 +139,8 @@ class _GarbageWatch:
             return
         self._saving = False
         gc.set_debug(self._flags)
-        # The collection's own peak (a finalizer it ran may have allocated), less the
-        # growth of gc.garbage, which is DEBUG_SAVEALL's and not the body's.
-        saved_bytes = sys.getsizeof(gc.garbage) - self._garbage_bytes
-        self.peak_bytes = max(self.peak_bytes, tracemalloc.get_traced_memory()[1] - saved_bytes)
+        # The collection's own peak (a finalizer it ran may have allocated).
+        self.peak_bytes = max(self.peak_bytes, self.traced_peak())
         found = gc.garbage[self._garbage_start :]
         if found:
             self._read(found)
@@ -143,7 +153,7 @@ class _GarbageWatch:
 
     def _start(self, generation: int) -> None:
         self.oldest_generation = max(self.oldest_generation, generation)
-        self.peak_bytes = max(self.peak_bytes, tracemalloc.get_traced_memory()[1])
+        self.peak_bytes = max(self.peak_bytes, self.traced_peak())
         flags = gc.get_debug()
         if flags != self._flags:
             # The body set debug flags of its own: what gc.garbage holds is its to read,
@@ -153,14 +163,15 @@ class _GarbageWatch:
         self._saving = self.cycles is not None and self._reading
         if self._saving:
             self._garbage_start = len(gc.garbage)
-            self._garbage_bytes = sys.getsizeof(gc.garbage)
             gc.set_debug(flags | gc.DEBUG_SAVEALL)
 
     def _read(self, found: list[Any]) -> None:
         part = found if self._budget is None else found[: self._budget]
         # Every object is traced (one frame each), so its traceback is read when needed.
         site_of = hints.first_site if tracemalloc.is_tracing() else None
+        before = tracemalloc.get_traced_memory()[0]
         self.cycles = (self.cycles or 0) + self.tally.add(part, site_of)
+        self._read_bytes += tracemalloc.get_traced_memory()[0] - before
         if self._budget is not None:
             self.complete = self.complete and len(part) == len(found)
             self._budget -= len(part)
@@ -257,7 +268,7 @@ class BodyProbe:
             raised = False
         finally:
             try:
-                peak_bytes = max(watch.peak_bytes, tracemalloc.get_traced_memory()[1])
+                peak_bytes = max(watch.peak_bytes, watch.traced_peak())
                 after_variables, after_functions = engine_census()
                 # The body's leftover cycles, collected now so the next test starts clean;
                 # the watch is still installed and counts them.
