@@ -29,6 +29,7 @@ import importlib.util
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -101,15 +102,22 @@ def outcomes(text: str) -> str:
     return re.sub(r" in [\d.]+s.*$", "", last.strip("= "))
 
 
+def cpu_seconds() -> float:
+    """CPU time of the children waited for so far (user + system)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run(source: Path, tests: str, prefix: list[str], args: list[str],
-        env: dict[str, str]) -> tuple[float, str]:
-    started = time.perf_counter()
+        env: dict[str, str]) -> tuple[float, float, str]:
+    """One pytest process: its wall time, its CPU time and its outcome line."""
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     completed = subprocess.run(
         [sys.executable, *prefix, "-m", "pytest", *COMMON, *args, tests],
         cwd=source, env=env, capture_output=True, text=True,
     )
-    elapsed = time.perf_counter() - started
-    return elapsed, outcomes(completed.stdout)
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
+    return elapsed, cpu, outcomes(completed.stdout)
 
 
 def variants(workdir: Path) -> dict[str, tuple[list[str], list[str]]]:
@@ -187,35 +195,45 @@ def main() -> int:
         kinds = variants(workdir)
         names = list(kinds)
         times: dict[str, list[float]] = {name: [] for name in names}
+        cpu: dict[str, list[float]] = {name: [] for name in names}
         seen: dict[str, set[str]] = {name: set() for name in names}
         for round_index in range(options.rounds):
             shift = round_index % len(names)
             for name in names[shift:] + names[:shift]:
                 prefix, args = kinds[name]
-                elapsed, outcome = run(source, tests, prefix, args, env)
+                elapsed, cpu_used, outcome = run(source, tests, prefix, args, env)
                 times[name].append(elapsed)
+                cpu[name].append(cpu_used)
                 seen[name].add(outcome)
         plugin = workdir / "independent_peaks.py"
         plugin.write_text(INDEPENDENT_PLUGIN)
         run(source, tests, [], ["-p", "independent_peaks"],
             {**env, "PYTHONPATH": str(workdir), "AGMEM_BENCH_PEAKS":
              str(workdir / "independent.json")})
-        return report(options.suite, requirement, options.rounds, times, seen, workdir)
+        return report(options.suite, requirement, options.rounds, (times, cpu), seen, workdir)
 
 
-def report(suite: str, requirement: str, rounds: int, times: dict[str, list[float]],
+def median_ratio(values: list[float], plain: list[float]) -> float:
+    return statistics.median(v / p for v, p in zip(values, plain, strict=True))
+
+
+def report(suite: str, requirement: str, rounds: int,
+           measured: tuple[dict[str, list[float]], dict[str, list[float]]],
            seen: dict[str, set[str]], workdir: Path) -> int:
-    plain = times["plain"]
+    """The table (wall and CPU time, each as the median of per-round ratios to plain)."""
+    times, cpu = measured
     (plain_outcome,) = seen["plain"]
     print(f"{requirement} from PyPI ({plain_outcome}), {rounds} interleaved rounds, "
           f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
-    print(f"| {suite} | median wall s | median ratio to plain | same outcomes |")
-    print("|---|---|---|---|")
+    print(f"| {suite} | median wall s | wall ratio to plain | CPU ratio to plain "
+          "| same outcomes |")
+    print("|---|---|---|---|---|")
     missed = []
     for name, values in times.items():
-        ratio = statistics.median(v / p for v, p in zip(values, plain, strict=True))
+        ratio = median_ratio(values, times["plain"])
         same = seen[name] == {plain_outcome}
         print(f"| `{name}` | {statistics.median(values):.2f} | {ratio:.2f}x | "
+              f"{median_ratio(cpu[name], cpu['plain']):.2f}x | "
               f"{'yes' if same else 'NO: ' + ', '.join(sorted(seen[name]))} |")
         if not same:
             missed.append(f"{name}: outcomes differ")

@@ -84,3 +84,62 @@ def test_xdist_workers_measure_and_the_controller_prints_one_summary_and_one_jso
         # peaks within noise: 5%, and 16 KiB for the smallest
         difference = abs(merged.figures.peak_growth_bytes - alone.figures.peak_growth_bytes)
         assert difference <= max(0.05 * alone.figures.peak_growth_bytes, 16 * 1024)
+
+
+SIDE_EFFECTS = """
+import gc
+import warnings
+
+
+def test_warns_and_prints():
+    print("printed by the first test")
+    warnings.warn(UserWarning("warned by the first test"))
+
+
+def test_fails():
+    print("printed by the failing test")
+    box = []
+    box.append(box)
+    assert gc.get_debug() == 0
+    assert False, "the failing test's own assertion"
+
+
+def test_after_the_failure():
+    pass
+"""
+
+
+def session_outcome(result: pytest.RunResult) -> tuple[object, ...]:
+    """What a user sees of a session, without timings and agmem's own summary."""
+    before, _, rest = result.stdout.str().partition("= agmem: memory per test =")
+    # agmem's own section runs to the next section's ===== line
+    after = rest[rest.find("\n=") :] if rest else ""
+    kept = [
+        line for line in (before + after).splitlines()
+        if any(mark in line for mark in ("printed by", "warned by", "assertion", "FAILED"))
+    ]
+    return result.parseoutcomes().get("failed"), result.parseoutcomes().get("passed"), kept
+
+
+def test_agmem_changes_no_outcome_warning_or_output_under_x_and_lf(
+    pytester: pytest.Pytester,
+) -> None:
+    # given a suite that prints, warns, and fails half-way
+    pytester.makepyfile(test_side=SIDE_EFFECTS)
+    seen = {}
+    for name, extra in (("plain", ()), ("agmem", ("--agmem",))):
+        # when it runs with -x, then with --lf (the cache between the two kept)
+        first = pytester.runpytest("-p", "no:randomly", "-rA", "-x", *extra)
+        again = pytester.runpytest("-p", "no:randomly", "-rA", "--lf", *extra)
+        seen[name] = (session_outcome(first), session_outcome(again))
+        # the cache is cleared before the other variant's runs
+        pytester.runpytest("--cache-clear", "--collect-only", "-q")
+    # then --agmem's runs show the same outcomes, warnings and captured output
+    assert seen["agmem"] == seen["plain"]
+    (failed, passed, lines), _ = seen["plain"]
+    assert (failed, passed) == (1, 1)  # -x stopped before the third test
+    assert any("warned by the first test" in line for line in lines)
+    assert any("printed by the failing test" in line for line in lines)
+    assert any(line.startswith("FAILED test_side.py::test_fails") for line in lines)
+    # and --lf ran the failed test alone, with or without agmem
+    assert seen["plain"][1][:2] == (1, None)
