@@ -19,7 +19,7 @@ from rich.console import Console, RenderableType
 
 from autograd_mem.cli.options import OutputOptions
 from autograd_mem.files import check_distinct_outputs, write_atomic
-from autograd_mem.reporters import json_report, markdown, table
+from autograd_mem.reporters import json_report, markdown, page, table
 
 # The text formats: each reporter module renders any report through one ``render``.
 # The table is rendered by rich (for the terminal and the SVG/HTML exports).
@@ -122,10 +122,12 @@ def deliver(output: OutputOptions, report: object) -> None:
         width = Console(file=sys.stdout).width
         click.echo(_plain_text(table.render(report), width), nl=False)
 
-    for path, export in ((output.svg, "svg"), (output.html, "html")):
-        if path is not None:
-            write_atomic(Path(path), _export(table.render(report), export, command_as_typed()))
-            note(output, f"wrote {export.upper()} export to {path}")
+    if output.svg is not None:
+        write_atomic(Path(output.svg), _export(table.render(report), "svg", command_as_typed()))
+        note(output, f"wrote SVG export to {output.svg}")
+    if output.html is not None:
+        write_atomic(Path(output.html), page.render(report, command_as_typed()))
+        note(output, f"wrote HTML page to {output.html}")
 
 
 def _export(renderable: RenderableType, export: str, title: str) -> str:
