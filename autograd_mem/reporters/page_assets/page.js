@@ -167,9 +167,13 @@
       }
       body.push(group);
     }
+    // One value per row (a single run): its sections side by side where the window allows.
+    const tables = table.headings.length === 2 && body.length > 1
+      ? body.map((group) => el("table", {class: "metrics"}, group))
+      : [el("table", {class: "metrics"}, el("thead", {}, head), body)];
     root.append(el("section", {id: "metrics", "aria-labelledby": "metrics-title"},
       el("h2", {id: "metrics-title"}, "Metrics"),
-      el("div", {class: "table-scroll"}, el("table", {class: "metrics"}, el("thead", {}, head), body)),
+      el("div", {class: `table-scroll${tables.length > 1 ? " sections" : ""}`}, tables),
       (data.notes || []).map((line) => el("p", {class: "note"}, line))));
   }
 
@@ -322,7 +326,9 @@
     const step = niceStep(b - a, Math.max(2, Math.floor((width - MARGIN.left) / 110)));
     for (let t = Math.ceil(a / step) * step; t <= b + step * 1e-9; t += step) {
       group.append(svg("line", {x1: x(t), x2: x(t), y1: top, y2: top + 5, class: "axis"}));
-      const label = svg("text", {x: x(t), y: top + 17, class: "tick", "text-anchor": "middle"});
+      // The last label ends at the plot's edge rather than past the window's.
+      const anchor = x(t) > width - MARGIN.right - 30 ? "end" : "middle";
+      const label = svg("text", {x: x(t), y: top + 17, class: "tick", "text-anchor": anchor});
       label.textContent = state.axis === "iteration" ? formatCount(Math.round(t)) : formatSeconds(t);
       group.append(label);
     }
