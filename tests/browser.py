@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -171,11 +171,9 @@ class Browser:
         return found
 
     def close(self) -> None:
-        try:
+        with suppress(OSError):  # already gone: nothing to ask
             os.write(self._commands, json.dumps(
                 {"id": 0, "method": "Browser.close", "params": {}}).encode() + b"\0")
-        except OSError:
-            pass
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:

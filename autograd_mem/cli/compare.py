@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from autograd_mem.cli import pipeline
+from autograd_mem.cli.help import SectionedCommand
 from autograd_mem.cli.options import (
     config_from_options,
     option_name,
@@ -224,7 +225,7 @@ def mode_variants(base: RunConfig, modes: Modes) -> list[Variant]:
     return [Variant(c.label, c) for c in configs]
 
 
-@click.command("compare", epilog=EPILOG)
+@click.command("compare", cls=SectionedCommand, epilog=EPILOG)
 @click.argument("variant_texts", metavar="[VARIANT]...", nargs=-1)
 @click.option("--modes", type=ModesType(), metavar="MODE[/GC],...", default=None,
               help="Modes to measure, the first being the reference; a mode without /GC "

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
+from autograd_mem.cli.help import SectionedCommand
 from autograd_mem.cli.options import config_from_options
 from autograd_mem.errors import UsageError, WorkloadError
 from autograd_mem.program import ProgramSpec, check_program, parse_program_args
@@ -36,7 +37,7 @@ WORKLOAD_ONLY = (
 )
 
 
-class ProgramCommand(click.Command):
+class ProgramCommand(SectionedCommand):
     """A command whose trailing words are a program and its arguments, as ``python`` takes them.
 
     ``leading`` is the number of the command's own positional arguments before the
