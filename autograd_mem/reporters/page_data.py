@@ -11,13 +11,16 @@ their differences are short numbers, so the page stays well under a megabyte.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import PurePath
 from typing import Any
 
 from autograd_mem.compare import Comparison
+from autograd_mem.program import parse_program_args
 from autograd_mem.regression import CheckReport
 from autograd_mem.reporters import check_rows, explain, rows
 from autograd_mem.result import ExplainReport, Measurement, to_plain
+from autograd_mem.units import format_bytes, format_count
 
 # A mode keeps the colour the terminal gives it; other labels take the rest in turn.
 MODE_COLOURS = {"strong": "red", "weak": "green", "strong/off": "magenta", "weak/off": "cyan"}
@@ -42,6 +45,15 @@ def _micro(seconds: Sequence[float]) -> list[int]:
 def _colours(labels: Sequence[str]) -> list[str]:
     spare = iter([c for c in COLOURS if c not in MODE_COLOURS.values()] + list(COLOURS) * 4)
     return [MODE_COLOURS.get(label) or next(spare) for label in labels]
+
+
+def run_label(measurement: Measurement) -> str:
+    """A run's name on the page: its mode (``strong/off``), or a program's script or module."""
+    program = measurement.config.program
+    if program is None:
+        return measurement.config.label
+    spec = parse_program_args(program)
+    return PurePath(spec.script).name if spec.script is not None else f"-m {spec.module}"
 
 
 def _timeline(measurement: Measurement) -> dict[str, Any]:
@@ -146,7 +158,7 @@ def _run_view(measurement: Measurement) -> dict[str, Any]:
             ("Time", rows.time_rows(measurement)),
         )
     ]
-    label = measurement.config.label
+    label = run_label(measurement)
     return {
         "kind": "run",
         "heading": "agmem run",
@@ -192,7 +204,7 @@ def _check_view(report: CheckReport) -> dict[str, Any]:
             metric, _judged, *values, verdict = check_rows.cells(row, percent=True)
             body.append({"title": metric, "cells": [*values, verdict], "verdict": verdict})
         sections.append((judged, body))
-    label = report.measurement.config.label
+    label = run_label(report.measurement)
     return {
         "kind": "check",
         "heading": "agmem check",
@@ -202,4 +214,66 @@ def _check_view(report: CheckReport) -> dict[str, Any]:
         "passed": report.passed,
         "table": _table(headings, sections),
         "variants": [variant(report.measurement, label, _colours([label])[0])],
+    }
+
+
+# The pytest page's columns: (key, title, how a value is shown); "numeric" sorts by number.
+_TEST_COLUMNS = (
+    ("nodeid", "test", None),
+    ("peak_growth_bytes", "peak growth", "bytes"),
+    ("live_objects", "live objects left", "count"),
+    ("collected", "collected", "count"),
+    ("collections", "collections", "count"),
+    ("cycles", "cycles", "count"),
+    ("outcome", "budget", None),
+)
+
+
+def _test_row(test: Mapping[str, Any]) -> dict[str, Any]:
+    row = dict(test)
+    if "live_objects" not in row and "live_variables" in row:
+        row["live_objects"] = row["live_variables"] + row.get("live_functions", 0)
+    # A later document may say how a budget went; until then, marked tests were judged.
+    row.setdefault("outcome", "judged" if row.get("marked") else "not marked")
+    for key, _, unit in _TEST_COLUMNS:
+        value = row.get(key)
+        if unit == "bytes" and isinstance(value, int):
+            row[f"{key}_text"] = format_bytes(value, signed=True)
+        elif unit == "count" and isinstance(value, int):
+            complete = key != "cycles" or row.get("cycles_complete", True)
+            row[f"{key}_text"] = format_count(value) + ("" if complete else "+")
+    row["shapes"] = [
+        {**shape, "path_text": shape.get("path") if isinstance(shape.get("path"), str)
+         else shape.get("path_text", ""),
+         "site_text": _site(shape.get("allocated_at"))}
+        for shape in row.get("shapes") or []
+    ]
+    return row
+
+
+def _site(site: Any) -> str | None:
+    if not isinstance(site, Mapping):
+        return None
+    return f"{site.get('file')}:{site.get('line')} in {site.get('function')}"
+
+
+def pytest_view(document: Mapping[str, Any], header: Sequence[str] = ()) -> dict[str, Any]:
+    """The pytest page from a ``pytest --agmem-json`` document: every measured test.
+
+    Read from the document rather than the plugin's objects, so the page shows what
+    the JSON holds, and a field the plugin adds later shows without a change here.
+    """
+    tests = [_test_row(test) for test in document.get("tests", [])]
+    return {
+        "kind": "pytest",
+        "heading": "pytest --agmem",
+        "header": list(header),
+        "verdict": [],
+        "passed": None,
+        "variants": [],
+        "tests": tests,
+        "test_columns": [
+            {"key": key, "title": title, "numeric": unit is not None}
+            for key, title, unit in _TEST_COLUMNS
+        ],
     }

@@ -263,3 +263,123 @@ def test_the_page_escapes_what_could_end_its_script(tmp_path):
     text = render_data({"heading": "x", "variants": [], "header": ["</script><b>"]}, "t")
     assert "</script><b>" not in text
     assert text.count("</script>") == 2  # the data's element and the script's
+
+
+@pytest.fixture(scope="module")
+def check_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    folder = tmp_path_factory.mktemp("check")
+    page, document = folder / "check.html", folder / "check.json"
+    result = CliRunner().invoke(cli, [
+        "check", "--max-collected", "0", "--mode", "strong", "--iterations", "120",
+        "--size", "1000", "--format", "json", "-o", str(document), "--html", str(page), "-q",
+    ], prog_name="agmem", catch_exceptions=False)
+    assert result.exit_code == 1, result.output  # strong mode leaves cycles: over budget
+    return page, json.loads(document.read_text())
+
+
+@pytest.mark.slow
+def test_a_check_page_shows_every_rows_verdict(browser, check_page):
+    page, document = check_page
+    _open(browser, page)
+    shown = browser.evaluate(
+        "[...document.querySelectorAll('table.metrics tbody tr:not(.section)')].map(r => "
+        "[r.children[0].textContent, r.lastElementChild.textContent])")
+    # grouped by how each is judged, as in the terminal: the same rows, in another order
+    assert sorted(shown) == sorted([row["metric"], row["verdict"]] for row in document["rows"])
+    assert ["gc_collected", "over budget"] in shown
+    assert browser.evaluate("document.querySelector('.verdict').classList.contains('fail')")
+    assert browser.evaluate("document.querySelector('.verdict').textContent").endswith(
+        document["summary"])
+
+
+@pytest.mark.slow
+def test_dark_scheme_and_print_keep_the_page_readable(browser, compare_page):
+    page, _ = compare_page
+    background = "getComputedStyle(document.documentElement).backgroundColor"
+    text = "getComputedStyle(document.body).color"
+    try:
+        browser.send("Emulation.setEmulatedMedia", features=[
+            {"name": "prefers-color-scheme", "value": "dark"}])
+        _open(browser, page)
+        assert (browser.evaluate(background), browser.evaluate(text)) == (
+            "rgb(20, 24, 29)", "rgb(227, 231, 236)")
+        browser.send("Emulation.setEmulatedMedia", media="print")
+        # printed: black on white, whatever the scheme; no controls; the charts stay
+        assert (browser.evaluate(background), browser.evaluate(text)) == (
+            "rgb(255, 255, 255)", "rgb(0, 0, 0)")
+        assert browser.evaluate("getComputedStyle(document.querySelector('.controls')).display"
+                                ) == "none"
+        assert browser.evaluate("document.querySelector('svg.chart').getBoundingClientRect()"
+                                ".height") > 100
+    finally:
+        browser.send("Emulation.setEmulatedMedia", media="", features=[])
+
+
+# A suite of three tests: one leaves self-referencing objects to the collector.
+SUITE = """
+class Node:
+    def __init__(self):
+        self.me = self
+        self.payload = bytearray(32 * 1024)
+
+
+def test_leaks():
+    for _ in range(5):
+        Node()
+
+
+def test_clean():
+    assert sum(range(10)) == 45
+
+
+def test_grows():
+    kept = [bytearray(256 * 1024)]
+    assert kept
+"""
+
+
+@pytest.fixture
+def pytest_page(pytester: pytest.Pytester, tmp_path: Path) -> tuple[Path, Any]:
+    from autograd_mem.reporters.page import render_data
+    from autograd_mem.reporters.page_data import pytest_view
+
+    pytester.makepyfile(test_suite=SUITE)
+    figures = tmp_path / "suite.json"
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly", "--agmem",
+                                "--agmem-json", str(figures))
+    result.assert_outcomes(passed=3)
+    document = json.loads(figures.read_text())
+    page = tmp_path / "suite.html"
+    page.write_text(render_data(pytest_view(document), "pytest --agmem"), encoding="utf-8")
+    return page, document
+
+
+def _test_ids(browser: Browser) -> list[str]:
+    return browser.evaluate("[...document.querySelectorAll('tr.test')].map(r => r.dataset.nodeid)")
+
+
+@pytest.mark.slow
+def test_the_pytest_page_sorts_filters_and_opens_a_tests_cycles(browser, pytest_page):
+    page, document = pytest_page
+    _open(browser, page)
+    tests = {test["nodeid"]: test for test in document["tests"]}
+    assert sorted(_test_ids(browser)) == sorted(tests)
+    # sorted by peak growth, largest first, then the other way round
+    browser.evaluate("document.querySelector('button.sort[data-key=\"peak_growth_bytes\"]').click()")
+    by_growth = sorted(tests, key=lambda nodeid: tests[nodeid]["peak_growth_bytes"])
+    assert _test_ids(browser) in (by_growth, by_growth[::-1])
+    first = _test_ids(browser)
+    browser.evaluate("document.querySelector('button.sort[data-key=\"peak_growth_bytes\"]').click()")
+    assert _test_ids(browser) == first[::-1]
+    # filtered by name
+    browser.evaluate("const f = document.querySelector('input[type=search]'); f.value = 'leak';"
+                     "f.dispatchEvent(new Event('input'))")
+    (leaky,) = _test_ids(browser)
+    assert leaky.endswith("test_leaks")
+    # its cycles open under its row: every shape the JSON holds for it
+    browser.evaluate("document.querySelector('tr.test button.open').click()")
+    objects = browser.evaluate(
+        "[...document.querySelectorAll('tr.test-detail:not([hidden]) table.shapes tbody tr')]"
+        ".map(r => r.children[1].textContent)")
+    assert [_number(text) for text in objects] == [s["objects"] for s in tests[leaky]["shapes"]]
+    assert tests[leaky]["shapes"], "the leaking test must leave a cycle for this to mean much"

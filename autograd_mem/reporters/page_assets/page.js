@@ -268,6 +268,7 @@
     for (const s of spec.series) for (const p of s.points) { low = Math.min(low, p.low); high = Math.max(high, p.high); }
     if (bytes) high = Math.max(high, 1024 * 1024);  // as the terminal: one arena at least
     if (high === low) high = low + 1;
+    high += (high - low) * 0.06;  // headroom: a peak is not drawn on the frame
     const x = (value) => MARGIN.left + (value - a) / (b - a) * (width - MARGIN.left - MARGIN.right);
     const y = (value) => top + height - (value - low) / (high - low) * height;
     group.append(svg("rect", {x: MARGIN.left, y: top, width: width - MARGIN.left - MARGIN.right, height, class: "plot"}));
@@ -604,7 +605,7 @@
   function shapesTable(shapes) {
     return el("div", {class: "table-scroll"}, el("table", {class: "shapes"},
       el("thead", {}, el("tr", {}, ["cycles", "objects", "bytes held", "path", "allocated at", "hint"].map(
-        (h) => el("th", {scope: "col"}, h)))),
+        (h, i) => el("th", {scope: "col", class: i < 3 ? "num" : null}, h)))),
       el("tbody", {}, shapes.map((s) => el("tr", {},
         el("td", {class: "num"}, formatCount(s.cycles)), el("td", {class: "num"}, formatCount(s.objects)),
         el("td", {class: "num", title: exactBytes(s.bytes_held)}, formatBytes(s.bytes_held)),
