@@ -21,7 +21,7 @@ import click
 
 from autograd_mem import result
 from autograd_mem.errors import UsageError
-from autograd_mem.files import check_writable
+from autograd_mem.files import check_distinct_outputs, check_writable
 from autograd_mem.result import MAX_FIGURE, RunConfig, rule_of
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -320,6 +320,8 @@ def output_from_options(options: Mapping[str, Any]) -> OutputOptions:
         paths[key] = None if value is None else Path(value)
         if paths[key] is not None:
             check_writable(paths[key], option)  # type: ignore[arg-type]
+    check_distinct_outputs({"--output": paths["output_path"], "--svg": paths["svg_path"],
+                            "--html": paths["html_path"]})
     _check_export(paths["svg_path"], "--svg", "svg")
     _check_export(paths["html_path"], "--html", "html")
     return OutputOptions(

@@ -90,7 +90,8 @@ class RunProgress:
             + [len("starting")]
         )
         total = None if any(iterations_of(c) is None for c in configs) else sum(self._steps)
-        self._count_width = len(_count(max(self._steps), max(self._steps), 0))
+        widest = max([iterations_of(c) or 0 for c in configs], default=0)
+        self._count_width = len(_count(widest, widest, 0))
         self._task = (
             progress.add_task("starting".ljust(self._stage_width), total=total,
                               rss=_readout(0), count=" " * self._count_width)

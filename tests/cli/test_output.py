@@ -45,13 +45,15 @@ def test_exports_are_titled_with_the_command_as_typed(invoke, fake_measure, tmp_
     assert f"<title>{typed}</title>".replace("'", "&#x27;") in page
 
 
-def test_the_html_export_spans_the_page(invoke, fake_measure, tmp_path):
+def test_the_html_page_carries_everything_it_shows(invoke, fake_measure, tmp_path):
     invoke("run", "--iterations", "100", "--html", str(tmp_path / "r.html"))
 
     page = (tmp_path / "r.html").read_text()
     assert '<meta name="viewport" content="width=device-width' in page
-    # the font is sized from the window's width so the report's columns fill it
-    assert re.search(r"font-size: clamp\(\d+px, calc\(96vw / \(120 \* 0\.6\)\), \d+px\)", page)
+    # inline only: no file or address it would fetch, and a policy that forbids it
+    assert "default-src 'none'" in page
+    assert not re.search(r"""(src|href)=["']?(https?:|//)""", page)
+    assert "<link" not in page
     assert "Peak growth above baseline" in page
 
 
