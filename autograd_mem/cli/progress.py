@@ -28,8 +28,8 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from autograd_mem.result import RunConfig
-from autograd_mem.units import format_bytes
+from autograd_mem.schema.result import RunConfig
+from autograd_mem.schema.units import format_bytes
 
 BAR_WIDTH = 12
 # "RSS 1,023.5 MiB": the widest byte count the readout shows.

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from autograd_mem.engine.core import Function, Variable, as_array
+from autograd_mem.engine.function import Function
+from autograd_mem.engine.variable import Variable, as_array
 
 # The op functions call ``Function.__call__`` as a plain function: Python then runs it
 # inline, where ``Square()(x)`` would go through the C slot for ``__call__`` (a tuple of

@@ -15,12 +15,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import PurePath
 from typing import Any
 
-from autograd_mem.compare import Comparison
-from autograd_mem.program import parse_program_args
-from autograd_mem.regression import CheckReport
+from autograd_mem.analysis.compare import Comparison
+from autograd_mem.analysis.regression import CheckReport
 from autograd_mem.reporters import check_rows, explain, rows
-from autograd_mem.result import ExplainReport, Measurement, to_plain
-from autograd_mem.units import format_bytes, format_count
+from autograd_mem.schema.result import ExplainReport, Measurement, to_plain
+from autograd_mem.schema.units import format_bytes, format_count
+from autograd_mem.targets.program import parse_program_args
 
 # A mode keeps the colour the terminal gives it; other labels take the rest in turn.
 MODE_COLOURS = {"strong": "red", "weak": "green", "strong/off": "magenta", "weak/off": "cyan"}
