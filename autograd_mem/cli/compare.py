@@ -29,6 +29,7 @@ from autograd_mem.cli.options import (
     variant_workload_options,
 )
 from autograd_mem.cli.output import deliver
+from autograd_mem.cli.programs import warn_if_it_runs_nothing
 from autograd_mem.cli.report import read_result
 from autograd_mem.errors import UsageError
 from autograd_mem.schema.result import Measurement, RunConfig, rule_of
@@ -37,6 +38,7 @@ from autograd_mem.targets.program import (
     check_program,
     classify_argument,
     parse_program,
+    parse_program_args,
 )
 
 # The words --modes accepts: those of the --mode and --gc options, from the schema.
@@ -258,6 +260,9 @@ def command(variant_texts: tuple[str, ...], modes: Modes | None, **options: Any)
         variants = build_variants(sources, modes)
     _refuse_options_nothing_uses(variants)
     output = output_from_options(options)
+    for variant in variants:
+        if variant.config is not None and variant.config.program is not None:
+            warn_if_it_runs_nothing(parse_program_args(variant.config.program), output.quiet)
     deliver(output, compare(_measure(variants, options["force"], output.quiet),
                             [v.label for v in variants]))
 

@@ -25,7 +25,12 @@ from autograd_mem.cli.help import SectionedCommand
 from autograd_mem.cli.options import config_from_options
 from autograd_mem.errors import UsageError, WorkloadError
 from autograd_mem.schema.result import RunConfig
-from autograd_mem.targets.program import ProgramSpec, check_program, parse_program_args
+from autograd_mem.targets.program import (
+    ProgramSpec,
+    check_program,
+    parse_program_args,
+    unused_workload,
+)
 from autograd_mem.targets.workloads import _find_module_origin
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -134,6 +139,7 @@ def program_spec(ctx: click.Context, options: dict[str, Any]) -> ProgramSpec | N
         raise UsageError(f"no such option: {words[0]} (a program's own options go after it)")
     refuse_workload_options(ctx, words)
     spec = check_program(parse_program_args(words))
+    warn_if_it_runs_nothing(spec, bool(options.get("quiet")))
     misplaced = misplaced_options(ctx.command, ctx, spec.args)
     if misplaced and not options.get("quiet"):
         click.echo(
@@ -141,6 +147,16 @@ def program_spec(ctx: click.Context, options: dict[str, Any]) -> ProgramSpec | N
             f"agmem: agmem's options go before the script (or write -- before the script "
             "to keep this as it is)", err=True)
     return spec
+
+
+def warn_if_it_runs_nothing(spec: ProgramSpec, quiet: bool) -> None:
+    """A warning for a script that defines a workload function and calls none of its code."""
+    function = unused_workload(spec)
+    if function is not None and not quiet:
+        click.echo(
+            f"agmem: warning: {spec.script} defines {function}() but runs nothing at its top "
+            f"level, so agmem measures an interpreter doing nothing: to run {function} once "
+            f"per iteration, name it {spec.script}:{function}", err=True)
 
 
 def refuse_workload_options(ctx: click.Context, words: tuple[str, ...], skip: str = "") -> None:
