@@ -28,7 +28,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from autograd_mem.schema.result import RunConfig
+from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.units import format_bytes
 
 BAR_WIDTH = 12

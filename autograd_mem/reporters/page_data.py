@@ -18,7 +18,9 @@ from typing import Any
 from autograd_mem.analysis.compare import Comparison
 from autograd_mem.analysis.regression import CheckReport
 from autograd_mem.reporters import check_rows, explain, rows
-from autograd_mem.schema.result import ExplainReport, Measurement, to_plain
+from autograd_mem.schema.codec import to_plain
+from autograd_mem.schema.explain import ExplainReport
+from autograd_mem.schema.run import Measurement
 from autograd_mem.schema.units import format_bytes, format_count
 from autograd_mem.targets.program import parse_program_args
 
