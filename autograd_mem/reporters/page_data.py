@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from pathlib import PurePath
 from typing import Any
 
 from autograd_mem.analysis.compare import Comparison
 from autograd_mem.analysis.regression import CheckReport
 from autograd_mem.reporters import check_rows, explain, rows
+from autograd_mem.reporters.chart import run_name
 from autograd_mem.schema.codec import to_plain
 from autograd_mem.schema.explain import ExplainReport
 from autograd_mem.schema.run import Measurement
 from autograd_mem.schema.units import format_bytes, format_count
-from autograd_mem.targets.program import parse_program_args
 
 # A mode keeps the colour the terminal gives it; other labels take the rest in turn.
 MODE_COLOURS = {"strong": "red", "weak": "green", "strong/off": "magenta", "weak/off": "cyan"}
@@ -47,15 +46,6 @@ def _micro(seconds: Sequence[float]) -> list[int]:
 def _colours(labels: Sequence[str]) -> list[str]:
     spare = iter([c for c in COLOURS if c not in MODE_COLOURS.values()] + list(COLOURS) * 4)
     return [MODE_COLOURS.get(label) or next(spare) for label in labels]
-
-
-def run_label(measurement: Measurement) -> str:
-    """A run's name on the page: its mode (``strong/off``), or a program's script or module."""
-    program = measurement.config.program
-    if program is None:
-        return measurement.config.label
-    spec = parse_program_args(program)
-    return PurePath(spec.script).name if spec.script is not None else f"-m {spec.module}"
 
 
 def _timeline(measurement: Measurement) -> dict[str, Any]:
@@ -160,7 +150,7 @@ def _run_view(measurement: Measurement) -> dict[str, Any]:
             ("Time", rows.time_rows(measurement)),
         )
     ]
-    label = run_label(measurement)
+    label = run_name(measurement)
     return {
         "kind": "run",
         "heading": "agmem run",
@@ -206,7 +196,7 @@ def _check_view(report: CheckReport) -> dict[str, Any]:
             metric, _judged, *values, verdict = check_rows.cells(row, percent=True)
             body.append({"title": metric, "cells": [*values, verdict], "verdict": verdict})
         sections.append((judged, body))
-    label = run_label(report.measurement)
+    label = run_name(report.measurement)
     return {
         "kind": "check",
         "heading": "agmem check",
