@@ -396,7 +396,10 @@
     tip.replaceChildren(...content);
     tip.hidden = false;
     const box = panel.chart.getBoundingClientRect(), host = timeline.charts.getBoundingClientRect();
-    const left = Math.min(Math.max(0, px - host.left + 14), Math.max(0, host.width - tip.offsetWidth));
+    // Beside the pointer, on the side with more room: the other side stays in sight.
+    const at = px - host.left;
+    const left = at < host.width / 2 ? Math.min(at + 14, host.width - tip.offsetWidth)
+      : Math.max(0, at - 14 - tip.offsetWidth);
     tip.style.left = `${left}px`;
     tip.style.top = `${box.top - host.top + 8}px`;
   }
@@ -472,26 +475,19 @@
       const px = clientX - box.left;
       return panel.a + (px - MARGIN.left) / (box.width - MARGIN.left - MARGIN.right) * (panel.b - panel.a);
     };
-    let drag = null;
     chart.addEventListener("mousemove", (event) => {
-      if (drag) {
-        const box = chart.getBoundingClientRect();
-        const per = (panel.b - panel.a) / (box.width - MARGIN.left - MARGIN.right);
-        if (Math.abs(event.clientX - drag.from) > 2) drag.moved = true;
-        state.range = drag.range;
-        pan(-(event.clientX - drag.from) * per);
-        return;
-      }
-      if (event.target.classList.contains("gc-mark")) return;
+      if (timeline.drag || event.target.classList.contains("gc-mark")) return;
       hover(panel, Math.min(panel.b, Math.max(panel.a, valueAt(event.clientX))));
     });
-    chart.addEventListener("mouseleave", () => { if (!drag) unhover(); });
+    chart.addEventListener("mouseleave", () => { if (!timeline.drag) unhover(); });
     chart.addEventListener("mousedown", (event) => {
       if (event.button !== 0 || !state.range) return;
-      drag = {from: event.clientX, range: state.range.slice(), moved: false};
+      // Kept on the timeline, not the chart: each move redraws the chart it started on.
+      const plotWidth = chart.getBoundingClientRect().width - MARGIN.left - MARGIN.right;
+      timeline.drag = {from: event.clientX, range: state.range.slice(), per: (panel.b - panel.a) / plotWidth};
+      unhover();
       event.preventDefault();
     });
-    window.addEventListener("mouseup", () => { drag = null; }, {once: false});
     chart.addEventListener("wheel", (event) => {
       event.preventDefault();
       zoom(Math.exp(event.deltaY * 0.002), valueAt(event.clientX));
@@ -585,6 +581,13 @@
         counts),
       timeline.details));
     drawTimeline();
+    window.addEventListener("mousemove", (event) => {
+      const drag = timeline.drag;
+      if (!drag) return;
+      state.range = drag.range;
+      pan(-(event.clientX - drag.from) * drag.per);
+    });
+    window.addEventListener("mouseup", () => { timeline.drag = null; });
     let pending = null;
     window.addEventListener("resize", () => { clearTimeout(pending); pending = setTimeout(drawTimeline, 100); });
   }
