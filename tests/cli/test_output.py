@@ -71,3 +71,36 @@ def test_baseline_help_does_not_cut_its_subcommands_either(invoke):
     result = invoke("baseline", "--help")
 
     assert "..." not in result.stdout.split("Commands:", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--svg", "out.png"], "--svg writes SVG, but out.png names a PNG file: name it out.svg"),
+        (["--html", "page.json"], "--html writes HTML, but page.json names a json file"),
+        (["-o", "run.json", "--format", "table"],
+         "--output run.json names a json file, but the report's format is table: "
+         "use --format json"),
+        (["-o", "run.md", "--format", "json"], "--output run.md names a markdown file"),
+    ],
+)
+def test_an_output_whose_extension_disagrees_is_refused_before_any_run(
+        invoke, fake_measure, tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+
+    result = invoke("run", "--iterations", "100", *args)
+
+    assert result.exit_code == 2
+    assert result.stderr == f"agmem: error: {message}" + result.stderr.split(message)[1]
+    assert result.stderr.count("\n") == 1
+    assert fake_measure.calls == []
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("name", "first"), [("run.json", "{"), ("run.md", "## agmem run")])
+def test_without_format_the_output_is_written_in_the_format_its_extension_names(
+        invoke, fake_measure, tmp_path, name, first):
+    result = invoke("run", "--iterations", "100", "-o", str(tmp_path / name))
+
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / name).read_text().startswith(first)
