@@ -27,6 +27,7 @@ from autograd_mem.schema.result import (
     POSITIVE,
     SCHEMA_VERSION,
     Environment,
+    ExplainReport,
     Measurement,
     Metrics,
     RunConfig,
@@ -59,10 +60,18 @@ class Baseline:
     created_at: str  # ISO 8601, UTC
     tool_version: str = __version__
     schema_version: int = SCHEMA_VERSION
+    # The engine's and built-in workloads' source digest (``_version.engine_revision``);
+    # "unknown" in a baseline saved before it was kept.
+    engine_revision: str = "unknown"
+    # The forensics of one run (saved with ``--explain``): what a failed check's rerun
+    # is set against to name the causes.
+    explain: ExplainReport | None = None
 
 
-def from_measurement(measurement: Measurement, *, created_at: str | None = None) -> Baseline:
-    """The baseline of a measurement: its medians and spread, without timelines."""
+def from_measurement(
+    measurement: Measurement, *, created_at: str | None = None, engine_revision: str = "unknown"
+) -> Baseline:
+    """The baseline of a measurement: its medians and spread and its forensics, no timelines."""
     return Baseline(
         config=measurement.config,
         environment=measurement.environment,
@@ -73,6 +82,8 @@ def from_measurement(measurement: Measurement, *, created_at: str | None = None)
         peak_rss_source=measurement.representative.peak_rss_source,
         created_at=created_at or datetime.now(timezone.utc).isoformat(timespec="seconds"),
         tool_version=measurement.tool_version,
+        engine_revision=engine_revision,
+        explain=measurement.explain,
     )
 
 
@@ -88,6 +99,8 @@ def to_dict(baseline: Baseline) -> dict[str, Any]:
         "metrics": to_plain(baseline.metrics),
         "metrics_min": to_plain(baseline.metrics_min),
         "metrics_max": to_plain(baseline.metrics_max),
+        "engine_revision": baseline.engine_revision,
+        "explain": to_plain(baseline.explain),
     }
 
 
@@ -102,7 +115,9 @@ def from_dict(data: Any, where: str = "baseline") -> Baseline:
     problem = POSITIVE.problem("'runs'", runs, repr(runs))
     if problem:
         raise ResultFormatError(f"{where}: {problem}")
+    _refuse_unknown_keys(data, where)
     environment = from_plain(Environment, data.get("environment"), f"{where}.environment")
+    explain = data.get("explain")
     spread = {
         key: _metrics(data.get(key), environment, f"{where}.{key}")
         for key in ("metrics", "metrics_min", "metrics_max")
@@ -115,7 +130,21 @@ def from_dict(data: Any, where: str = "baseline") -> Baseline:
         peak_rss_source=_text(data, "peak_rss_source", where),
         created_at=_text(data, "created_at", where),
         tool_version=tool_version,
+        engine_revision=_text(data, "engine_revision", where),
+        explain=None if explain is None else from_plain(ExplainReport, explain, f"{where}.explain"),
     )
+
+
+_KEYS = {
+    "schema_version", "kind", "tool", "created_at", "environment", "config", "runs",
+    "peak_rss_source", "metrics", "metrics_min", "metrics_max", "engine_revision", "explain",
+}
+
+
+def _refuse_unknown_keys(data: Mapping[str, Any], where: str) -> None:
+    unknown = sorted(set(data) - _KEYS)
+    if unknown:
+        raise ResultFormatError(f"{where}: unknown keys {unknown}")
 
 
 def save(path: str | os.PathLike[str], baseline: Baseline) -> None:
