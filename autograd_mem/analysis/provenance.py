@@ -11,7 +11,7 @@ portable, and the counts did not change meaning.
 from __future__ import annotations
 
 from autograd_mem.schema.baseline import Baseline
-from autograd_mem.schema.result import Environment, Measurement
+from autograd_mem.schema.run import Environment, Measurement
 
 UNKNOWN = "unknown"
 

@@ -37,6 +37,7 @@ from autograd_mem.analysis import provenance
 from autograd_mem.analysis.causes import Cause
 from autograd_mem.errors import ExitCode
 from autograd_mem.schema.baseline import Baseline
+<<<<<<< HEAD
 from autograd_mem.schema.check import (
     BUDGET,
     CLASSES,
@@ -46,13 +47,14 @@ from autograd_mem.schema.check import (
     Limits,
     MetricCheck,
 )
-from autograd_mem.schema.result import (
-    Environment,
-    ExplainReport,
-    Measurement,
-    Metrics,
-    RunConfig,
-)
+from autograd_mem.schema.config import RunConfig
+from autograd_mem.schema.explain import ExplainReport
+from autograd_mem.schema.run import Environment, Measurement, Metrics
+=======
+from autograd_mem.schema.codec import header, to_plain
+from autograd_mem.schema.config import RunConfig
+from autograd_mem.schema.run import Environment, Measurement, Metrics
+>>>>>>> main
 from autograd_mem.targets.workloads import parse_spec
 
 __all__ = ["BUDGET", "CLASSES", "EXACT", "INFO", "TOLERANCE", "Limits", "MetricCheck"]

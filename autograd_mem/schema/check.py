@@ -13,24 +13,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from autograd_mem.errors import ResultFormatError
-from autograd_mem.schema.result import (
+from autograd_mem.schema.codec import check_schema, from_plain, header, to_plain
+from autograd_mem.schema.config import RunConfig
+from autograd_mem.schema.rules import (
     BYTES,
     COUNT,
     Each,
-    Environment,
     Flag,
     Integer,
     Number,
     OneOf,
     OrNone,
-    RunConfig,
     String,
-    check_schema,
-    from_plain,
-    header,
     ruled,
-    to_plain,
 )
+from autograd_mem.schema.run import Environment
 
 KIND = "check"
 
