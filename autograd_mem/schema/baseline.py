@@ -260,7 +260,8 @@ def _json_problem(named: str, text: str, exc: json.JSONDecodeError) -> str:
     # JSON strings cannot hold a raw newline: one left open with nothing after it on
     # its line ran into the end of the file.
     cut_in_a_string = exc.msg.startswith("Unterminated string") and "\n" not in rest
-    if exc.pos >= len(text.rstrip()) or cut_in_a_string:
+    cut_in_a_word = bool(rest) and any(word.startswith(rest) for word in ("null", "true", "false"))
+    if exc.pos >= len(text.rstrip()) or cut_in_a_string or cut_in_a_word:
         return f"{named} is truncated: the JSON ends early (line {exc.lineno})"
     return f"{named} is corrupt: not valid JSON ({exc.msg} at line {exc.lineno})"
 

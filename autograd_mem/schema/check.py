@@ -1,4 +1,4 @@
-"""The check document (``kind: "check"``): ``agmem check``'s verdict as versioned JSON, and its reader.
+"""The check document (``kind: "check"``): ``agmem check``'s verdict as versioned JSON, read back.
 
 The rows, the limits and the causes are written here once, as frozen dataclasses:
 the analysis builds them, the reporters render them, and ``from_dict`` reads a saved
@@ -9,7 +9,7 @@ document back strictly (unknown keys, another kind or schema, a row whose derive
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from autograd_mem.errors import ResultFormatError
@@ -151,15 +151,15 @@ class CheckDocument:
     exit_code: int = ruled(Integer(0, 255))
     summary: str = ruled(String())
     regressed: tuple[str, ...] = ruled(Each(String()))
+    config: RunConfig
+    environment: Environment
     baseline: BaselineFacts | None = None
-    config: RunConfig = RunConfig()
-    environment: Environment | None = None
     # Provenance: every difference from the baseline, named.
     differences: tuple[str, ...] = ruled(Each(String()), ())
     # One line: the exact metrics shown but not gated, and why ("" when none).
     not_gated: str = ruled(String(), "")
     config_differences: tuple[str, ...] = ruled(Each(String()), ())
-    limits: Limits = Limits()
+    limits: Limits = field(default_factory=Limits)
     rows: tuple[MetricCheck, ...] = ()
     causes: tuple[Cause, ...] = ()
     forensics: str = ruled(String(), "")  # what was done to explain a failure, in one line
@@ -195,9 +195,8 @@ def from_dict(data: Any, where: str = "check") -> CheckDocument:
     """
     tool_version = check_schema(data, KIND, where)
     body = {k: v for k, v in data.items() if k not in ("schema_version", "kind", "tool")}
-    body["rows"] = tuple(
-        _row_from_dict(row, f"{where}.rows[{i}]") for i, row in enumerate(_list(body, "rows", where))
-    )
+    rows = _list(body, "rows", where)
+    body["rows"] = tuple(_row_from_dict(row, f"{where}.rows[{i}]") for i, row in enumerate(rows))
     body["causes"] = tuple(
         from_plain(Cause, c, f"{where}.causes[{i}]")
         for i, c in enumerate(_list(body, "causes", where))
