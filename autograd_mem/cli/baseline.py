@@ -80,7 +80,7 @@ def save(ctx: click.Context, file: str, quiet: bool, update: bool, **options: An
     config = config_with_program(ctx, options)
     # Refuse an unwritable path, or one that would be replaced by accident, before
     # minutes of measuring, not after.
-    if path.exists() and not update:
+    if path.is_file() and not update:
         raise UsageError(
             f"baseline {path} exists: give --update to rewrite it (see `agmem check` "
             "to compare against it)"
