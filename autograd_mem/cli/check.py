@@ -278,7 +278,9 @@ def _baselines_config(
     """
     keep_stdin = bool(options.get("stdin"))
     typed = program_spec(ctx, options)
-    config = _override(ctx, config, options)
+    # A baseline saved with --explain keeps its forensics for the causes of a failure;
+    # its checks run the forensics only when asked (--explain) or on a failure.
+    config = _override(ctx, dataclasses.replace(config, explain=False), options)
     if typed is not None:
         return with_program(config, typed, keep_stdin)
     if given(ctx, "workload"):
