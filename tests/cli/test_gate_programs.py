@@ -26,9 +26,12 @@ MiB = 1024**2
 
 # The program run as ``python`` would, under tracemalloc from its first line: the
 # bytes still traced when it ended (before any collection, as agmem reads retained
-# memory) and the traced peak.
+# memory) and the traced peak. What agmem's measured child has imported before the
+# program starts (numpy, the engine) is imported first here too, so that an edit
+# importing a module numpy already imported costs here what it costs there.
 TRACED = """
 import runpy, sys, tracemalloc
+import autograd_mem.engine, autograd_mem.measure.program_pass
 sys.argv = sys.argv[1:]
 tracemalloc.start()
 runpy.run_path(sys.argv[0], run_name="__main__")
@@ -64,7 +67,7 @@ class Project:
     def save(self, *options: str) -> dict:
         self.path.write_text(self.original)
         code, _, err = agmem("baseline", "save", str(self.baseline), "--update", "--quiet",
-                             "--repeat", "2", *options, "--", self.name)
+                             "--repeat", "1", *options, "--", self.name)
         assert code == 0, err
         return json.loads(self.baseline.read_text())
 
@@ -100,8 +103,8 @@ def row(document: dict, metric: str) -> dict:
 @pytest.mark.parametrize(
     ("project", "change"),
     [
-        ("jsonjob.py", "argparse option"),
-        ("sqlitejob.py", "print to logging"),
+        ("sqlitejob.py", "argparse option"),
+        ("numpyjob.py", "print to logging"),
         ("sortedjob.py", "one more stdlib import"),
         ("numpyjob.py", "1% more input"),
         ("jsonjob.py", "unseeded RNG"),
@@ -110,11 +113,13 @@ def row(document: dict, metric: str) -> dict:
 )
 def test_an_ordinary_change_passes(project: Project, change: str) -> None:
     # given a program's baseline, and the program after an ordinary change
-    project.save()
+    growth = project.save()["metrics"]["peak_rss_growth_bytes"]
     source = edits.benign(project.original, change)
-    # whose true cost, by tracemalloc, is far under a leak's size
+    # whose true cost, by tracemalloc, is under the documented margins (retained: 2.5% of
+    # the peak growth or 1 MiB; peak: 10% of it or 1 MiB), and under a leak's size
     retained, peak = project.true_change(source)
-    assert retained < MiB // 2 and peak < 2 * MiB, (retained, peak)
+    assert retained < max(0.025 * growth, MiB), retained
+    assert peak < max(0.10 * growth, MiB), peak
     # when checked, it passes, whatever the collector's counts did
     code, document, _ = project.check(source)
     assert code == 0, document["summary"]
@@ -124,7 +129,7 @@ def test_an_ordinary_change_passes(project: Project, change: str) -> None:
 
 @pytest.mark.parametrize(
     ("project", "at"),
-    [("jsonjob.py", "end"), ("sqlitejob.py", "start"), ("numpyjob.py", "end")],
+    [("sqlitejob.py", "start"), ("numpyjob.py", "end")],
     indirect=["project"],
 )
 def test_a_leak_of_five_percent_of_peak_growth_and_two_mib_fails(project: Project, at: str) -> None:
