@@ -15,7 +15,14 @@ from autograd_mem.cli.programs import (
     program_echo,
     program_options,
 )
-from autograd_mem.errors import ProgramExitError
+from autograd_mem.errors import ExitCode, ProgramExitError, exit_code_epilog
+
+# agmem run passes a program's own status on, as time(1) and timeout(1) do: not one of
+# agmem's codes (ExitCode), but the program's.
+PROGRAM_STATUS = """\b
+  n    a program's own exit status, its report still shown: n for sys.exit(n) or
+       os._exit(n), 1 for an uncaught exception, 128+N if killed by signal N
+"""
 
 EPILOG = """\b
 Examples:
@@ -34,15 +41,9 @@ from the program's first on is the program's. Its output is shown on agmem's std
 as it comes (stdout carries the report) and kept for the error message if it fails;
 --quiet keeps it hidden. Memory includes its child processes (workers, DataLoaders).
 
-\b
-Exit codes:
-  0    success
-  2    bad usage or input, found before any run
-  3    the measured run failed (workload error, crash, killed, --timeout)
-  n    a program's own exit status, its report still shown: n for sys.exit(n)
-       or os._exit(n), 1 for an uncaught exception, 128+N if killed by signal N
-  130  interrupted (Ctrl-C); no output file is left half-written
-"""
+""" + exit_code_epilog(
+    (ExitCode.OK, ExitCode.USAGE, ExitCode.RUN_FAILED, ExitCode.INTERRUPTED)
+) + PROGRAM_STATUS
 
 
 @click.command("run", cls=ProgramCommand, epilog=EPILOG)

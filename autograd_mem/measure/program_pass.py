@@ -31,7 +31,7 @@ from autograd_mem.measure.protocol import (
     WINDOW_START_MONOTONIC,
     collector_cells,
 )
-from autograd_mem.probes import gc_probe, rss
+from autograd_mem.probes import allocated, gc_probe, rss
 from autograd_mem.schema.child import ChildResult, ChildStatus
 from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.run import IterationRecord, Metrics, RunResult
@@ -63,6 +63,7 @@ class ProgramWindow:
         self.start_seconds = 0.0
         self.end_seconds = 0.0
         self.traced: tuple[int | None, int | None] = (None, None)
+        self.allocated_start: int | None = None
         self.readings: dict[str, Any] = {}
         self.notes: tuple[str, ...] = ()
         self._forget_resets: list[Callable[[], None]] = []
@@ -73,6 +74,7 @@ class ProgramWindow:
         self.baseline_rss, self.reset_done = shared.baseline()
         self.flight[BASELINE_RSS_BYTES] = self.baseline_rss
         self._forget_resets.append(guard.reset_in_forked_copies(self.recorder.detach))
+        self.allocated_start = allocated.allocated_bytes()
         self.recorder.start()
         if self.trace_memory:
             self._forget_resets.append(guard.reset_in_forked_copies(tracemalloc.stop))
@@ -97,6 +99,9 @@ class ProgramWindow:
             "peak_source": peak_source,
             "end_rss": rss.current_rss_bytes(),
             "census": self._census.snapshot(),
+            # Read before any collection: the program's globals, dropped by runpy, may be
+            # alive only through a cycle until the next one, and what they hold is retained.
+            "retained": _difference(allocated.allocated_bytes(), self.allocated_start),
         }
         offset = self.start_seconds - self.recorder.origin_seconds
         self.notes += collector.collector_notes(self.recorder, offset)
@@ -119,6 +124,10 @@ class ProgramWindow:
         return self.end_seconds - self.start_seconds
 
 
+def _difference(end: int | None, start: int | None) -> int | None:
+    return None if end is None or start is None else end - start
+
+
 def _metrics(window: ProgramWindow, layout: gc_probe.GcLayout, uss: int | None) -> Metrics:
     """The program's figures: those of a workload's run, with the program as its one iteration."""
     readings = window.readings
@@ -139,6 +148,7 @@ def _metrics(window: ProgramWindow, layout: gc_probe.GcLayout, uss: int | None) 
         uss_end_bytes=uss,
         tracemalloc_current_bytes=window.traced[0],
         tracemalloc_peak_bytes=window.traced[1],
+        retained_bytes=readings["retained"],
     )
 
 

@@ -41,30 +41,41 @@ def with_timeline(
     """``run`` with the samples from its window's ``start`` to its end as its timeline.
 
     Samples outside that span (interpreter start-up, writing the result) are dropped:
-    the timeline shows the run, and ``seconds`` counts from its start. ``children``:
+    the timeline shows the run, and ``seconds`` counts from its start. It lies between
+    the child's own readings at the edges: its baseline RSS at 0 s (iteration 0), and
+    a workload's end RSS at its last iteration's end, so every timeline starts at 0
+    with a real reading, even a run shorter than the sampling interval. ``children``:
     the descendants' series and peaks go in too (a program's workers); they are left
     out (None) when no sample fell inside the run, so no figure says 0 for the unknown.
     """
-    span = run.metrics.wall_seconds
+    metrics = run.metrics
+    span = metrics.wall_seconds
     lo = bisect_left(samples.seconds, start)
     hi = bisect_right(samples.seconds, start + span)
-    seconds = tuple(samples.seconds[k] - start for k in range(lo, hi))
-    timeline = Timeline(
-        seconds=seconds,
-        rss_bytes=tuple(samples.rss_bytes[lo:hi]),
-        iteration=tuple(iteration_at(run.per_iteration, t, iterations) for t in seconds),
-        rss_bytes_min=tuple(samples.rss_bytes_min[lo:hi]),
-    )
+    seconds = [0.0, *(samples.seconds[k] - start for k in range(lo, hi))]
+    highs = [metrics.baseline_rss_bytes, *samples.rss_bytes[lo:hi]]
+    lows = [metrics.baseline_rss_bytes, *samples.rss_bytes_min[lo:hi]]
+    counted = bool(run.per_iteration.end_seconds)  # a workload's iterations
+    if counted:
+        seconds.append(span)
+        highs.append(metrics.end_rss_bytes)
+        lows.append(metrics.end_rss_bytes)
+    steps = [iteration_at(run.per_iteration, t, iterations) for t in seconds]
+    steps[0] = 0
+    if counted:
+        steps[-1] = iterations - 1
+    timeline = Timeline(seconds=tuple(seconds), rss_bytes=tuple(highs), iteration=tuple(steps),
+                        rss_bytes_min=tuple(lows))
     run = dataclasses.replace(run, timeline=timeline)
     if not children or hi <= lo or len(samples.children_rss_bytes) < hi:
         return run
     below = tuple(samples.children_rss_bytes[lo:hi])
     metrics = dataclasses.replace(
-        run.metrics,
+        metrics,
         children_peak_rss_bytes=max(below),
         # Exact: the highest sum of the process's and its descendants' RSS at one moment.
         tree_peak_rss_bytes=samples.peak_tree_bytes,
     )
-    return dataclasses.replace(
-        run, timeline=dataclasses.replace(timeline, children_rss_bytes=below), metrics=metrics
-    )
+    # The series starts with 0 at the program's first line, where it has started none.
+    timeline = dataclasses.replace(timeline, children_rss_bytes=(0, *below))
+    return dataclasses.replace(run, timeline=timeline, metrics=metrics)

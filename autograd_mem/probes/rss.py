@@ -217,7 +217,8 @@ class RssSampler:
         self.interval_seconds = min(interval_seconds, MAX_SAMPLE_INTERVAL_SECONDS)
         self.backend = backend
         self.tree = tree
-        self.samples = Samples()
+        # Two points fewer than a timeline holds: it adds the child's readings at its edges.
+        self.samples = Samples(capacity=4094)
         self.latest_rss_bytes = 0
         self.error: str | None = None
         # The moment from which samples are kept (0 until known: the measured window's
