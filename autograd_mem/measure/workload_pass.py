@@ -18,7 +18,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
-from autograd_mem.measure import collector, series
+from autograd_mem.measure import collector, series, timeline
 from autograd_mem.measure.protocol import (
     BASELINE_RSS_BYTES,
     FLIGHT_BYTES,
@@ -67,19 +67,48 @@ def _warm_up(config: RunConfig) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class Window:
-    """What the measured iterations left: their clock origin, per-iteration columns, collections.
+    """What the measured iterations left: their clock origin, per-bucket columns, collections.
 
+    The iterations are folded as they run into at most ``series.MAX_POINTS`` buckets of
+    ``per_bucket`` consecutive iterations each (one each for a run of up to that many):
+    a bucket's last end time, and the most and the fewest live Variables and Functions
+    at an iteration's end within it. So the window's own storage is the same few tens
+    of kilobytes for a thousand iterations or ten million.
     ``traced_bytes`` is ``tracemalloc``'s (current, peak) over the iterations alone, or
     (None, None) when it was not asked for.
     """
 
     start_seconds: float
-    end_seconds: array
-    live_variables: array
-    live_functions: array
+    columns: Columns
     recorder: gc_probe.GcRecorder
     traced_bytes: tuple[int | None, int | None]
     ready: tuple[int, bool] | None = None
+
+    @property
+    def end_seconds(self) -> array:
+        return self.columns.end_seconds
+
+
+@dataclasses.dataclass(frozen=True)
+class Columns:
+    """The window's per-bucket columns, allocated (and every page touched) before it opens."""
+
+    iterations: int
+    per_bucket: int
+    end_seconds: array
+    most_variables: array
+    fewest_variables: array
+    most_functions: array
+    fewest_functions: array
+
+    @classmethod
+    def make(cls, iterations: int) -> Columns:
+        per_bucket = -(-iterations // series.MAX_POINTS)
+        buckets = -(-iterations // per_bucket)
+        # 4-byte counts: two billion live Variables would need far more memory than exists.
+        most, fewest = array("i", [-1]) * buckets, array("i", [2**31 - 1]) * buckets
+        return cls(iterations, per_bucket, array("d", bytes(8 * buckets)), most,
+                   array("i", fewest), array("i", most), array("i", fewest))
 
 
 # Everything the bookkeeping needs (the columns, the recorder, its callback) is
@@ -126,11 +155,10 @@ def run_window(
     """
     from autograd_mem.engine import census
 
-    # Copied from zeros: every page is touched now, not first faulted in by the loop.
-    end_seconds = array("d", bytes(8 * iterations))
-    # 4-byte counts: two billion live Variables would need far more memory than exists.
-    live_variables = array("i", bytes(4 * iterations))
-    live_functions = array("i", bytes(4 * iterations))
+    columns = Columns.make(iterations)
+    ends, per = columns.end_seconds, columns.per_bucket
+    most_variables, fewest_variables = columns.most_variables, columns.fewest_variables
+    most_functions, fewest_functions = columns.most_functions, columns.fewest_functions
     done = flight if flight is not None else memoryview(array("d", bytes(FLIGHT_BYTES)))
     recorder = gc_probe.GcRecorder(collector_cells(done))
     read_variables, read_functions = census.live_variables, census.live_functions
@@ -154,9 +182,17 @@ def run_window(
         done[WINDOW_START_MONOTONIC] = start
         for i in range(iterations):
             step(i)
-            end_seconds[i] = clock()
-            live_variables[i] = read_variables()
-            live_functions[i] = read_functions()
+            bucket = i // per
+            ends[bucket] = clock()
+            variables, functions = read_variables(), read_functions()
+            if variables > most_variables[bucket]:
+                most_variables[bucket] = variables
+            if variables < fewest_variables[bucket]:
+                fewest_variables[bucket] = variables
+            if functions > most_functions[bucket]:
+                most_functions[bucket] = functions
+            if functions < fewest_functions[bucket]:
+                fewest_functions[bucket] = functions
             done[ITERATIONS_DONE] = i + 1
     except BaseException as exc:  # KeyboardInterrupt too: the workload's
         raise WorkloadRaised(exc) from exc
@@ -166,7 +202,7 @@ def run_window(
             tracemalloc.stop()
         recorder.stop()
         recorder.release()
-    return Window(start, end_seconds, live_variables, live_functions, recorder, traced, ready)
+    return Window(start, columns, recorder, traced, ready)
 
 
 def _prepared_step(config: RunConfig, modes: ExitStack) -> Callable[[int], object]:
@@ -188,22 +224,15 @@ def _prepared_step(config: RunConfig, modes: ExitStack) -> Callable[[int], objec
 
 
 def _per_iteration(window: Window) -> IterationRecord:
-    """The window's columns in at most ``series.MAX_POINTS`` buckets (see IterationRecord).
-
-    Read straight from the arrays, bucket by bucket: a million iterations never become
-    a million Python objects at once.
-    """
-    ranges = series.bucket_ranges(len(window.end_seconds))
-    start, ends = window.start_seconds, window.end_seconds
-    fewest_variables, most_variables = series.bucket_min_max(window.live_variables, ranges)
-    fewest_functions, most_functions = series.bucket_min_max(window.live_functions, ranges)
+    """The window's buckets as the run document keeps them (see IterationRecord)."""
+    c = window.columns
     return IterationRecord(
-        end_seconds=tuple(ends[stop - 1] - start for _, stop in ranges),
-        live_variables=tuple(most_variables),
-        live_functions=tuple(most_functions),
-        iteration=tuple(first for first, _ in ranges),
-        live_variables_min=tuple(fewest_variables),
-        live_functions_min=tuple(fewest_functions),
+        end_seconds=tuple(end - window.start_seconds for end in c.end_seconds),
+        live_variables=tuple(c.most_variables),
+        live_functions=tuple(c.most_functions),
+        iteration=tuple(range(0, c.iterations, c.per_bucket)),
+        live_variables_min=tuple(c.fewest_variables),
+        live_functions_min=tuple(c.fewest_functions),
     )
 
 
@@ -255,14 +284,16 @@ def measure(config: RunConfig, flight: memoryview | None = None) -> ChildResult:
     offset = window.start_seconds - window.recorder.origin_seconds
     record = window.recorder
 
+    per_iteration = _per_iteration(window)
+
     def iteration_at(seconds: float) -> int:
-        return gc_probe.iteration_at(window.end_seconds, window.start_seconds + seconds)
+        return timeline.iteration_at(per_iteration, seconds, config.iterations)
 
     run = RunResult(
         metrics=_metrics(config, window, layout, readings),
         gc_buckets=collector.gc_buckets(record, layout, offset, iteration_at),
         gc_longest_pauses=collector.longest_pauses(record, layout, offset, iteration_at),
-        per_iteration=_per_iteration(window),
+        per_iteration=per_iteration,
         peak_rss_source=peak_source,
         incomplete=collector.collector_notes(record, offset),
     )
