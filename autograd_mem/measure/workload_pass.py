@@ -143,15 +143,11 @@ def run_window(
     on_ready: Callable[[], tuple[int, bool]] | None = None,
     flight: memoryview | None = None,
 ) -> Window:
-    """Run the measured iterations with the collector watched and the census read per iteration.
+    """Run the measured iterations, the collector watched, the census read per iteration.
 
-    ``on_ready`` is called once the window's own storage exists and before anything
-    else: the measured pass reads its baseline RSS there (``Window.ready``), so agmem's
-    columns are in the baseline, never in the workload's growth (a hook: storage made
-    by the caller would be one tracked object more alive). ``flight``
-    (``protocol.map_flight_record``) gets the iterations done, the window's start and
-    the collector's record, for the parent to read however the child ends.
-    Why it is shaped so: see the comment above.
+    ``on_ready``: called once the window's storage exists, before anything else (the
+    baseline RSS is read there: ``Window.ready``). ``flight``: see ``protocol``. Why it
+    is shaped so: see the comment above.
     """
     from autograd_mem.engine import census
 
@@ -162,18 +158,15 @@ def run_window(
     done = flight if flight is not None else memoryview(array("d", bytes(FLIGHT_BYTES)))
     recorder = gc_probe.GcRecorder(collector_cells(done))
     read_variables, read_functions = census.live_variables, census.live_functions
-    # Every function the window calls is called once before the collection below:
-    # CPython 3.10 makes a frame object (tracked, and kept for reuse) on a function's
-    # first call, which would otherwise happen inside the window.
+    # Each function the window calls is called once before its collection (3.10 makes a
+    # tracked frame, kept for reuse, on a first call).
     read_variables(), read_functions(), census.reset_max()
     recorder.start(), recorder.stop()
     ready = None if on_ready is None else on_ready()
-    if ready is not None:
-        done[BASELINE_RSS_BYTES] = ready[0]
+    done[BASELINE_RSS_BYTES] = ready[0] if ready is not None else 0
     gc.collect()  # set-up garbage, ours and the step's: counts start from zero
     census.reset_max()  # the high-water marks start from what is alive now
-    clock = time.monotonic
-    traced: tuple[int | None, int | None] = (None, None)
+    clock, traced = time.monotonic, (None, None)
     recorder.start(read_stats=False)  # not ``with``: see GcRecorder
     try:
         if trace_memory:

@@ -150,7 +150,12 @@ def test_collection_marks_are_the_documents_collections(browser, compare_page):
         marks = browser.evaluate(
             f"document.querySelectorAll('.gc-mark[data-variant=\"{label}\"]').length")
         assert marks == len(measurement["gc_buckets"]["start_seconds"])
-    strong = document["measurements"][0]["gc_buckets"]["start_seconds"]
+    buckets = document["measurements"][0]["gc_buckets"]
+    # one mark per bucket of collections: its oldest generation collected, what it freed
+    strong = [
+        {"generation": max(g for g, count in enumerate(counts) if count), "collected": collected}
+        for counts, collected in zip(buckets["collections"], buckets["collected"], strict=True)
+    ]
     assert strong, "the strong run must collect for this test to mean anything"
     _scroll_to_timeline(browser)
     last = len(strong) - 1
