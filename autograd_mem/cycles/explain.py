@@ -23,7 +23,7 @@ from autograd_mem.cycles import hints
 from autograd_mem.cycles.shapes import CycleTally
 from autograd_mem.cycles.watcher import Collection, GarbageReader, GarbageWatcher
 from autograd_mem.probes import growth
-from autograd_mem.schema.result import ExplainReport, TypeGrowth
+from autograd_mem.schema.explain import ExplainReport, TypeGrowth
 
 
 def _engine_groups() -> tuple[type, type] | None:

@@ -46,16 +46,15 @@ from autograd_mem.measure.protocol import (
     map_progress_counter,
 )
 from autograd_mem.probes import gc_probe, rss
+from autograd_mem.schema.codec import dumps, from_plain
+from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.files import write_atomic
-from autograd_mem.schema.result import (
+from autograd_mem.schema.run import (
     Environment,
     GcEvent,
     IterationRecord,
     Metrics,
-    RunConfig,
     RunResult,
-    dumps,
-    from_plain,
     run_to_dict,
 )
 

@@ -26,7 +26,8 @@ from typing import Any
 
 from autograd_mem.measure import child
 from autograd_mem.probes import gc_probe, rss
-from autograd_mem.schema.result import GcEvent, IterationRecord, Metrics, RunConfig, RunResult
+from autograd_mem.schema.config import RunConfig
+from autograd_mem.schema.run import GcEvent, IterationRecord, Metrics, RunResult
 from autograd_mem.targets.program import ProgramSpec, parse_program_args, run_program
 
 
