@@ -14,16 +14,19 @@ for what stays alive without being garbage.
 
 from __future__ import annotations
 
-import functools
+import gc
 import sys
+import tracemalloc
 from dataclasses import dataclass, field
 from typing import Any
 
 from autograd_mem.cycles import hints
-from autograd_mem.cycles.shapes import CycleTally
+from autograd_mem.cycles.shapes import CycleTally, source_line
 from autograd_mem.cycles.watcher import Collection, GarbageReader, GarbageWatcher
-from autograd_mem.probes import growth
-from autograd_mem.schema.explain import ExplainReport, TypeGrowth
+from autograd_mem.probes import allocations, sites
+from autograd_mem.probes import growth as growth_probe
+from autograd_mem.probes.tracing import Tracing
+from autograd_mem.schema.explain import ExplainReport, TopLine, TypeGrowth, WaitingGarbage
 
 
 def _engine_groups() -> tuple[type, type] | None:
@@ -45,61 +48,17 @@ def type_group(obj: Any) -> str:
     return type(obj).__name__
 
 
-class _ShapeReader(GarbageReader):
-    """The explain pass's reader: each collection's garbage tallied by type and by shape."""
-
-    def __init__(self, tally: GarbageTally) -> None:
-        self.tally = tally
-
-    def read(self, collection: Collection) -> list[list[Any]]:
-        tally = self.tally
-        found = collection.garbage
-        if not found:
-            return []
-        traced = tally._sampler.sample(found)
-        with tally._sampler.paused():
-            tally._count(found)
-            site_of = functools.partial(hints.allocation_site, traced=traced)
-            tally.cycles.add(found, site_of if traced else None)
-            tally._sampler.wanted_types = tally.cycles.unsited_type_ids()
-        return []
-
-
 @dataclass
-class GarbageTally:
-    """Context manager for the explain pass: the garbage watcher (:mod:`.watcher`) with a
-    tally of each collection's garbage, by type and by cycle shape, ``tracemalloc`` for
-    where cycles were made, and the growth of live types."""
+class Part:
+    """What the collections of one part of the pass found: the window's, or the final one's."""
 
+    tally: CycleTally = field(default_factory=CycleTally)
     collections: int = 0
     garbage_objects: int = 0
+    cycles: int = 0
     by_type: dict[str, int] = field(default_factory=dict)
-    cycles: CycleTally = field(default_factory=CycleTally)
-    growth: list[tuple[str, int, int]] = field(default_factory=list)
-    _sampler: hints.TracebackSampler = field(repr=False, default_factory=hints.TracebackSampler)
-    _live_at_start: dict[str, int] = field(repr=False, default_factory=dict)
-    _watcher: GarbageWatcher | None = field(default=None, repr=False)
 
-    def __enter__(self) -> GarbageTally:
-        self._watcher = GarbageWatcher(_ShapeReader(self))
-        self._watcher.__enter__()
-        self._live_at_start = growth.count_by_type(self)
-        self._sampler.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._sampler.stop()
-        self.growth = growth.top_growth(self._live_at_start, growth.count_by_type(self, exc))
-        assert self._watcher is not None
-        watcher, self._watcher = self._watcher, None
-        try:
-            watcher.__exit__(*exc)
-        except RuntimeError as failure:
-            raise RuntimeError(
-                "the explain pass could not analyse a collection"
-            ) from failure.__cause__
-
-    def _count(self, found: list[Any]) -> None:
+    def count(self, found: list[Any]) -> None:
         self.collections += 1
         self.garbage_objects += len(found)
         # A loop, not Counter.update(generator): update's isinstance(…, Mapping) on a
@@ -109,20 +68,147 @@ class GarbageTally:
             name = type_group(obj)
             by_type[name] = by_type.get(name, 0) + 1
 
+
+class _PartReader(GarbageReader):
+    """Each collection's garbage to the part being read, freed shape by shape (measured)."""
+
+    def __init__(self, part: Part, tracing: Tracing) -> None:
+        self.part = part
+        self.tracing = tracing
+        self._finalized: int | None = None
+
+    def read(self, collection: Collection) -> list[list[Any]]:
+        with self.tracing.paused():  # agmem's reading is not the workload's allocations
+            return self._read(collection)
+
+    def _read(self, collection: Collection) -> list[list[Any]]:
+        part = self.part
+        self._finalized = collection.finalized_bytes
+        found = collection.garbage
+        if not found:
+            # Finalizers may have freed all this collection found, but a full collection
+            # also empties the interpreter's free lists: with no finalizable object to
+            # show for them, the bytes cannot be told apart, and are not claimed.
+            return []
+        part.count(found)
+        part.cycles += part.tally.add(found, hints.allocation_site)
+        return part.tally.take_groups()
+
+    def freed(self, bytes_per_group: list[int | None]) -> None:
+        self.part.tally.freed(bytes_per_group, self._finalized)
+
+
+@dataclass
+class ExplainPass:
+    """Context manager for the explain pass around the window; call :meth:`end_window` last
+    inside it. Then :meth:`report` gives what it found.
+
+    On entry: the live objects are counted, the watcher installed, ``tracemalloc``
+    started (it traces everything the window allocates). :meth:`end_window` collects
+    once more, for what was still waiting, then counts the live objects again and reads
+    ``tracemalloc``'s traces for the lines that still hold memory.
+    """
+
+    count_growth: bool = True  # False: shapes only (the growth counts walk every live object)
+    window: Part = field(default_factory=Part)
+    waiting: Part = field(default_factory=Part)
+    growth: list[allocations.TypeRow] = field(default_factory=list)
+    top_lines: list[allocations.Line] = field(default_factory=list)
+    _start: growth_probe.Census = field(default_factory=growth_probe.Census, repr=False)
+    _reader: _PartReader | None = field(default=None, repr=False)
+    _watcher: GarbageWatcher | None = field(default=None, repr=False)
+    _tracing: Tracing = field(default_factory=lambda: Tracing(hints.TRACEBACK_FRAMES))
+
+    def __enter__(self) -> ExplainPass:
+        self._reader = _PartReader(self.window, self._tracing)
+        self._watcher = GarbageWatcher(self._reader)
+        if self.count_growth:
+            self._start = growth_probe.take_census(self, *sites.caches())
+        self._watcher.__enter__()
+        self._tracing.start()
+        return self
+
+    def end_window(self, *, count_first: bool = False) -> None:
+        """The window is over: what one more collection finds was still waiting for the
+        collector; what is alive and was not in the start count grew.
+
+        ``count_first``: count what grew before that collection, not after. For a
+        program, whose globals become garbage the moment it ends (its functions refer
+        to them): what they hold is what the program kept to its end, as it would be
+        at ``python``'s exit.
+        """
+        assert self._reader is not None
+        self._reader.part = self.waiting
+        if not count_first:
+            gc.collect()
+        enabled = gc.isenabled()
+        gc.disable()  # the count's own allocations must not start a collection
+        try:
+            if self.count_growth:
+                self._count_growth()
+        finally:
+            if enabled:
+                gc.enable()
+        if count_first:
+            gc.collect()
+        self._tracing.stop()
+
+    def _count_growth(self) -> None:
+        with self._tracing.paused():
+            traces = allocations.window_traces(tracemalloc.take_snapshot())
+            linked = allocations.link_new_objects()
+        end = growth_probe.take_census(self, traces, linked, *sites.caches(), keep=True)
+        names = growth_probe.grown_types(self._start, end)
+        with self._tracing.paused():
+            self.growth = allocations.type_rows(names, self._start, end, traces, linked)
+        del end
+        self.top_lines = allocations.top_lines(traces)
+
+    def __exit__(self, *exc: object) -> None:
+        self._tracing.stop()
+        watcher, self._watcher = self._watcher, None
+        if watcher is None:
+            return
+        try:
+            watcher.__exit__(*exc)
+        except RuntimeError as failure:
+            raise RuntimeError(
+                "the explain pass could not analyse a collection"
+            ) from failure.__cause__
+
     def report(self) -> ExplainReport:
-        shapes = self.cycles.results()
+        window, waiting = self.window, self.waiting
+        shapes = window.tally.results()
         first_cycle = next((s for s in shapes if s.path), None)
         example = () if first_cycle is None else (
             *(step.type for step in first_cycle.path), first_cycle.path[0].type
         )
         return ExplainReport(
-            collections=self.collections,
-            garbage_objects=self.garbage_objects,
-            garbage_by_type=dict(sorted(self.by_type.items(), key=lambda kv: (-kv[1], kv[0]))),
-            array_bytes_held=self.cycles.array_bytes_held,
+            collections=window.collections,
+            garbage_objects=window.garbage_objects,
+            garbage_by_type=dict(sorted(window.by_type.items(), key=lambda kv: (-kv[1], kv[0]))),
+            array_bytes_held=window.tally.array_bytes_held,
             example_cycle=example,
             shapes=tuple(shapes),
-            bytes_held=self.cycles.bytes_held,
-            growth=tuple(TypeGrowth(type=t, start=s, end=e) for t, s, e in self.growth),
+            bytes_held_at_most=window.tally.bytes_held_at_most,
+            bytes_freed_total=window.tally.bytes_freed_total,
+            growth=tuple(_type_growth(row) for row in self.growth),
+            top_lines=tuple(
+                TopLine(line.site.file, line.site.line, line.site.function, line.bytes, line.count)
+                for line in self.top_lines
+            ),
+            waiting=WaitingGarbage(
+                garbage_objects=waiting.garbage_objects,
+                cycles=waiting.cycles,
+                bytes_held=waiting.tally.bytes_freed_total,
+                shapes=tuple(waiting.tally.results()),
+            ),
         )
 
+
+def _type_growth(row: allocations.TypeRow) -> TypeGrowth:
+    return TypeGrowth(
+        type=row.type, start=row.start, end=row.end,
+        bytes_start=row.bytes_start, bytes_end=row.bytes_end,
+        allocated_at=source_line(row.allocated_at), allocated_in=source_line(row.allocated_in),
+    )

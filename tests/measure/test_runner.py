@@ -461,7 +461,7 @@ from autograd_mem.cycles import explain
 def broken(self):
     raise RuntimeError("the probe broke") from KeyError("why")
 
-explain.GarbageTally.report = broken
+explain.ExplainPass.report = broken
 sys.exit(child.main(["explain", sys.argv[1], sys.argv[2]]))
 """
 
