@@ -187,7 +187,7 @@ class ExplainPass:
             collections=window.collections,
             garbage_objects=window.garbage_objects,
             garbage_by_type=dict(sorted(window.by_type.items(), key=lambda kv: (-kv[1], kv[0]))),
-            array_bytes_held=window.tally.array_bytes_held,
+            array_bytes_held=window.tally.array_bytes_held + waiting.tally.array_bytes_held,
             example_cycle=example,
             shapes=tuple(shapes),
             bytes_held_at_most=window.tally.bytes_held_at_most,

@@ -135,7 +135,7 @@ class ExplainReport:
     collections: int  # the collections that found garbage
     garbage_objects: int
     garbage_by_type: Mapping[str, int]
-    array_bytes_held: int  # numpy arrays' own buffers among what that garbage held
+    array_bytes_held: int  # numpy arrays' own buffers among all the garbage held (waiting too)
     example_cycle: tuple[str, ...]  # type names along one reference cycle, first repeated last
     shapes: tuple[CycleShape, ...] = ()  # by bytes_held_at_most, largest first
     # All shapes together: the most one collection found, and the total freed (what

@@ -20,6 +20,7 @@ from autograd_mem.schema.explain import (
 )
 
 MiB = 1024 * 1024
+NOTHING_WAITING = WaitingGarbage()
 
 
 def shape(name: str, cycles: int, held: int, *, line: int = 13) -> CycleShape:
@@ -38,7 +39,7 @@ def shape(name: str, cycles: int, held: int, *, line: int = 13) -> CycleShape:
 def report(
     *shapes: CycleShape,
     growth: tuple[TypeGrowth, ...] = (),
-    waiting: WaitingGarbage = WaitingGarbage(),
+    waiting: WaitingGarbage = NOTHING_WAITING,
     top_lines: tuple[TopLine, ...] = (),
 ) -> ExplainReport:
     objects = sum(s.objects for s in shapes)
