@@ -29,12 +29,12 @@ WORKLOADS = Path(__file__).resolve().parent.parent / "workloads"
 MARKER = "# allocates"
 WARM_UP = 3  # agmem's child runs this many iterations on a throw-away step first
 
-TRUTH = """
+TRUTH = f"""
 import gc, json, runpy, sys, tracemalloc
 path, iterations = sys.argv[1], int(sys.argv[2])
 if iterations:
     step = runpy.run_path(path)["step"]
-    for i in range({warm_up}):
+    for i in range({WARM_UP}):
         step(i)
     gc.collect()
     gc.disable()
@@ -49,7 +49,7 @@ else:  # a program: run as __main__, its globals (returned) still alive
 # what the workload's own code allocated (not runpy's imports)
 mine = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(True, path, all_frames=True)])
 print(json.dumps(sum(trace.size for trace in mine.traces)))
-""".format(warm_up=WARM_UP)
+"""
 
 
 def truth(name: str, iterations: int) -> int:
