@@ -1,15 +1,20 @@
-"""Why the collector collected: the explain pass, reading what each collection found.
+"""Why the collector collected, and where the memory is: the explain pass around the window.
 
-The garbage watcher (:mod:`.watcher`, ``gc.DEBUG_SAVEALL``) hands each collection's
-garbage over while it still exists, and frees it after: the tally splits it into
-cycles, each given a *shape* (its types and labelled references) and the bytes it held
-(:mod:`.shapes`); the first cycle of a new shape also gets an example path, a hint and
-the user's line that allocated it (:mod:`.hints`, from ``tracemalloc``, which runs in
-this pass only). Only counts and strings are kept. Kept garbage would inflate the
-main measurement's memory, which is why this is a pass of its own.
+- The garbage watcher (:mod:`.watcher`, ``gc.DEBUG_SAVEALL``) hands each collection's
+  garbage over while it still exists; it is tallied by *shape* (its types and labelled
+  references, :mod:`.shapes`), the first cycle of a shape giving an example path, a
+  hint and the user's line that allocated it (:mod:`.hints`); then it is freed shape by
+  shape, and what that frees, by ``tracemalloc``, is the shape's bytes (what its
+  finalizers freed during the collection added).
+- After the window, one more collection finds what was still waiting for the collector:
+  a part of the report of its own (a window whose collections never ran holds it all).
+- The live objects are counted by type before and after the window, the untracked ones
+  among them (:mod:`~autograd_mem.probes.growth`), and ``tracemalloc``'s traces at the
+  end name the lines still holding memory (:mod:`~autograd_mem.probes.allocations`).
 
-The pass also counts live objects by type before and after the window (:mod:`.growth`),
-for what stays alive without being garbage.
+``tracemalloc`` traces the whole window, and is paused while agmem reads a collection
+(:mod:`~autograd_mem.probes.tracing`). Kept garbage would inflate the main measurement's
+memory, and tracing slows every allocation: which is why this is a pass of its own.
 """
 
 from __future__ import annotations
@@ -21,8 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autograd_mem.cycles import hints
-from autograd_mem.cycles.shapes import CycleTally, source_line
-from autograd_mem.cycles.watcher import Collection, GarbageReader, GarbageWatcher
+from autograd_mem.cycles.shapes import CycleTally, ShapeReader, source_line
+from autograd_mem.cycles.watcher import Collection, GarbageWatcher
 from autograd_mem.probes import allocations, sites
 from autograd_mem.probes import growth as growth_probe
 from autograd_mem.probes.tracing import Tracing
@@ -69,33 +74,24 @@ class Part:
             by_type[name] = by_type.get(name, 0) + 1
 
 
-class _PartReader(GarbageReader):
-    """Each collection's garbage to the part being read, freed shape by shape (measured)."""
+class _PartReader(ShapeReader):
+    """Each collection's garbage to the part being read (the window's, then the final
+    collection's), counted by type and tallied by shape."""
 
     def __init__(self, part: Part, tracing: Tracing) -> None:
+        super().__init__(part.tally, hints.allocation_site, tracing.paused)
         self.part = part
-        self.tracing = tracing
-        self._finalized: int | None = None
+
+    def switch_to(self, part: Part) -> None:
+        self.part, self.tally, self.cycles = part, part.tally, 0
+
+    def count(self, found: list[Any]) -> None:
+        self.part.count(found)
 
     def read(self, collection: Collection) -> list[list[Any]]:
-        with self.tracing.paused():  # agmem's reading is not the workload's allocations
-            return self._read(collection)
-
-    def _read(self, collection: Collection) -> list[list[Any]]:
-        part = self.part
-        self._finalized = collection.finalized_bytes
-        found = collection.garbage
-        if not found:
-            # Finalizers may have freed all this collection found, but a full collection
-            # also empties the interpreter's free lists: with no finalizable object to
-            # show for them, the bytes cannot be told apart, and are not claimed.
-            return []
-        part.count(found)
-        part.cycles += part.tally.add(found, hints.allocation_site)
-        return part.tally.take_groups()
-
-    def freed(self, bytes_per_group: list[int | None]) -> None:
-        self.part.tally.freed(bytes_per_group, self._finalized)
+        groups = super().read(collection)
+        self.part.cycles = self.cycles
+        return groups
 
 
 @dataclass
@@ -138,7 +134,7 @@ class ExplainPass:
         at ``python``'s exit.
         """
         assert self._reader is not None
-        self._reader.part = self.waiting
+        self._reader.switch_to(self.waiting)
         if not count_first:
             gc.collect()
         enabled = gc.isenabled()

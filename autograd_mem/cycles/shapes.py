@@ -15,12 +15,14 @@ from __future__ import annotations
 import itertools
 import types
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 from autograd_mem.cycles import hints, payload
 from autograd_mem.cycles import scc as cycles
 from autograd_mem.cycles.labels import Labeller
+from autograd_mem.cycles.watcher import Collection, GarbageReader
 from autograd_mem.probes.sites import Site
 from autograd_mem.schema.explain import CycleShape, PathStep, SourceLine
 
@@ -218,11 +220,12 @@ class CycleTally:
         self.bytes_freed_total += total - sum(pending.estimates)
         self.bytes_held_at_most = max(pending.document_at_most_before, total)
 
-    def add(self, found: list[Any], site_of: SiteFinder | None) -> int:
+    def add(self, found: list[Any], site_of: SiteFinder | None, *, group: bool = False) -> int:
         """Tally one collection's garbage by shape; return how many cycles it held.
 
         ``site_of`` finds where objects were made (None: nowhere this collection).
-        The garbage split by shape waits in :meth:`take_groups`.
+        ``group``: keep the garbage split by shape for :meth:`take_groups`, to be freed
+        shape by shape and measured (:meth:`freed`); otherwise the estimates stand.
         """
         sizer = payload.Sizer()
         references = payload.scan(found, sizer.ndarray)
@@ -266,7 +269,8 @@ class CycleTally:
             slot_of[holder] = slot
             pending.estimates[slot] += held[holder]
             pending.native[slot] += native.get(holder, 0)
-        self._group(collection, slot_of, pending)
+        if group:
+            self._group(collection, slot_of, pending)
         for shape, estimate in zip(pending.shapes, pending.estimates, strict=True):
             shape.bytes_freed_total += estimate
             shape.bytes_held_at_most = max(shape.bytes_held_at_most, estimate)
@@ -359,3 +363,46 @@ def _new_shape(
         path=tuple(steps),
         hint=hints.hint_for(path),
     )
+
+
+class ShapeReader(GarbageReader):
+    """A garbage reader (:mod:`.watcher`) tallying each collection by shape into ``tally``,
+    its garbage freed shape by shape, so that each shape's bytes are what freeing it freed
+    (``tracemalloc``'s figure, when it traces; the estimate otherwise).
+
+    The pytest plugin and ``--explain`` both read through this: ``site_of`` says how a
+    source line is found (:func:`.hints.allocation_site`, or :func:`.hints.first_site`
+    for one-frame tracebacks); ``paused`` wraps the reading (``Tracing.paused``, so
+    agmem's own allocations are not traced). After the block: ``cycles`` found, and
+    ``tally.results()``.
+    """
+
+    def __init__(
+        self,
+        tally: CycleTally,
+        site_of: SiteFinder | None,
+        paused: Callable[[], AbstractContextManager[object]] = nullcontext,
+    ) -> None:
+        self.tally = tally
+        self.site_of = site_of
+        self.paused = paused
+        self.cycles = 0
+        self._finalized: int | None = None
+
+    def read(self, collection: Collection) -> list[list[Any]]:
+        self._finalized = collection.finalized_bytes
+        if not collection.garbage:
+            # Finalizers may have freed all this collection found, but a full collection
+            # also empties the interpreter's free lists: with no finalizable object to
+            # show for them, the bytes cannot be told apart, and are not claimed.
+            return []
+        with self.paused():
+            self.count(collection.garbage)
+            self.cycles += self.tally.add(collection.garbage, self.site_of, group=True)
+            return self.tally.take_groups()
+
+    def count(self, found: list[Any]) -> None:
+        """A subclass's own count of each collection's garbage (nothing here)."""
+
+    def freed(self, bytes_per_group: list[int | None]) -> None:
+        self.tally.freed(bytes_per_group, self._finalized)
