@@ -150,15 +150,15 @@ class ExplainPass:
         self._tracing.stop()
 
     def _count_growth(self) -> None:
+        # All agmem's own work: untraced (tracing paused), or it takes ten times as long.
         with self._tracing.paused():
             traces = allocations.window_traces(tracemalloc.take_snapshot())
             linked = allocations.link_new_objects()
-        end = growth_probe.take_census(self, traces, linked, *sites.caches(), keep=True)
-        names = growth_probe.grown_types(self._start, end)
-        with self._tracing.paused():
+            end = growth_probe.take_census(self, traces, linked, *sites.caches(), keep=True)
+            names = growth_probe.grown_types(self._start, end)
             self.growth = allocations.type_rows(names, self._start, end, traces, linked)
-        del end
-        self.top_lines = allocations.top_lines(traces)
+            del end
+            self.top_lines = allocations.top_lines(traces)
 
     def __exit__(self, *exc: object) -> None:
         self._tracing.stop()
@@ -175,7 +175,8 @@ class ExplainPass:
     def report(self) -> ExplainReport:
         window, waiting = self.window, self.waiting
         shapes = window.tally.results()
-        first_cycle = next((s for s in shapes if s.path), None)
+        waiting_shapes = waiting.tally.results()
+        first_cycle = next((s for s in (*shapes, *waiting_shapes) if s.path), None)
         example = () if first_cycle is None else (
             *(step.type for step in first_cycle.path), first_cycle.path[0].type
         )
@@ -197,7 +198,7 @@ class ExplainPass:
                 garbage_objects=waiting.garbage_objects,
                 cycles=waiting.cycles,
                 bytes_held=waiting.tally.bytes_freed_total,
-                shapes=tuple(waiting.tally.results()),
+                shapes=tuple(waiting_shapes),
             ),
         )
 

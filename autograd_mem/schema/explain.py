@@ -136,7 +136,8 @@ class ExplainReport:
     garbage_objects: int
     garbage_by_type: Mapping[str, int]
     array_bytes_held: int  # numpy arrays' own buffers among all the garbage held (waiting too)
-    example_cycle: tuple[str, ...]  # type names along one reference cycle, first repeated last
+    # type names along one reference cycle (the window's, else one still waiting), first last too
+    example_cycle: tuple[str, ...]
     shapes: tuple[CycleShape, ...] = ()  # by bytes_held_at_most, largest first
     # All shapes together: the most one collection found, and the total freed (what
     # finalizers freed of objects that did not outlive them included).
