@@ -5,7 +5,7 @@ Each collection's garbage, while it still exists, is split into cycles
 :mod:`.labels`) and the bytes it held (:mod:`.payload`); the first cycle of a new shape
 also gets an example path, a hint and the line that allocated it (:mod:`.hints`). Only
 counts and strings are kept, so nothing here outlives the collection. The explain pass
-(:class:`~.explain.GarbageTally`) and the pytest plugin both tally through
+(:class:`~.explain.ExplainPass`) and the pytest plugin both tally through
 :meth:`CycleTally.add`, each from a reader of the one garbage watcher (:mod:`.watcher`);
 they differ only in how a source line is found.
 """

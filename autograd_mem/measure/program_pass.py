@@ -24,8 +24,8 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from autograd_mem.measure import child
-from autograd_mem.probes import gc_probe, rss
+from autograd_mem.measure import window as shared
+from autograd_mem.probes import allocated, gc_probe, rss
 from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.run import GcEvent, IterationRecord, Metrics, RunResult
 from autograd_mem.targets.program import ProgramSpec, parse_program_args, run_program
@@ -49,12 +49,14 @@ class ProgramWindow:
         self.start_seconds = 0.0
         self.end_seconds = 0.0
         self.traced: tuple[int | None, int | None] = (None, None)
+        self.allocated_start: int | None = None
         self.readings: dict[str, Any] = {}
 
     def __enter__(self) -> ProgramWindow:
         gc.collect()  # the set-up's garbage, agmem's own: counts start from zero
         self._census.reset_max()
-        self.baseline_rss, self.reset_done = child.baseline()
+        self.baseline_rss, self.reset_done = shared.baseline()
+        self.allocated_start = allocated.allocated_bytes()
         self.recorder.start()
         if self.trace_memory:
             tracemalloc.start()
@@ -74,11 +76,18 @@ class ProgramWindow:
             "peak_source": peak_source,
             "end_rss": rss.current_rss_bytes(),
             "census": self._census.snapshot(),
+            # Read before any collection: the program's globals, dropped by runpy, may be
+            # alive only through a cycle until the next one, and what they hold is retained.
+            "retained": _difference(allocated.allocated_bytes(), self.allocated_start),
         }
 
     @property
     def wall_seconds(self) -> float:
         return self.end_seconds - self.start_seconds
+
+
+def _difference(end: int | None, start: int | None) -> int | None:
+    return None if end is None or start is None else end - start
 
 
 def _events(window: ProgramWindow, layout: gc_probe.GcLayout) -> tuple[GcEvent, ...]:
@@ -110,12 +119,13 @@ def _metrics(window: ProgramWindow, layout: gc_probe.GcLayout, uss: int | None) 
         live_functions_end=live_functions,
         max_live_variables=max_variables,
         max_live_functions=max_functions,
-        **child.collector_metrics(window.recorder, layout),
+        **shared.collector_metrics(window.recorder, layout),
         wall_seconds=window.wall_seconds,
         seconds_per_iteration=window.wall_seconds,
         uss_end_bytes=uss,
         tracemalloc_current_bytes=window.traced[0],
         tracemalloc_peak_bytes=window.traced[1],
+        retained_bytes=readings["retained"],
     )
 
 
@@ -123,15 +133,15 @@ def _prepared(config: RunConfig, modes: ExitStack) -> ProgramSpec:
     """The program to run, with agmem's collector policy and engine modes entered on ``modes``."""
     if config.gc_policy == "off":
         gc.disable()
-    modes.enter_context(child.engine_modes(config))
+    modes.enter_context(shared.engine_modes(config))
     assert config.program is not None
     return parse_program_args(config.program)
 
 
-def measure(config: RunConfig) -> dict[str, Any]:
+def measure(config: RunConfig, progress: memoryview | None = None) -> dict[str, Any]:
     """Run the program once in a measured window and return the ``ok`` document."""
     layout = gc_probe.detect_layout()
-    env = child.environment(layout)
+    env = shared.environment(layout)
     window = ProgramWindow(config.tracemalloc)
     with ExitStack() as modes:
         spec = _prepared(config, modes)
@@ -144,7 +154,7 @@ def measure(config: RunConfig) -> dict[str, Any]:
         peak_rss_source=window.readings["peak_source"],
         exit_status=status,
     )
-    return child.ok_document(env, run, window.start_seconds)
+    return shared.ok_document(env, run, window.start_seconds)
 
 
 @contextmanager
@@ -158,9 +168,9 @@ def _explained(explained: Any) -> Iterator[None]:
         explained.end_window(count_first=True)
 
 
-def explain(config: RunConfig) -> dict[str, Any]:
+def explain(config: RunConfig, progress: memoryview | None = None) -> dict[str, Any]:
     """Rerun the program with the explain pass around it."""
-    from autograd_mem.cycles import explain as explain_probe  # numpy: see child.explain
+    from autograd_mem.cycles import explain as explain_probe  # numpy: see workload_pass.explain
 
     explained = explain_probe.ExplainPass()
     with ExitStack() as modes:

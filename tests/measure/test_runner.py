@@ -137,7 +137,7 @@ def test_mlp_trains_in_a_child_with_its_floor():
 # the per-generation counts the child reports can be checked against the collector's.
 CHILD_WITH_STATS_DELTA = """
 import gc, json, sys
-from autograd_mem.measure import child
+from autograd_mem.measure import workload_pass as child
 from autograd_mem.probes import gc_probe
 from autograd_mem.schema.config import RunConfig
 
@@ -199,6 +199,20 @@ def test_timeline_aligns_samples_with_iterations(tmp_path, monkeypatch):
     assert timeline.rss_bytes[-1] > timeline.rss_bytes[0]
     assert measurement.metrics.floor_bytes is None
     assert timeline.seconds[-1] <= measurement.metrics.wall_seconds
+
+
+def test_a_timeline_starts_at_0_and_ends_at_the_end_with_the_childs_own_readings():
+    # given a run much shorter than the sampling interval (10 ms): no parent sample in it
+    measurement = runner.measure(RunConfig(mode="weak", size=100, iterations=20,
+                                           sample_interval_seconds=0.5))
+    timeline, metrics = measurement.timeline, measurement.metrics
+    # then the timeline still starts at iteration 0, 0 s, with the baseline RSS the
+    # child read, and ends at the last iteration with the RSS it read at the end
+    assert (timeline.seconds[0], timeline.iteration[0]) == (0.0, 0)
+    assert timeline.rss_bytes[0] == timeline.rss_bytes_min[0] == metrics.baseline_rss_bytes
+    assert timeline.iteration[-1] == 19
+    assert timeline.rss_bytes[-1] == metrics.end_rss_bytes
+    assert timeline.seconds[-1] == pytest.approx(metrics.wall_seconds)
 
 
 def test_memory_profiler_sampler_and_optional_probes(tmp_path, monkeypatch):
