@@ -66,6 +66,18 @@ def traced_bytes() -> int | None:
     return tracemalloc.get_traced_memory()[0] if tracemalloc.is_tracing() else None
 
 
+class _WarmUp:
+    """An instance with a __dict__ on a cycle, for :func:`_warm_up_garbage`."""
+
+    def __init__(self) -> None:
+        self.me = [self]
+
+
+def _warm_up_garbage() -> list[Any]:
+    made = _WarmUp()
+    return [made, made.me, made.__dict__]
+
+
 @dataclass
 class Collection:
     """One collection's garbage, handed to a reader while it still exists.
@@ -129,6 +141,9 @@ class GarbageWatcher:
     _failure: BaseException | None = field(default=None, repr=False)
 
     def __enter__(self) -> GarbageWatcher:
+        # Once before any collection: 3.10 keeps a frame object per function after its
+        # first call, which would otherwise be allocated while a group's freeing is read.
+        defuse(_warm_up_garbage())
         self._old_flags = gc.get_debug()
         self._flags = self._old_flags | gc.DEBUG_SAVEALL | AGMEM_FLAG
         gc.set_debug(self._flags)
@@ -228,11 +243,17 @@ class GarbageWatcher:
         groups.reverse()
         while groups:
             group = groups.pop()
+            # What reading tracemalloc itself leaves (the int holding the first reading),
+            # read the same way just before, and given back.
+            first, second = traced_bytes(), traced_bytes()
             before = traced_bytes()
             self._kept += defuse(group)
             del group  # the last references: reference counting frees the group here
             after = traced_bytes()
-            freed.append(None if before is None or after is None else before - after)
+            if before is None or after is None or first is None or second is None:
+                freed.append(None)
+            else:
+                freed.append(before - after + (second - first))
         if self._failure is None and self._measured:
             try:
                 self.reader.freed(freed[: self._measured])

@@ -13,6 +13,7 @@ import numpy as np
 from autograd_mem.cycles.explain import ExplainPass
 
 KEPT_ALIVE: list[object] = []
+NOISE = 512  # bytes: see test_a_buffer_referred_to_twice_is_counted_once
 
 
 class Holder:
@@ -45,8 +46,10 @@ def test_a_buffer_referred_to_twice_is_counted_once():
         shared = bytearray(1 << 20)
         Holder(shared, shared)
 
-    assert abs(once - buffer_bytes) < 200
-    assert abs(held(twice)[0] - baseline() - buffer_bytes) < 200
+    # counted once, not twice: within a block or two of one buffer (what the interpreter
+    # allocates or keeps in its free lists while a group is freed, about 100 bytes on 3.10)
+    assert abs(once - buffer_bytes) < NOISE
+    assert abs(held(twice)[0] - baseline() - buffer_bytes) < NOISE
 
 
 def test_a_buffer_a_live_object_also_holds_is_not_counted():
@@ -56,7 +59,7 @@ def test_a_buffer_a_live_object_also_holds_is_not_counted():
         Holder(buffer)
 
     try:
-        assert held(shared)[0] - baseline() < 200
+        assert held(shared)[0] - baseline() < NOISE
     finally:
         KEPT_ALIVE.clear()
 
@@ -68,7 +71,7 @@ def test_a_numpy_view_leads_to_its_base_counted_once():
 
     total, arrays = held(views)
     assert arrays == np.ones(100_000).nbytes
-    assert total - baseline() >= np.ones(100_000).nbytes
+    assert total - baseline() >= np.ones(100_000).nbytes - NOISE
 
 
 def test_bytes_arrays_and_memoryviews_are_counted():
