@@ -207,7 +207,7 @@ def _shapes_table(shapes: tuple[CycleShape, ...]) -> Table:
             Text(path, style="bold"), Site("made at ", shape.allocated_at),
         ]
         if shape.allocated_in is not None:
-            parts.append(Site("  in ", shape.allocated_in))
+            parts.append(Site("innermost frame ", shape.allocated_in))
         if shape.hint:
             parts.append(Text(f"hint: {shape.hint}"))
         table.add_row(*figures, Group(*parts))
