@@ -14,8 +14,8 @@ before and after it. The issue's bounds (issue 22), the explain pass with its re
 Each pair runs, in fresh interpreters one after the other (order alternating from
 pair to pair, so a slow spell of the machine hits both sides alike):
 
-- ``measure``: ``child.measure(config)``, the measured run as the child does it;
-- ``explain``: ``child.explain(config)``, the explain pass as the child does it.
+- ``measure``: ``workload_pass.measure(config)``, the measured run as the child does it;
+- ``explain``: ``workload_pass.explain(config)``, the explain pass as the child does it.
 
 Both are timed inside their process, from the call to its return (warm-up included
 on both sides; interpreter start-up and imports, the same on both, left out so they
@@ -44,7 +44,7 @@ SMALL_CYCLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "small_c
 
 DRIVER = """
 import json, sys, time
-from autograd_mem.measure import child
+from autograd_mem.measure import workload_pass as child
 from autograd_mem.schema.config import RunConfig
 config = RunConfig(**json.loads(sys.argv[2]))
 run = child.measure if sys.argv[1] == "measure" else child.explain
