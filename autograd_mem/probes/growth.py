@@ -107,11 +107,6 @@ def take_census(*own: Any, keep: bool = False) -> Census:
     return census
 
 
-def count_by_type(*own: Any) -> dict[str, int]:
-    """Live objects per type name (tracked, and the untracked ones they refer to)."""
-    return take_census(*own).counts
-
-
 def grown_types(start: Census, end: Census, limit: int = GROWTH_TYPES) -> list[str]:
     """The types whose count grew, most bytes grown first (then most objects)."""
     grown = [name for name, count in end.counts.items() if count > start.counts.get(name, 0)]
@@ -124,16 +119,6 @@ def grown_types(start: Census, end: Census, limit: int = GROWTH_TYPES) -> list[s
         )
 
     return sorted(grown, key=rank)[:limit]
-
-
-def top_growth(
-    start: dict[str, int], end: dict[str, int], limit: int = GROWTH_TYPES
-) -> list[tuple[str, int, int]]:
-    """``(type, start, end)`` for the types whose count grew most, largest growth first."""
-    grown = [(name, start.get(name, 0), count) for name, count in end.items()
-             if count > start.get(name, 0)]
-    grown.sort(key=lambda row: (-(row[2] - row[1]), row[0]))
-    return grown[:limit]
 
 
 def sizes_of(objects: list[Any]) -> int:
