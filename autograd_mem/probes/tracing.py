@@ -9,13 +9,16 @@ times as long as the workload (seed strong: 31 s against 1 s). Stopping
 
 So :func:`paused` bypasses it instead: ``tracemalloc`` works by installing its own
 allocator hooks (``PyMem_SetAllocator``) over the interpreter's. The hooks it replaced
-are read before it starts, and its own just after; :func:`paused` puts the plain ones
-back for a while, then its own again, for the two domains that are only used with the
-GIL held (``PYMEM_DOMAIN_MEM`` and ``PYMEM_DOMAIN_OBJ``; the raw domain, which threads
-use without it, is left alone). What is allocated meanwhile has no trace, and freeing
+are read before it starts, and its own just after; :func:`paused` puts the plain
+functions back for a while, then its own again, in all three domains (pymalloc hands
+blocks over 512 bytes to the raw one). The context pointer is never changed, only the
+functions: the plain ones ignore it, so a thread allocating raw memory without the GIL
+while the hooks are switched sees either function with a context it can use, never a
+half-written pair. What is allocated meanwhile has no trace, and freeing
 it later is a no-op for ``tracemalloc``. What was traced before and freed meanwhile
 would keep a stale trace: the reading frees nothing of the workload's (the garbage is
-freed after it, traced, which is how its bytes are measured).
+freed after it, traced, which is how its bytes are measured). The few objects of the
+switch itself (ctypes' arguments) leave stale traces, whose frames are agmem's.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ import ctypes
 import tracemalloc
 from collections.abc import Iterator
 
-_DOMAINS = (0, 1, 2)  # PYMEM_DOMAIN_RAW, PYMEM_DOMAIN_MEM, PYMEM_DOMAIN_OBJ
+_RAW = 0
+_DOMAINS = (_RAW, 1, 2)  # PYMEM_DOMAIN_RAW, PYMEM_DOMAIN_MEM, PYMEM_DOMAIN_OBJ
 
 
 class _Allocator(ctypes.Structure):
@@ -58,9 +62,9 @@ def _read() -> list[_Allocator]:
     return found
 
 
-def _install(allocators: list[_Allocator]) -> None:
-    for domain, allocator in zip(_DOMAINS, allocators, strict=True):
-        _set_allocator(domain, ctypes.byref(allocator))
+def _install(domains: list[tuple[int, _Allocator, _Allocator]], which: int) -> None:
+    for entry in domains:
+        _set_allocator(entry[0], ctypes.byref(entry[which]))
 
 
 class Tracing:
@@ -69,15 +73,26 @@ class Tracing:
     def __init__(self, frames: int) -> None:
         self.frames = frames
         self.owned = False
-        self._plain: list[_Allocator] = []
         self._traced: list[_Allocator] = []
+        # (domain, plain functions, tracemalloc's) for each domain switched
+        self._domains: list[tuple[int, _Allocator, _Allocator]] = []
 
     def start(self) -> None:
         if tracemalloc.is_tracing():
             return  # someone else's: not ours to pause or stop
-        self._plain = _read()
+        plain = _read()
         tracemalloc.start(self.frames)
         self._traced = _read()
+        # The plain functions with tracemalloc's context: see the module's docstring. Plain
+        # functions that use their context (PYTHONMALLOC=debug, -X dev) keep their own, and
+        # then the raw domain, which threads use without the GIL, is not switched.
+        self._domains = []
+        for domain, allocator, traced in zip(_DOMAINS, plain, self._traced, strict=True):
+            if not allocator.ctx:
+                allocator.ctx = traced.ctx
+            elif domain == _RAW:
+                continue
+            self._domains.append((domain, allocator, traced))
         self.owned = True
 
     def stop(self) -> None:
@@ -91,8 +106,8 @@ class Tracing:
         if not self.owned or not tracemalloc.is_tracing():
             yield
             return
-        _install(self._plain)
+        _install(self._domains, 1)
         try:
             yield
         finally:
-            _install(self._traced)
+            _install(self._domains, 2)
