@@ -8,7 +8,7 @@ before and after it. The issue's bounds (issue 22), the explain pass with its re
 
 - ``seed`` strong, 1,000 iterations (about 13,000 garbage objects): at most 2.5x the
   measured run;
-- 200,000 small cycles (``benchmarks/small_cycles.py``: 200 pairs of 3-attribute
+- 200,000 small cycles (``benchmarks/workloads/small_cycles.py``: 200 pairs of 3-attribute
   instances an iteration, 1,000 iterations): at most 5x.
 
 Each pair runs, in fresh interpreters one after the other (order alternating from
@@ -40,7 +40,9 @@ import time
 
 from autograd_mem.schema.config import RunConfig
 
-SMALL_CYCLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "small_cycles.py")
+SMALL_CYCLES = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "workloads", "small_cycles.py"
+)
 
 DRIVER = """
 import json, sys, time
