@@ -52,11 +52,15 @@ def connect(ops: ModuleType, backward: Callable[..., None]) -> None:
 # ---------------------------------------------------------------- conversions
 
 
-def as_array(x: Any, dtype: Any = None) -> np.ndarray:
-    """Return ``x`` as an ndarray: scalars (Python or numpy) become 0-d arrays."""
-    if type(x) is np.ndarray and dtype is None:
+def as_array(x: Any, array_module: Any = np) -> np.ndarray:
+    """Return ``x`` as an ndarray: scalars (Python or numpy) become 0-d arrays.
+
+    ``array_module`` is DeZero's second argument (numpy or CuPy); the engine computes
+    on numpy arrays, so any module given is read as numpy.
+    """
+    if type(x) is np.ndarray:
         return x
-    return np.asarray(x, dtype=dtype)
+    return np.asarray(x)
 
 
 def as_variable(obj: Any) -> Variable:
