@@ -17,8 +17,8 @@ import dataclasses
 import sys
 from collections import Counter
 
-from autograd_mem import runner
-from autograd_mem.result import RunConfig
+from autograd_mem.measure import runner
+from autograd_mem.schema.result import RunConfig
 
 FIGURES = (
     "tracemalloc_peak_bytes",

@@ -39,8 +39,8 @@ import statistics
 import subprocess
 import sys
 
-from autograd_mem import runner
-from autograd_mem.result import RunConfig
+from autograd_mem.measure import runner
+from autograd_mem.schema.result import RunConfig
 
 # The issue's bound on agmem's wall time against the same loop uninstrumented.
 TARGET_RATIO = 1.05
@@ -61,9 +61,9 @@ def layout_bytes(pair: int) -> int:
 PLAIN_LOOP = """
 import gc, json, time
 from autograd_mem.engine import reference_mode
-from autograd_mem.result import RunConfig
-from autograd_mem.child import WARMUP_ITERATIONS
-from autograd_mem.workloads import make_step
+from autograd_mem.schema.result import RunConfig
+from autograd_mem.measure.child import WARMUP_ITERATIONS
+from autograd_mem.targets.workloads import make_step
 
 config = RunConfig(**json.loads({config!r}))
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from autograd_mem import baseline as baseline_file
 from autograd_mem.cli import pipeline
 from autograd_mem.cli.options import check_writable, workload_options
 from autograd_mem.cli.programs import (
@@ -17,8 +16,9 @@ from autograd_mem.cli.programs import (
     program_echo,
     program_options,
 )
-from autograd_mem.result import RunConfig
-from autograd_mem.units import format_bytes, format_count
+from autograd_mem.schema import baseline as baseline_file
+from autograd_mem.schema.result import RunConfig
+from autograd_mem.schema.units import format_bytes, format_count
 
 # A median of one run is a single sample: three runs give a median and a spread to
 # judge noisy metrics by, at three times the cost of one.

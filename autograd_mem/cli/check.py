@@ -9,8 +9,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from autograd_mem import baseline as baseline_file
-from autograd_mem import regression, workloads
+from autograd_mem.analysis import regression
 from autograd_mem.cli import pipeline
 from autograd_mem.cli.options import (
     IntAtLeast,
@@ -34,8 +33,10 @@ from autograd_mem.cli.programs import (
 )
 from autograd_mem.errors import UsageError, WorkloadError
 from autograd_mem.reporters import check_rows
-from autograd_mem.result import COUNT, RunConfig
-from autograd_mem.units import parse_size
+from autograd_mem.schema import baseline as baseline_file
+from autograd_mem.schema.result import COUNT, RunConfig
+from autograd_mem.schema.units import parse_size
+from autograd_mem.targets import workloads
 
 EPILOG = """\b
 How each metric is judged (its class, shown on every row of the report):

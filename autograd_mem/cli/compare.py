@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from autograd_mem.analysis.compare import compare
 from autograd_mem.cli import pipeline
 from autograd_mem.cli.options import (
     config_from_options,
@@ -28,10 +29,14 @@ from autograd_mem.cli.options import (
 )
 from autograd_mem.cli.output import deliver
 from autograd_mem.cli.report import read_result
-from autograd_mem.compare import compare
 from autograd_mem.errors import UsageError
-from autograd_mem.program import ArgumentKind, check_program, classify_argument, parse_program
-from autograd_mem.result import Measurement, RunConfig, rule_of
+from autograd_mem.schema.result import Measurement, RunConfig, rule_of
+from autograd_mem.targets.program import (
+    ArgumentKind,
+    check_program,
+    classify_argument,
+    parse_program,
+)
 
 # The words --modes accepts: those of the --mode and --gc options, from the schema.
 REFERENCE_MODES = rule_of(RunConfig, "mode").choices  # type: ignore[union-attr]

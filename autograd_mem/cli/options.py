@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 
 import click
 
-from autograd_mem import result
 from autograd_mem.errors import UsageError
-from autograd_mem.files import check_writable
-from autograd_mem.result import MAX_FIGURE, RunConfig, rule_of
+from autograd_mem.schema import result
+from autograd_mem.schema.files import check_writable
+from autograd_mem.schema.result import MAX_FIGURE, RunConfig, rule_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 

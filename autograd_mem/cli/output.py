@@ -18,8 +18,8 @@ import click
 from rich.console import Console, RenderableType
 
 from autograd_mem.cli.options import OutputOptions
-from autograd_mem.files import check_distinct_outputs, write_atomic
 from autograd_mem.reporters import json_report, markdown, table
+from autograd_mem.schema.files import check_distinct_outputs, write_atomic
 
 # The text formats: each reporter module renders any report through one ``render``.
 # The table is rendered by rich (for the terminal and the SVG/HTML exports).

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from autograd_mem import runner
 from autograd_mem.cli.progress import run_progress
-from autograd_mem.program import parse_program_args
-from autograd_mem.result import Measurement, RunConfig
+from autograd_mem.measure import runner
+from autograd_mem.schema.result import Measurement, RunConfig
+from autograd_mem.targets.program import parse_program_args
 
 
 def measure(

@@ -22,8 +22,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from autograd_mem.result import RunConfig
-from autograd_mem.units import format_bytes, format_seconds
+from autograd_mem.schema.result import RunConfig
+from autograd_mem.schema.units import format_bytes, format_seconds
 
 BAR_WIDTH = 30
 # "RSS 1,023.5 MiB at 999.99 ms": the widest byte count and duration the readout shows.

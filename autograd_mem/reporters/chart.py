@@ -19,10 +19,10 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement as Measure
 from rich.text import Text
 
-from autograd_mem.program import parse_program_args
 from autograd_mem.reporters.rows import plural
-from autograd_mem.result import Measurement
-from autograd_mem.units import format_bytes, format_count, format_seconds
+from autograd_mem.schema.result import Measurement
+from autograd_mem.schema.units import format_bytes, format_count, format_seconds
+from autograd_mem.targets.program import parse_program_args
 
 # Eighths of a character cell, from empty to full: 8 levels per row of height.
 _BLOCKS = " ▁▂▃▄▅▆▇█"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autograd_mem.regression import (
+from autograd_mem.analysis.regression import (
     BUDGET,
     CLASSES,
     EXACT,
@@ -12,7 +12,7 @@ from autograd_mem.regression import (
     MetricCheck,
 )
 from autograd_mem.reporters.rows import describe_config
-from autograd_mem.units import format_bytes, format_count, format_seconds
+from autograd_mem.schema.units import format_bytes, format_count, format_seconds
 
 HEADINGS = ["metric", "class", "baseline", "now", "change", "limit", "verdict"]
 

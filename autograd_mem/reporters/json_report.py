@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 
-from autograd_mem.compare import Comparison, comparison_to_dict
-from autograd_mem.regression import CheckReport, report_to_dict
-from autograd_mem.result import Measurement, dumps, measurement_to_dict
+from autograd_mem.analysis.compare import Comparison, comparison_to_dict
+from autograd_mem.analysis.regression import CheckReport, report_to_dict
+from autograd_mem.schema.result import Measurement, dumps, measurement_to_dict
 
 
 @functools.singledispatch

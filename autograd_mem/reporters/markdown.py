@@ -5,11 +5,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-from autograd_mem.compare import Comparison
-from autograd_mem.regression import CheckReport
+from autograd_mem.analysis.compare import Comparison
+from autograd_mem.analysis.regression import CheckReport
 from autograd_mem.reporters import check_rows, explain, rows
 from autograd_mem.reporters.chart import chart_title, render_timelines
-from autograd_mem.result import Measurement
+from autograd_mem.schema.result import Measurement
 
 CHART_WIDTH = 60
 

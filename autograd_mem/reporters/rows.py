@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from autograd_mem.compare import Comparison, format_ratio
-from autograd_mem.result import Measurement, Metrics
-from autograd_mem.units import format_bytes, format_count, format_seconds
-from autograd_mem.workloads import parameters_read
+from autograd_mem.analysis.compare import Comparison, format_ratio
+from autograd_mem.schema.result import Measurement, Metrics
+from autograd_mem.schema.units import format_bytes, format_count, format_seconds
+from autograd_mem.targets.workloads import parameters_read
 
 Read = Callable[[Metrics], Any]
 Format = Callable[[Any], str]

@@ -16,11 +16,11 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from autograd_mem.compare import Comparison
-from autograd_mem.regression import CheckReport
+from autograd_mem.analysis.compare import Comparison
+from autograd_mem.analysis.regression import CheckReport
 from autograd_mem.reporters import check_rows, explain, rows
 from autograd_mem.reporters.chart import Timelines, chart_title
-from autograd_mem.result import Measurement
+from autograd_mem.schema.result import Measurement
 
 
 def _stacked(median: str, spread: str | None) -> Text:

@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner, Result
 from reporters.factory import MiB, make_measurement
 
-from autograd_mem import runner
 from autograd_mem.cli import cli
-from autograd_mem.result import Measurement, RunConfig
+from autograd_mem.measure import runner
+from autograd_mem.schema.result import Measurement, RunConfig
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from autograd_mem import baseline as baseline_file
-from autograd_mem import runner
 from autograd_mem.cli import cli
+from autograd_mem.measure import runner
+from autograd_mem.schema import baseline as baseline_file
 
 SMALL = ["--iterations", "100", "--size", "1000"]
 PREVIOUS = '{"previous": "a complete baseline"}\n'
@@ -135,9 +135,9 @@ def test_killed_while_measuring_the_previous_baseline_is_intact(tmp_path: Path) 
 # and flushed, just before the rename: the riskiest moment to be killed.
 STALLED_SAVE = """
 import os, sys, time
-from autograd_mem import runner
+from autograd_mem.measure import runner
 from autograd_mem.cli import main
-from autograd_mem.result import Environment, Measurement, Metrics, RunConfig, RunResult
+from autograd_mem.schema.result import Environment, Measurement, Metrics, RunConfig, RunResult
 
 def measure(config, **_):
     metrics = Metrics(1, 2, 1, 2, None, 0, 0, 0, 0, (0, 0, 0), (0, 0, 0), (0, 0, 0), 0, 0,

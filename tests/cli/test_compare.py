@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from autograd_mem.compare import comparison_from_dict
-from autograd_mem.result import RunConfig
+from autograd_mem.analysis.compare import comparison_from_dict
+from autograd_mem.schema.result import RunConfig
 
 
 def test_defaults_compare_strong_then_weak(invoke, fake_measure):

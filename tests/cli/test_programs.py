@@ -20,8 +20,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from autograd_mem.compare import comparison_from_dict, format_ratio
-from autograd_mem.result import measurement_from_dict
+from autograd_mem.analysis.compare import comparison_from_dict, format_ratio
+from autograd_mem.schema.result import measurement_from_dict
 from tests.cli.test_real_runs import agmem_command
 
 PROGRAMS = Path(__file__).parent.parent / "programs"
@@ -176,7 +176,9 @@ def _watch_workers(agmem_process: subprocess.Popen[str], peaks: list[int], done:
     root = psutil.Process(agmem_process.pid)
     while not done.is_set():
         try:
-            measured = [p for p in root.children() if "autograd_mem.child" in " ".join(p.cmdline())]
+            measured = [
+                p for p in root.children() if "autograd_mem.measure.child" in " ".join(p.cmdline())
+            ]
             total = 0
             for measured_child in measured:
                 for worker in measured_child.children(recursive=True):

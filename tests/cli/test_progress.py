@@ -9,8 +9,8 @@ import sys
 from rich.console import Console
 
 from autograd_mem.cli.progress import run_progress
-from autograd_mem.result import RunConfig
-from autograd_mem.runner import Progress
+from autograd_mem.measure.runner import Progress
+from autograd_mem.schema.result import RunConfig
 
 
 class _Terminal(io.StringIO):

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from autograd_mem.compare import comparison_from_dict, format_ratio
-from autograd_mem.result import measurement_from_dict
+from autograd_mem.analysis.compare import comparison_from_dict, format_ratio
+from autograd_mem.schema.result import measurement_from_dict
 
 SMALL = ("--iterations", "50", "--size", "1000")
 

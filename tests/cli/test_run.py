@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from autograd_mem.result import RunConfig, measurement_from_dict
+from autograd_mem.schema.result import RunConfig, measurement_from_dict
 
 
 def test_every_workload_option_reaches_the_measured_config(invoke, fake_measure):

@@ -100,7 +100,7 @@ def test_no_grad_records_no_graph() -> None:
 
 
 def test_modes_are_named_as_the_cli_and_results_name_them() -> None:
-    from autograd_mem import result
+    from autograd_mem.schema import result
 
     assert REFERENCE_MODES == ("strong", "weak") == result.REFERENCE_MODES
 

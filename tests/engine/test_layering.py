@@ -55,20 +55,21 @@ def test_the_check_catches_an_import_leaving_the_engine(tmp_path: Path) -> None:
     # given a module under the engine with one absolute and one relative import outside it
     probe = tmp_path / "autograd_mem" / "engine" / "probe.py"
     probe.parent.mkdir(parents=True)
-    source = "from autograd_mem.result import X\nfrom .. import units\nfrom . import core\n"
+    source = "from autograd_mem.schema.result import X\nfrom .. import units\nfrom . import core\n"
     probe.write_text(source)
     # when its imports are read
     names = imported_modules(probe, tmp_path / "autograd_mem")
     # then both are seen for what they are, and the engine's own import is not flagged
-    assert names == ["autograd_mem.result", "autograd_mem", "autograd_mem.engine"]
+    assert names == ["autograd_mem.schema.result", "autograd_mem", "autograd_mem.engine"]
 
 
 def test_reading_results_or_loading_the_pytest_plugin_does_not_import_numpy() -> None:
     code = (
         "import sys\n"
-        "import autograd_mem.result, autograd_mem.pytest_plugin, autograd_mem.engine\n"
+        "import autograd_mem.schema.result, autograd_mem.pytest_plugin.plugin\n"
+        "import autograd_mem.engine\n"
         "from autograd_mem.engine import REFERENCE_MODES\n"
-        "assert autograd_mem.result.REFERENCE_MODES is REFERENCE_MODES\n"
+        "assert autograd_mem.schema.result.REFERENCE_MODES is REFERENCE_MODES\n"
         "print('numpy' in sys.modules)\n"
     )
     completed = subprocess.run(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from autograd_mem.result import (
+from autograd_mem.schema.result import (
     CycleShape,
     Environment,
     ExplainReport,

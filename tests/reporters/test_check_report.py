@@ -7,10 +7,10 @@ import io
 
 from rich.console import Console
 
-from autograd_mem import baseline as baseline_file
-from autograd_mem.regression import Limits, check
+from autograd_mem.analysis.regression import Limits, check
 from autograd_mem.reporters.markdown import render_check as markdown_check
 from autograd_mem.reporters.table import render_check as table_check
+from autograd_mem.schema import baseline as baseline_file
 from reporters.factory import ENVIRONMENT, MiB, make_measurement
 
 

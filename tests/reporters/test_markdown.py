@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autograd_mem.compare import compare
+from autograd_mem.analysis.compare import compare
 from autograd_mem.reporters.markdown import render_comparison, render_run
 from reporters.factory import MiB, make_measurement
 

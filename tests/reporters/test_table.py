@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 from rich.console import Console
 
-from autograd_mem.compare import compare
+from autograd_mem.analysis.compare import compare
 from autograd_mem.reporters.table import render_comparison, render_run
 from reporters.factory import MiB, make_measurement
 

@@ -1,0 +1,1 @@
+"""Pure judgements of documents: variants compared, a baseline checked."""

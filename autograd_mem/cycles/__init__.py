@@ -1,0 +1,1 @@
+"""Reference cycles among garbage: the watcher, components, labels, sizes, shapes and hints."""

@@ -1,0 +1,170 @@
+"""The measured child's side of a whole program: run it once as ``__main__``, inside a window.
+
+A workload is called once per iteration after a warm-up; a program runs once, as
+``python script.py`` would run it (``program.run_program``). The window opens just
+before the program's first line: the set-up's garbage is collected, the heap trimmed,
+the baseline RSS read and the kernel's peak reset, then the collector is watched (and
+``tracemalloc`` started, if asked). It closes once the program and its non-daemon
+threads have ended. Time takes the place of iterations: every collection keeps its
+start in seconds from the program's first line.
+
+Not done for a program, so that it runs unchanged: no warm-up (a program cannot run
+twice), no seeding of ``random`` or numpy (its randomness is its own; ``PYTHONHASHSEED``
+is fixed for every child). The reference mode and the collector policy still apply:
+they are agmem's settings of the engine and of ``gc``, which a program may override.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import time
+import tracemalloc
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+from autograd_mem.measure import child
+from autograd_mem.probes import gc_probe, rss
+from autograd_mem.schema.result import GcEvent, IterationRecord, Metrics, RunConfig, RunResult
+from autograd_mem.targets.program import ProgramSpec, parse_program_args, run_program
+
+
+class ProgramWindow:
+    """The measured span of a program: its baseline, collections and readings after its end.
+
+    A context manager for ``run_program``'s ``window``: entered just before the program's
+    first line, exited just after it (and its threads) ended.
+    """
+
+    def __init__(self, trace_memory: bool) -> None:
+        from autograd_mem.engine import census  # numpy: imported with the engine
+
+        self._census = census
+        self.trace_memory = trace_memory
+        self.recorder = gc_probe.GcRecorder()
+        self.baseline_rss = 0
+        self.reset_done = False
+        self.start_seconds = 0.0
+        self.end_seconds = 0.0
+        self.traced: tuple[int | None, int | None] = (None, None)
+        self.readings: dict[str, Any] = {}
+
+    def __enter__(self) -> ProgramWindow:
+        gc.collect()  # the set-up's garbage, agmem's own: counts start from zero
+        self._census.reset_max()
+        self.baseline_rss, self.reset_done = child.baseline()
+        self.recorder.start()
+        if self.trace_memory:
+            tracemalloc.start()
+        self.start_seconds = time.monotonic()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.end_seconds = time.monotonic()
+        if self.trace_memory:
+            self.traced = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+        self.recorder.stop()
+        self.recorder.release()
+        peak_rss, peak_source = rss.peak_rss_bytes(self.reset_done)
+        self.readings = {
+            "peak_rss": peak_rss,
+            "peak_source": peak_source,
+            "end_rss": rss.current_rss_bytes(),
+            "census": self._census.snapshot(),
+        }
+
+    @property
+    def wall_seconds(self) -> float:
+        return self.end_seconds - self.start_seconds
+
+
+def _events(window: ProgramWindow, layout: gc_probe.GcLayout) -> tuple[GcEvent, ...]:
+    """Each collection at its start, in seconds from the program's first line (iteration 0)."""
+    return tuple(
+        GcEvent(
+            generation=layout.slot(c.generation),
+            collected=c.collected,
+            uncollectable=c.uncollectable,
+            pause_seconds=c.pause_seconds,
+            iteration=0,
+            seconds=c.start_seconds - window.start_seconds,
+        )
+        for c in window.recorder.collections()
+    )
+
+
+def _metrics(window: ProgramWindow, layout: gc_probe.GcLayout, uss: int | None) -> Metrics:
+    """The program's figures: those of a workload's run, with the program as its one iteration."""
+    readings = window.readings
+    live_variables, live_functions, max_variables, max_functions = readings["census"]
+    return Metrics(
+        baseline_rss_bytes=window.baseline_rss,
+        peak_rss_bytes=readings["peak_rss"],
+        peak_rss_growth_bytes=readings["peak_rss"] - window.baseline_rss,
+        end_rss_bytes=readings["end_rss"],
+        floor_bytes=None,
+        live_variables_end=live_variables,
+        live_functions_end=live_functions,
+        max_live_variables=max_variables,
+        max_live_functions=max_functions,
+        **child.collector_metrics(window.recorder, layout),
+        wall_seconds=window.wall_seconds,
+        seconds_per_iteration=window.wall_seconds,
+        uss_end_bytes=uss,
+        tracemalloc_current_bytes=window.traced[0],
+        tracemalloc_peak_bytes=window.traced[1],
+    )
+
+
+def _prepared(config: RunConfig, modes: ExitStack) -> ProgramSpec:
+    """The program to run, with agmem's collector policy and engine modes entered on ``modes``."""
+    if config.gc_policy == "off":
+        gc.disable()
+    modes.enter_context(child.engine_modes(config))
+    assert config.program is not None
+    return parse_program_args(config.program)
+
+
+def measure(config: RunConfig) -> dict[str, Any]:
+    """Run the program once in a measured window and return the ``ok`` document."""
+    layout = gc_probe.detect_layout()
+    env = child.environment(layout)
+    window = ProgramWindow(config.tracemalloc)
+    with ExitStack() as modes:
+        spec = _prepared(config, modes)
+        status = run_program(spec, window)
+    uss = rss.uss_bytes() if config.uss else None
+    run = RunResult(
+        metrics=_metrics(window, layout, uss),
+        gc_events=_events(window, layout),
+        per_iteration=IterationRecord(),
+        peak_rss_source=window.readings["peak_source"],
+        exit_status=status,
+    )
+    return child.ok_document(env, run, window.start_seconds)
+
+
+@contextmanager
+def _tallied(tally: Any) -> Iterator[None]:
+    """The explain pass's window: the tally around the program, then one last collection.
+
+    With the collector off nothing was collected yet: the collection shows what it would
+    have found; with it on, it adds the cycles the program left when it ended.
+    """
+    gc.collect()  # the set-up's garbage is not the program's
+    with tally:
+        yield
+        gc.collect()
+
+
+def explain(config: RunConfig) -> dict[str, Any]:
+    """Rerun the program with ``gc.DEBUG_SAVEALL`` and tally what the collector found."""
+    from autograd_mem.cycles import explain as explain_probe  # numpy: see child.explain
+
+    tally = explain_probe.GarbageTally()
+    with ExitStack() as modes:
+        spec = _prepared(config, modes)
+        status = run_program(spec, _tallied(tally))
+    return {"status": "ok", "explain": dataclasses.asdict(tally.report()), "exit_status": status}

@@ -1,0 +1,49 @@
+"""Acceptance with PyTorch (skipped without it): an output stored on ctx is explained."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from autograd_mem.measure import runner
+from autograd_mem.schema.result import RunConfig
+
+torch = pytest.importorskip("torch")
+
+pytestmark = pytest.mark.slow
+
+WORKLOAD = Path(__file__).resolve().parent.parent / "workloads" / "torch_ctx_output.py"
+ITERATIONS = 12
+
+
+def workload_elements() -> int:
+    spec = importlib.util.spec_from_file_location("explain_workload_torch", WORKLOAD)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.ELEMENTS
+
+
+def test_an_output_stored_on_its_context_is_explained_with_its_storage():
+    report = runner.measure(
+        RunConfig(workload=f"{WORKLOAD}:step", explain=True, iterations=ITERATIONS)
+    ).explain
+    assert report is not None
+    assert len(report.shapes) == 1
+    shape = report.shapes[0]
+    # the backward node (ctx) and the Tensor it holds, whose grad_fn is that node
+    assert shape.types == ("DoubleBackward", "Tensor")
+    assert [(s.type, s.edge) for s in shape.path] == [
+        ("DoubleBackward", ".y"), ("Tensor", ".grad_fn"),
+    ]
+    assert shape.cycles == ITERATIONS
+    assert shape.hint is not None and "save_for_backward" in shape.hint
+    # the storage counted: each output is ELEMENTS float32s
+    storage = torch.ones(workload_elements()).untyped_storage().nbytes()
+    per_cycle = shape.bytes_held / shape.cycles
+    assert storage <= per_cycle <= 1.10 * storage
+    assert shape.allocated_at is not None
+    assert Path(shape.allocated_at.file) == WORKLOAD
+    assert shape.allocated_at.function in ("step", "forward")
