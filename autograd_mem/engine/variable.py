@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from autograd_mem.engine.census import VARIABLE_TOKEN as _VARIABLE_TOKEN
 from autograd_mem.engine.census import enlist as _enlist
 
 _new_object = object.__new__
@@ -104,7 +103,7 @@ class Variable:
         # A Function, or None for a leaf (typed Any: engine.function imports this module).
         self.creator: Any = None
         self.generation = 0
-        _enlist(self, _VARIABLE_TOKEN)  # counted while this reference lives: see census
+        _enlist(self)  # counted while its census slot lives: see census
 
     # -- array-like view of the data
 
@@ -300,5 +299,5 @@ def variable_of(data: np.ndarray) -> Variable:
     v.grad = None
     v.creator = None
     v.generation = 0
-    _enlist(v, _VARIABLE_TOKEN)
+    _enlist(v)
     return v
