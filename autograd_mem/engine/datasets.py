@@ -9,15 +9,13 @@ trains on the same points.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from autograd_mem.engine.atomic_file import replacing
 from autograd_mem.engine.utils import cache_dir
 
 SPIRAL_SEEDS = {True: 1984, False: 2020}  # train, test: the book's seeds
@@ -128,15 +126,8 @@ def save_cache_npz(data: Any, label: Any, filename: str, train: bool = False) ->
     if path.exists():
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            np.savez_compressed(file, data=data, label=label)
-        os.replace(partial, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(partial)
-        raise
+    with replacing(path) as partial, open(partial, "wb") as file:
+        np.savez_compressed(file, data=data, label=label)
     return str(path)
 
 

@@ -12,14 +12,13 @@ says how to install it.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from autograd_mem.engine.atomic_file import replacing
 from autograd_mem.engine.core import Function, Variable
 
 INSTALL_HINT = (
@@ -92,9 +91,7 @@ def render_dot(dot_text: str, to_file: str | os.PathLike[str]) -> Path:
     dot = shutil.which("dot")
     if dot is None:
         raise GraphvizNotFoundError(INSTALL_HINT)
-    fd, partial = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
-    os.close(fd)
-    try:
+    with replacing(target) as partial:
         done = subprocess.run(
             [dot, f"-T{file_format}", "-o", partial],
             input=dot_text,
@@ -104,13 +101,8 @@ def render_dot(dot_text: str, to_file: str | os.PathLike[str]) -> Path:
         )
         if done.returncode != 0:
             message = done.stderr.strip().splitlines()
-            raise RuntimeError(
-                f"dot could not render {target}: {message[-1] if message else done.returncode}"
-            )
-        os.replace(partial, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(partial)
+            reason = message[-1] if message else f"exit status {done.returncode}"
+            raise RuntimeError(f"dot could not render {target}: {reason}")
     return target
 
 

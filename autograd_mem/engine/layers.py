@@ -11,15 +11,13 @@ makes a model's initialisation repeatable.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from autograd_mem.engine.atomic_file import replacing
 from autograd_mem.engine.core import Parameter
 from autograd_mem.engine.functions_conv import conv2d, deconv2d, pair
 from autograd_mem.engine.functions_nn import batch_nrm, embed_id
@@ -86,16 +84,8 @@ class Layer:
         params_dict: dict[str, Parameter] = {}
         self._flatten_params(params_dict)
         arrays = {key: p.data for key, p in params_dict.items() if p.data is not None}
-        target = Path(path)
-        fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as file:
-                np.savez_compressed(file, **arrays)
-            os.replace(temporary, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+        with replacing(path) as partial, open(partial, "wb") as file:
+            np.savez_compressed(file, **arrays)
 
     def load_weights(self, path: str | os.PathLike[str]) -> None:
         """Set every Parameter saved in ``path`` by :meth:`save_weights` to its array."""

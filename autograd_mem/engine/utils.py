@@ -9,15 +9,14 @@ differentiates every input and raises with the element that disagrees.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 import urllib.request
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from autograd_mem.engine.atomic_file import replacing
 from autograd_mem.engine.core import Variable, as_variable
 from autograd_mem.engine.functions_conv import get_conv_outsize, get_deconv_outsize, pair
 
@@ -160,16 +159,9 @@ def get_file(url: str, file_name: str | None = None) -> str:
     if os.path.exists(file_path):
         return file_path
     os.makedirs(cache_dir, exist_ok=True)
-    fd, partial = tempfile.mkstemp(prefix=f".{file_name}.", dir=cache_dir)
-    os.close(fd)
     print("Downloading: " + file_name)
-    try:
+    with replacing(file_path) as partial:
         urllib.request.urlretrieve(url, partial, show_progress)
-        os.replace(partial, file_path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(partial)
-        raise
     print(" Done")
     return file_path
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -115,6 +116,9 @@ def test_plot_writes_a_picture_that_dot_rendered(tmp_path) -> None:
     plot_dot_graph(x**2 + x, to_file=str(target))
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in tmp_path.iterdir()] == ["graph.png"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # as open() would make it
     # and the text itself is valid for dot, as an independent reader
     done = subprocess.run(
         ["dot", "-Tplain"], input=get_dot_graph(x**2), text=True, capture_output=True
