@@ -18,7 +18,7 @@ import sys
 from collections import Counter
 
 from autograd_mem.measure import runner
-from autograd_mem.schema.result import RunConfig
+from autograd_mem.schema.config import RunConfig
 
 FIGURES = (
     "tracemalloc_peak_bytes",

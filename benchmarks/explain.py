@@ -33,14 +33,14 @@ import subprocess
 import sys
 import time
 
-from autograd_mem.schema.result import RunConfig
+from autograd_mem.schema.config import RunConfig
 
 TARGET_RATIO = 3.0
 
 DRIVER = """
 import json, sys, time
 from autograd_mem.measure import child
-from autograd_mem.schema.result import RunConfig
+from autograd_mem.schema.config import RunConfig
 config = RunConfig(**json.loads(sys.argv[2]))
 run = child.measure if sys.argv[1] == "measure" else child.explain
 start = time.perf_counter()

@@ -40,7 +40,7 @@ import subprocess
 import sys
 
 from autograd_mem.measure import runner
-from autograd_mem.schema.result import RunConfig
+from autograd_mem.schema.config import RunConfig
 
 # The issue's bound on agmem's wall time against the same loop uninstrumented.
 TARGET_RATIO = 1.05
@@ -61,7 +61,7 @@ def layout_bytes(pair: int) -> int:
 PLAIN_LOOP = """
 import gc, json, time
 from autograd_mem.engine import reference_mode
-from autograd_mem.schema.result import RunConfig
+from autograd_mem.schema.config import RunConfig
 from autograd_mem.measure.child import WARMUP_ITERATIONS
 from autograd_mem.targets.workloads import make_step
 

@@ -18,14 +18,8 @@ from typing import Any
 
 from autograd_mem._version import __version__
 from autograd_mem.errors import ResultFormatError
-from autograd_mem.schema.result import (
-    Measurement,
-    Metrics,
-    check_schema,
-    header,
-    measurement_from_dict,
-    measurement_to_dict,
-)
+from autograd_mem.schema.codec import check_schema, header
+from autograd_mem.schema.run import Measurement, Metrics, measurement_from_dict, measurement_to_dict
 from autograd_mem.schema.units import format_bytes, format_count
 
 # Two figures closer than this (relative to the larger) are "about the same": RSS moves

@@ -33,14 +33,9 @@ from typing import Any
 
 from autograd_mem.errors import EXIT_OK, EXIT_REGRESSION
 from autograd_mem.schema.baseline import Baseline
-from autograd_mem.schema.result import (
-    Environment,
-    Measurement,
-    Metrics,
-    RunConfig,
-    header,
-    to_plain,
-)
+from autograd_mem.schema.codec import header, to_plain
+from autograd_mem.schema.config import RunConfig
+from autograd_mem.schema.run import Environment, Measurement, Metrics
 from autograd_mem.targets.workloads import parse_spec
 
 EXACT = "exact"

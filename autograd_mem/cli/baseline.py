@@ -17,7 +17,7 @@ from autograd_mem.cli.programs import (
     program_options,
 )
 from autograd_mem.schema import baseline as baseline_file
-from autograd_mem.schema.result import RunConfig
+from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.units import format_bytes, format_count
 
 # A median of one run is a single sample: three runs give a median and a spread to

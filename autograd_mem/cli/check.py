@@ -34,7 +34,8 @@ from autograd_mem.cli.programs import (
 from autograd_mem.errors import UsageError, WorkloadError
 from autograd_mem.reporters import check_rows
 from autograd_mem.schema import baseline as baseline_file
-from autograd_mem.schema.result import COUNT, RunConfig
+from autograd_mem.schema.config import RunConfig
+from autograd_mem.schema.rules import COUNT
 from autograd_mem.schema.units import parse_size
 from autograd_mem.targets import workloads
 

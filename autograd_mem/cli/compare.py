@@ -30,7 +30,9 @@ from autograd_mem.cli.options import (
 from autograd_mem.cli.output import deliver
 from autograd_mem.cli.report import read_result
 from autograd_mem.errors import UsageError
-from autograd_mem.schema.result import Measurement, RunConfig, rule_of
+from autograd_mem.schema.config import RunConfig
+from autograd_mem.schema.rules import rule_of
+from autograd_mem.schema.run import Measurement
 from autograd_mem.targets.program import (
     ArgumentKind,
     check_program,

@@ -3,7 +3,7 @@
 ``agmem run``, ``agmem compare``, ``agmem baseline save`` and ``agmem check`` take the
 same workload options, so a baseline saved with some options is checked with the
 very same ones. Each option's type is built from its field's rule in the schema
-(``result.RunConfig``), so the command line refuses exactly what a baseline or the
+(``config.RunConfig``), so the command line refuses exactly what a baseline or the
 Python API would, with the same one-line message. The types are agmem's own rather
 than click's ``IntRange`` or ``Choice`` because they keep that message (which names the
 option and the value as typed) and read ``10,000`` and ``10_000`` as numbers.
@@ -20,9 +20,10 @@ from typing import Any, TypeVar
 import click
 
 from autograd_mem.errors import UsageError
-from autograd_mem.schema import result
+from autograd_mem.schema import rules
+from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.files import check_writable
-from autograd_mem.schema.result import MAX_FIGURE, RunConfig, rule_of
+from autograd_mem.schema.rules import MAX_FIGURE, rule_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,7 +42,7 @@ class RuleType(click.ParamType):
 
     name = "value"
 
-    def __init__(self, rule: result.Rule) -> None:
+    def __init__(self, rule: rules.Rule) -> None:
         self.rule = rule
 
     def read(self, value: Any) -> Any:
@@ -62,10 +63,10 @@ class IntAtLeast(RuleType):
     name = "integer"
 
     def __init__(self, minimum: int = 1, maximum: int = MAX_FIGURE, kind: str = "") -> None:
-        super().__init__(result.Integer(minimum, maximum, kind))
+        super().__init__(rules.Integer(minimum, maximum, kind))
 
     @classmethod
-    def of(cls, rule: result.Integer) -> IntAtLeast:
+    def of(cls, rule: rules.Integer) -> IntAtLeast:
         return cls(rule.minimum, rule.maximum, rule.kind)
 
     def read(self, value: Any) -> Any:
@@ -95,11 +96,11 @@ class OneOf(RuleType):
     name = "choice"
 
     def __init__(self, choices: tuple[str, ...], what: str) -> None:
-        super().__init__(result.OneOf(choices, what))
+        super().__init__(rules.OneOf(choices, what))
         self.choices = choices
 
     @classmethod
-    def of(cls, rule: result.OneOf) -> OneOf:
+    def of(cls, rule: rules.OneOf) -> OneOf:
         return cls(rule.choices, rule.what)
 
     def read(self, value: Any) -> Any:
@@ -109,11 +110,11 @@ class OneOf(RuleType):
 def field_type(name: str) -> RuleType:
     """The option type of a RunConfig field, from the field's rule in the schema."""
     rule = rule_of(RunConfig, name)
-    if isinstance(rule, result.Integer):
+    if isinstance(rule, rules.Integer):
         return IntAtLeast.of(rule)
-    if isinstance(rule, result.OneOf):
+    if isinstance(rule, rules.OneOf):
         return OneOf.of(rule)
-    if isinstance(rule, result.Number):
+    if isinstance(rule, rules.Number):
         return FiniteFloat(rule)
     return RuleType(rule)
 
@@ -133,7 +134,7 @@ def field_option(*flags: str, name: str, help: str, metavar: str = "N",
     each value one variant; given none, the command uses the field's default.
     """
     rule = rule_of(RunConfig, name)
-    if isinstance(rule, result.OneOf):
+    if isinstance(rule, rules.OneOf):
         metavar = "|".join(rule.choices)
     default = {f.name: f.default for f in dataclasses.fields(RunConfig)}[name]
     return click.option(*flags, name, type=field_type(name), metavar=metavar,

@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 
 from autograd_mem.cli.progress import run_progress
 from autograd_mem.measure import runner
-from autograd_mem.schema.result import Measurement, RunConfig
+from autograd_mem.schema.config import RunConfig
+from autograd_mem.schema.run import Measurement
 from autograd_mem.targets.program import parse_program_args
 
 

@@ -23,7 +23,7 @@ from click.core import ParameterSource
 
 from autograd_mem.cli.options import config_from_options
 from autograd_mem.errors import UsageError, WorkloadError
-from autograd_mem.schema.result import RunConfig
+from autograd_mem.schema.config import RunConfig
 from autograd_mem.targets.program import ProgramSpec, check_program, parse_program_args
 from autograd_mem.targets.workloads import _find_module_origin
 

@@ -22,7 +22,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from autograd_mem.schema.result import RunConfig
+from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.units import format_bytes, format_seconds
 
 BAR_WIDTH = 30

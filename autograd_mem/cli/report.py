@@ -12,7 +12,7 @@ from autograd_mem.cli.options import output_from_options, output_options
 from autograd_mem.cli.output import deliver
 from autograd_mem.errors import ResultFormatError
 from autograd_mem.schema.baseline import JsonFile, read_json
-from autograd_mem.schema.result import Measurement, measurement_from_dict
+from autograd_mem.schema.run import Measurement, measurement_from_dict
 
 # A run document holds bounded series (at most 4,096 points each) per run; a comparison
 # of a few variants repeated a few times stays within a few tens of MiB. Reading at most

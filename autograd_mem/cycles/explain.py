@@ -33,7 +33,7 @@ from autograd_mem.cycles import hints
 from autograd_mem.cycles.defuse import defuse
 from autograd_mem.cycles.shapes import CycleTally
 from autograd_mem.probes import growth
-from autograd_mem.schema.result import ExplainReport, TypeGrowth
+from autograd_mem.schema.explain import ExplainReport, TypeGrowth
 
 
 def _engine_groups() -> tuple[type, type] | None:

@@ -18,7 +18,7 @@ from typing import Any
 from autograd_mem.cycles import hints, payload
 from autograd_mem.cycles import scc as cycles
 from autograd_mem.cycles.labels import Labeller
-from autograd_mem.schema.result import CycleShape, PathStep, SourceLine
+from autograd_mem.schema.explain import CycleShape, PathStep, SourceLine
 
 # Distinct shapes tallied one by one. A workload making cycles that all differ (a dict
 # keyed by a fresh string each time) would otherwise grow the tally without bound;

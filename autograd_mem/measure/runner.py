@@ -45,17 +45,16 @@ from autograd_mem.measure.protocol import (
     read_progress_counter,
 )
 from autograd_mem.probes import rss
+from autograd_mem.schema.codec import dumps, from_plain
+from autograd_mem.schema.config import RunConfig
+from autograd_mem.schema.explain import ExplainReport
 from autograd_mem.schema.files import read_tail
-from autograd_mem.schema.result import (
+from autograd_mem.schema.run import (
     Environment,
-    ExplainReport,
     IterationRecord,
     Measurement,
-    RunConfig,
     RunResult,
     Timeline,
-    dumps,
-    from_plain,
     run_from_dict,
 )
 from autograd_mem.schema.units import format_bytes

@@ -86,7 +86,8 @@ class MarkerLimits:
 
 def limits_from_marker(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> MarkerLimits:
     """Parse the marker's arguments; a mistake raises ``ValueError`` with one clear line."""
-    from autograd_mem.schema.result import OrNone, RunConfig, rule_of
+    from autograd_mem.schema.config import RunConfig
+    from autograd_mem.schema.rules import OrNone, rule_of
     from autograd_mem.schema.units import parse_size
 
     if args:
@@ -135,7 +136,7 @@ def _size(value: Any, parse_size: Any) -> int:
 
 
 def _count(value: Any, name: str) -> int | None:
-    from autograd_mem.schema.result import COUNT, OrNone
+    from autograd_mem.schema.rules import COUNT, OrNone
 
     problem = OrNone(COUNT).problem(name, value, repr(value))
     if problem:
@@ -274,8 +275,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     recording = session.config.stash.get(_SESSION, None)
     if recording is None or recording.json_path is None:
         return
+    from autograd_mem.schema.codec import dumps
     from autograd_mem.schema.files import write_atomic
-    from autograd_mem.schema.result import dumps
 
     try:
         write_atomic(recording.json_path, dumps(document(recording.tests)))

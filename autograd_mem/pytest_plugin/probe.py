@@ -40,7 +40,7 @@ from typing import Any
 from autograd_mem.cycles import hints
 from autograd_mem.cycles.defuse import defuse
 from autograd_mem.cycles.shapes import CycleTally
-from autograd_mem.schema.result import CycleShape
+from autograd_mem.schema.explain import CycleShape
 
 # Frames tracemalloc keeps per allocation when the plugin starts it. One: every frame more
 # slows every traced allocation (4 frames made an engine test's body twice as slow as 1),

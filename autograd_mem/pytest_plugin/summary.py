@@ -14,7 +14,8 @@ from typing import Any
 
 from autograd_mem.pytest_plugin.probe import BodyMeasurement
 from autograd_mem.reporters.explain import path_text
-from autograd_mem.schema.result import CycleShape, header, to_plain
+from autograd_mem.schema.codec import header, to_plain
+from autograd_mem.schema.explain import CycleShape
 from autograd_mem.schema.units import format_bytes, format_count
 
 DOCUMENT_KIND = "pytest"

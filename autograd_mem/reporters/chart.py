@@ -20,7 +20,7 @@ from rich.measure import Measurement as Measure
 from rich.text import Text
 
 from autograd_mem.reporters.rows import plural
-from autograd_mem.schema.result import Measurement
+from autograd_mem.schema.run import Measurement
 from autograd_mem.schema.units import format_bytes, format_count, format_seconds
 from autograd_mem.targets.program import parse_program_args
 

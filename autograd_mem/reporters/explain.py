@@ -1,6 +1,6 @@
 """The explain section, rendered: cycle shapes by bytes held, what they held, where, and what grew.
 
-Render only: every figure comes from an :class:`~autograd_mem.schema.result.ExplainReport`.
+Render only: every figure comes from an :class:`~autograd_mem.schema.explain.ExplainReport`.
 The same sentences serve the terminal (:func:`renderable`, a rich Group) and Markdown
 (:func:`markdown`), and :func:`describe_shape` gives the one line a failure message
 needs. Whatever is not listed is still counted: a remainder line says how many
@@ -18,7 +18,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from autograd_mem.schema.result import CycleShape, ExplainReport, PathStep, SourceLine
+from autograd_mem.schema.explain import CycleShape, ExplainReport, PathStep, SourceLine
 from autograd_mem.schema.units import format_bytes, format_count
 
 # Shapes and growing types listed; the rest are summed in a remainder line.

@@ -6,7 +6,8 @@ import functools
 
 from autograd_mem.analysis.compare import Comparison, comparison_to_dict
 from autograd_mem.analysis.regression import CheckReport, report_to_dict
-from autograd_mem.schema.result import Measurement, dumps, measurement_to_dict
+from autograd_mem.schema.codec import dumps
+from autograd_mem.schema.run import Measurement, measurement_to_dict
 
 
 @functools.singledispatch

@@ -9,7 +9,7 @@ from autograd_mem.analysis.compare import Comparison
 from autograd_mem.analysis.regression import CheckReport
 from autograd_mem.reporters import check_rows, explain, rows
 from autograd_mem.reporters.chart import chart_title, render_timelines
-from autograd_mem.schema.result import Measurement
+from autograd_mem.schema.run import Measurement
 
 CHART_WIDTH = 60
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from autograd_mem.analysis.compare import Comparison, format_ratio
-from autograd_mem.schema.result import Measurement, Metrics
+from autograd_mem.schema.run import Measurement, Metrics
 from autograd_mem.schema.units import format_bytes, format_count, format_seconds
 from autograd_mem.targets.workloads import parameters_read
 

@@ -20,7 +20,7 @@ from autograd_mem.analysis.compare import Comparison
 from autograd_mem.analysis.regression import CheckReport
 from autograd_mem.reporters import check_rows, explain, rows
 from autograd_mem.reporters.chart import Timelines, chart_title
-from autograd_mem.schema.result import Measurement
+from autograd_mem.schema.run import Measurement
 
 
 def _stacked(median: str, spread: str | None) -> Text:

@@ -22,21 +22,18 @@ from typing import Any
 
 from autograd_mem._version import __version__
 from autograd_mem.errors import BaselineError, OutputError, ResultFormatError, UsageError
-from autograd_mem.schema.files import write_atomic
-from autograd_mem.schema.result import (
-    POSITIVE,
+from autograd_mem.schema.codec import (
     SCHEMA_VERSION,
-    Environment,
-    Measurement,
-    Metrics,
-    RunConfig,
-    check_per_generation,
     check_schema,
     dumps,
     from_plain,
     header,
     to_plain,
 )
+from autograd_mem.schema.config import RunConfig
+from autograd_mem.schema.files import write_atomic
+from autograd_mem.schema.rules import POSITIVE
+from autograd_mem.schema.run import Environment, Measurement, Metrics, check_per_generation
 
 KIND = "baseline"
 # A baseline holds no timelines: a few kilobytes whatever the run's length. Reading at

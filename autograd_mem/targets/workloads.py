@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from autograd_mem.errors import WorkloadError
-from autograd_mem.schema.result import RunConfig
+from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.units import format_count
 
 BUILTIN_WORKLOADS = ("seed", "mlp", "train", "cnn")

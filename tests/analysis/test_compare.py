@@ -17,7 +17,7 @@ from autograd_mem.analysis.compare import (
     ratio,
 )
 from autograd_mem.errors import ResultFormatError
-from autograd_mem.schema.result import SCHEMA_VERSION, dumps
+from autograd_mem.schema.codec import SCHEMA_VERSION, dumps
 
 
 def _pair(strong_growth: int, weak_growth: int, strong_collected: int = 12_792,

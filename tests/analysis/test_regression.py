@@ -18,14 +18,9 @@ from autograd_mem.analysis.regression import (
     tolerance_limit,
 )
 from autograd_mem.schema import baseline as baseline_file
-from autograd_mem.schema.result import (
-    Environment,
-    Measurement,
-    Metrics,
-    RunConfig,
-    RunResult,
-    check_schema,
-)
+from autograd_mem.schema.codec import check_schema
+from autograd_mem.schema.config import RunConfig
+from autograd_mem.schema.run import Environment, Measurement, Metrics, RunResult
 
 MiB = 1024**2
 

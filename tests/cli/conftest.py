@@ -11,7 +11,8 @@ from reporters.factory import MiB, make_measurement
 
 from autograd_mem.cli import cli
 from autograd_mem.measure import runner
-from autograd_mem.schema.result import Measurement, RunConfig
+from autograd_mem.schema.config import RunConfig
+from autograd_mem.schema.run import Measurement
 
 
 @pytest.fixture

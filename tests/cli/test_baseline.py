@@ -137,7 +137,8 @@ STALLED_SAVE = """
 import os, sys, time
 from autograd_mem.measure import runner
 from autograd_mem.cli import main
-from autograd_mem.schema.result import Environment, Measurement, Metrics, RunConfig, RunResult
+from autograd_mem.schema.config import RunConfig
+from autograd_mem.schema.run import Environment, Measurement, Metrics, RunResult
 
 def measure(config, **_):
     metrics = Metrics(1, 2, 1, 2, None, 0, 0, 0, 0, (0, 0, 0), (0, 0, 0), (0, 0, 0), 0, 0,

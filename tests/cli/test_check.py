@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from autograd_mem.cli import cli
-from autograd_mem.schema.result import SCHEMA_VERSION, check_schema
+from autograd_mem.schema.codec import SCHEMA_VERSION, check_schema
 
 SMALL = ["--iterations", "200", "--size", "1000"]
 

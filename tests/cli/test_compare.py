@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from autograd_mem.analysis.compare import comparison_from_dict
-from autograd_mem.schema.result import RunConfig
+from autograd_mem.schema.config import RunConfig
 
 
 def test_defaults_compare_strong_then_weak(invoke, fake_measure):

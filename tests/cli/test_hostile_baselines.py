@@ -18,7 +18,7 @@ import pytest
 from reporters.factory import make_measurement
 
 from autograd_mem.schema import baseline as baseline_file
-from autograd_mem.schema.result import RunConfig
+from autograd_mem.schema.config import RunConfig
 
 AGMEM = Path(sys.executable).with_name("agmem")
 # Small enough that the runs which are allowed to start take a second or two.

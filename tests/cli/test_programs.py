@@ -21,7 +21,7 @@ import psutil
 import pytest
 
 from autograd_mem.analysis.compare import comparison_from_dict, format_ratio
-from autograd_mem.schema.result import measurement_from_dict
+from autograd_mem.schema.run import measurement_from_dict
 from tests.cli.test_real_runs import agmem_command
 
 PROGRAMS = Path(__file__).parent.parent / "programs"

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from autograd_mem.cli.progress import run_progress
 from autograd_mem.measure.runner import Progress
-from autograd_mem.schema.result import RunConfig
+from autograd_mem.schema.config import RunConfig
 
 
 class _Terminal(io.StringIO):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from autograd_mem.analysis.compare import comparison_from_dict, format_ratio
-from autograd_mem.schema.result import measurement_from_dict
+from autograd_mem.schema.run import measurement_from_dict
 
 SMALL = ("--iterations", "50", "--size", "1000")
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from autograd_mem.cli.report import MAX_RESULT_BYTES
-from autograd_mem.schema.result import SCHEMA_VERSION
+from autograd_mem.schema.codec import SCHEMA_VERSION
 from cli.test_real_runs import SMALL, agmem
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from autograd_mem.schema.result import RunConfig, measurement_from_dict
+from autograd_mem.schema.config import RunConfig
+from autograd_mem.schema.run import measurement_from_dict
 
 
 def test_every_workload_option_reaches_the_measured_config(invoke, fake_measure):

@@ -10,7 +10,7 @@ import pytest
 
 from autograd_mem.analysis.compare import comparison_from_dict
 from autograd_mem.cli.compare import unique_labels
-from autograd_mem.schema.result import measurement_from_dict
+from autograd_mem.schema.run import measurement_from_dict
 from cli.test_real_runs import agmem
 
 # A leaking step: every call leaves a self-referencing 80 KB holder for the collector.

@@ -15,7 +15,7 @@ from autograd_mem.cycles import shapes
 from autograd_mem.cycles.explain import GarbageTally, type_group
 from autograd_mem.engine import Variable, reference_mode
 from autograd_mem.functions import square
-from autograd_mem.schema.result import ExplainReport
+from autograd_mem.schema.explain import ExplainReport
 
 PAYLOAD = 64 * 1024
 # Before 3.11 every instance's attributes live in a dict object of its own, which the

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from autograd_mem.measure import runner
-from autograd_mem.schema.result import RunConfig
+from autograd_mem.schema.config import RunConfig
 
 torch = pytest.importorskip("torch")
 

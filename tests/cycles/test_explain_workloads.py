@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from autograd_mem.measure import runner
-from autograd_mem.schema.result import CycleShape, ExplainReport, RunConfig
+from autograd_mem.schema.config import RunConfig
+from autograd_mem.schema.explain import CycleShape, ExplainReport
 
 pytestmark = pytest.mark.slow
 

@@ -100,9 +100,9 @@ def test_no_grad_records_no_graph() -> None:
 
 
 def test_modes_are_named_as_the_cli_and_results_name_them() -> None:
-    from autograd_mem.schema import result
+    from autograd_mem.schema import config
 
-    assert REFERENCE_MODES == ("strong", "weak") == result.REFERENCE_MODES
+    assert REFERENCE_MODES == ("strong", "weak") == config.REFERENCE_MODES
 
 
 def test_default_mode_is_weak() -> None:

@@ -66,10 +66,10 @@ def test_the_check_catches_an_import_leaving_the_engine(tmp_path: Path) -> None:
 def test_reading_results_or_loading_the_pytest_plugin_does_not_import_numpy() -> None:
     code = (
         "import sys\n"
-        "import autograd_mem.schema.result, autograd_mem.pytest_plugin.plugin\n"
+        "import autograd_mem.schema.run, autograd_mem.pytest_plugin.plugin\n"
         "import autograd_mem.engine\n"
         "from autograd_mem.engine import REFERENCE_MODES\n"
-        "assert autograd_mem.schema.result.REFERENCE_MODES is REFERENCE_MODES\n"
+        "assert autograd_mem.schema.config.REFERENCE_MODES is REFERENCE_MODES\n"
         "print('numpy' in sys.modules)\n"
     )
     completed = subprocess.run(

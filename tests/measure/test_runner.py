@@ -15,7 +15,7 @@ import pytest
 from autograd_mem.errors import RunFailedError, UsageError, WorkloadError
 from autograd_mem.measure import runner
 from autograd_mem.probes import gc_probe, rss
-from autograd_mem.schema.result import RunConfig
+from autograd_mem.schema.config import RunConfig
 
 # The issue's acceptance figures: seed at size 10,000 and depth 3 holds 4 arrays of
 # 80,000 bytes per iteration; at 200 iterations with the collector off, strong mode
@@ -133,9 +133,9 @@ def test_mlp_trains_in_a_child_with_its_floor():
 # the per-generation counts the child reports can be checked against the collector's.
 CHILD_WITH_STATS_DELTA = """
 import gc, json, sys
-from autograd_mem.measure import child
+from autograd_mem.measure import workload_pass as child
 from autograd_mem.probes import gc_probe
-from autograd_mem.schema.result import RunConfig
+from autograd_mem.schema.config import RunConfig
 
 readings = []
 run_window = child.run_window

@@ -18,7 +18,7 @@ from autograd_mem.cycles.scc import is_cycle, strongly_connected
 from autograd_mem.cycles.shapes import CycleTally
 from autograd_mem.engine import Variable, reference_mode
 from autograd_mem.functions import square
-from autograd_mem.schema.result import CycleShape
+from autograd_mem.schema.explain import CycleShape
 
 
 @contextmanager

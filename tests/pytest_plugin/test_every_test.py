@@ -15,7 +15,7 @@ import pytest
 
 import autograd_mem.engine
 import autograd_mem.functions  # noqa: F401
-from autograd_mem.schema.result import SCHEMA_VERSION
+from autograd_mem.schema.codec import SCHEMA_VERSION
 
 QUIET = ("-p", "no:hypothesispytest", "-p", "no:cacheprovider", "-p", "no:randomly")
 PAYLOAD_BYTES = 64 * 1024

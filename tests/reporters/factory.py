@@ -9,18 +9,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from autograd_mem.schema.result import (
-    CycleShape,
+from autograd_mem.schema.config import RunConfig
+from autograd_mem.schema.explain import CycleShape, ExplainReport, PathStep, SourceLine
+from autograd_mem.schema.run import (
     Environment,
-    ExplainReport,
     GcEvent,
     IterationRecord,
     Measurement,
     Metrics,
-    PathStep,
-    RunConfig,
     RunResult,
-    SourceLine,
     Timeline,
 )
 

@@ -14,7 +14,7 @@ from autograd_mem.reporters.chart import (
     live_variables_by_column,
     render_timelines,
 )
-from autograd_mem.schema.result import GcEvent, Timeline
+from autograd_mem.schema.run import GcEvent, Timeline
 from reporters.factory import MiB, make_measurement
 
 

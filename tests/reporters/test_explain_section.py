@@ -8,7 +8,7 @@ import os
 from rich.console import Console
 
 from autograd_mem.reporters import explain
-from autograd_mem.schema.result import CycleShape, ExplainReport, PathStep, SourceLine, TypeGrowth
+from autograd_mem.schema.explain import CycleShape, ExplainReport, PathStep, SourceLine, TypeGrowth
 
 MiB = 1024 * 1024
 

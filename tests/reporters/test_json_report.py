@@ -6,7 +6,7 @@ import json
 
 from autograd_mem.analysis.compare import compare, comparison_from_dict
 from autograd_mem.reporters.json_report import render_comparison, render_run
-from autograd_mem.schema.result import measurement_from_dict
+from autograd_mem.schema.run import measurement_from_dict
 from reporters.factory import MiB, make_measurement
 
 

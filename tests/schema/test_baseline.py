@@ -9,14 +9,13 @@ import pytest
 
 from autograd_mem.errors import EXIT_USAGE, BaselineError
 from autograd_mem.schema import baseline as baseline_file
-from autograd_mem.schema.result import (
-    SCHEMA_VERSION,
+from autograd_mem.schema.codec import SCHEMA_VERSION, dumps
+from autograd_mem.schema.config import RunConfig
+from autograd_mem.schema.run import (
     Environment,
     Measurement,
     Metrics,
-    RunConfig,
     RunResult,
-    dumps,
     measurement_to_dict,
 )
 

@@ -16,7 +16,7 @@ from autograd_mem.datasets import get_spiral
 from autograd_mem.engine import census, no_grad, reference_mode, using_config
 from autograd_mem.errors import ResultFormatError
 from autograd_mem.measure import runner
-from autograd_mem.schema.result import TRAIN_OPTIMIZERS, RunConfig
+from autograd_mem.schema.config import TRAIN_OPTIMIZERS, RunConfig
 from autograd_mem.targets.workloads import (
     BUILTIN_WORKLOADS,
     SPIRAL_POINTS,

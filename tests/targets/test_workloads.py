@@ -9,7 +9,7 @@ import pytest
 
 from autograd_mem.engine import census, reference_mode
 from autograd_mem.errors import WorkloadError
-from autograd_mem.schema.result import RunConfig
+from autograd_mem.schema.config import RunConfig
 from autograd_mem.targets.workloads import (
     BUILTIN_WORKLOADS,
     check_workload,

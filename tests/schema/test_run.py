@@ -7,12 +7,9 @@ import json
 import pytest
 
 from autograd_mem.measure import runner, series
-from autograd_mem.schema.result import (
-    RunConfig,
-    dumps,
-    measurement_from_dict,
-    measurement_to_dict,
-)
+from autograd_mem.schema.codec import dumps
+from autograd_mem.schema.config import RunConfig
+from autograd_mem.schema.run import measurement_from_dict, measurement_to_dict
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,357 @@
+"""The run document: one configuration measured in fresh interpreters, with its versioned JSON.
+
+Every number agmem reports lives here first: the metrics, the timeline, the collections,
+the per-iteration counters and the explain report of the representative run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, ClassVar
+
+from autograd_mem._version import __version__
+from autograd_mem.errors import ResultFormatError
+from autograd_mem.schema.codec import SCHEMA_VERSION, check_schema, from_plain, header, to_plain
+from autograd_mem.schema.config import RunConfig
+from autograd_mem.schema.explain import ExplainReport
+from autograd_mem.schema.rules import (
+    BYTES,
+    COUNT,
+    MAX_FIGURE,
+    SECONDS,
+    SIGNED_BYTES,
+    Each,
+    Integer,
+    OneOf,
+    OrNone,
+    String,
+    ruled,
+)
+
+GC_LAYOUTS = ("generational", "incremental", "free-threaded")
+
+
+@dataclass(frozen=True)
+class Environment:
+    """The interpreter a run happened in: what makes collector counts comparable."""
+
+    python_version: str = ruled(String())
+    python_implementation: str = ruled(String())
+    numpy_version: str = ruled(String())
+    platform: str = ruled(String())
+    # Labels of the collector's generations in this interpreter, detected at run time:
+    # ("0", "1", "2") generational; ("young", "old") for 3.14.0-3.14.4's incremental
+    # collector; () on free-threaded builds, which have no generations.
+    gc_generations: tuple[str, ...] = ruled(Each(String()))
+    gc_layout: str = ruled(OneOf(GC_LAYOUTS, "collector layout"))
+    gc_threshold: tuple[int, ...] = ruled(Each(COUNT))
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """One run's figures (or, in a repeated measurement, the median of each)."""
+
+    baseline_rss_bytes: int = ruled(BYTES)
+    peak_rss_bytes: int = ruled(BYTES)
+    peak_rss_growth_bytes: int = ruled(SIGNED_BYTES)
+    end_rss_bytes: int = ruled(BYTES)
+    floor_bytes: int | None = ruled(OrNone(BYTES))
+    live_variables_end: int = ruled(COUNT)
+    live_functions_end: int = ruled(COUNT)
+    max_live_variables: int = ruled(COUNT)
+    max_live_functions: int = ruled(COUNT)
+    # One count per generation, as Environment.gc_generations.
+    gc_collections: tuple[int, ...] = ruled(Each(COUNT))
+    gc_collected_per_generation: tuple[int, ...] = ruled(Each(COUNT))
+    gc_uncollectable_per_generation: tuple[int, ...] = ruled(Each(COUNT))
+    gc_collected: int = ruled(COUNT)
+    gc_uncollectable: int = ruled(COUNT)
+    gc_pause_seconds: float = ruled(SECONDS)
+    gc_max_pause_seconds: float = ruled(SECONDS)
+    wall_seconds: float = ruled(SECONDS)
+    seconds_per_iteration: float = ruled(SECONDS)
+    uss_end_bytes: int | None = ruled(OrNone(BYTES), None)
+    tracemalloc_current_bytes: int | None = ruled(OrNone(BYTES), None)
+    tracemalloc_peak_bytes: int | None = ruled(OrNone(BYTES), None)
+    # A program's worker processes, from the parent's samples of the process tree (None
+    # for a workload): the highest summed RSS of the descendants, and of the whole tree.
+    children_peak_rss_bytes: int | None = ruled(OrNone(BYTES), None)
+    tree_peak_rss_bytes: int | None = ruled(OrNone(BYTES), None)
+
+    # One count per generation: the fields whose length is the interpreter's generations.
+    PER_GENERATION: ClassVar[tuple[str, ...]] = (
+        "gc_collections", "gc_collected_per_generation", "gc_uncollectable_per_generation"
+    )
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The parent's RSS samples, aligned with the iteration the child was in; at most 4,096 points.
+
+    ``seconds`` counts from the first iteration's start; ``iteration`` is the index
+    of the iteration in progress at that sample (-1 before the first began). A run
+    sampled more often than ``series.MAX_POINTS`` times is kept in as many buckets of
+    consecutive samples: a point's ``seconds`` and ``iteration`` are its first
+    sample's, ``rss_bytes`` its highest and ``rss_bytes_min`` its lowest, so the
+    peaks and troughs a chart can draw survive (exact peaks are in the metrics).
+    """
+
+    seconds: tuple[float, ...] = ()
+    rss_bytes: tuple[int, ...] = ()
+    iteration: tuple[int, ...] = ()
+    rss_bytes_min: tuple[int, ...] = ()
+    # A program's descendants' summed RSS at each point (the bucket's highest); empty for
+    # a workload. ``rss_bytes`` stays the measured process's own.
+    children_rss_bytes: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class GcEvent:
+    """One collection seen by ``gc.callbacks`` while the workload ran."""
+
+    generation: int
+    collected: int
+    uncollectable: int
+    pause_seconds: float
+    iteration: int
+    seconds: float  # start, from the first iteration's start
+
+
+@dataclass(frozen=True)
+class IterationRecord:
+    """The child's per-iteration counters, read at each iteration's end; at most 4,096 points.
+
+    A run of more iterations than ``series.MAX_POINTS`` is kept in as many buckets of
+    consecutive iterations (one per iteration otherwise): ``iteration`` is a bucket's
+    first iteration, ``end_seconds`` the end of its last, ``live_variables`` and
+    ``live_functions`` the most alive at an iteration's end within it, and the
+    ``_min`` columns the fewest. The census's exact high-water marks are in the metrics.
+    """
+
+    end_seconds: tuple[float, ...] = ()
+    live_variables: tuple[int, ...] = ()
+    live_functions: tuple[int, ...] = ()
+    iteration: tuple[int, ...] = ()
+    live_variables_min: tuple[int, ...] = ()
+    live_functions_min: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything one fresh child interpreter measured."""
+
+    metrics: Metrics
+    timeline: Timeline = field(default_factory=Timeline)
+    gc_events: tuple[GcEvent, ...] = ()
+    per_iteration: IterationRecord = field(default_factory=IterationRecord)
+    # Where peak_rss_bytes came from: "VmHWM" (reset after the baseline), "VmHWM-unreset",
+    # "ru_maxrss" or "samples".
+    peak_rss_source: str = "VmHWM"
+    explain: ExplainReport | None = None
+    # The status a program exited with, as ``python`` would have (None for a workload).
+    exit_status: int | None = ruled(OrNone(Integer(-MAX_FIGURE, kind="an integer")), None)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One configuration measured ``config.repeat`` times, each in a fresh interpreter.
+
+    ``metrics`` holds the median of each metric over the runs and ``metrics_min`` /
+    ``metrics_max`` the spread; ``timeline``, ``gc_events`` and ``per_iteration`` are
+    those of the representative run (the one whose peak growth is the median).
+    """
+
+    config: RunConfig
+    environment: Environment
+    runs: tuple[RunResult, ...]
+    tool_version: str = __version__
+    schema_version: int = SCHEMA_VERSION
+
+    # Computed once per measurement, on first use: a frozen dataclass's fields never
+    # change, and the reporters read these many times.
+    @cached_property
+    def representative(self) -> RunResult:
+        by_growth = sorted(self.runs, key=lambda run: run.metrics.peak_rss_growth_bytes)
+        return by_growth[(len(by_growth) - 1) // 2]
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        return aggregate_metrics([run.metrics for run in self.runs], statistics.median_low)
+
+    @cached_property
+    def metrics_min(self) -> Metrics:
+        return aggregate_metrics([run.metrics for run in self.runs], min)
+
+    @cached_property
+    def metrics_max(self) -> Metrics:
+        return aggregate_metrics([run.metrics for run in self.runs], max)
+
+    @property
+    def timeline(self) -> Timeline:
+        return self.representative.timeline
+
+    @property
+    def gc_events(self) -> tuple[GcEvent, ...]:
+        return self.representative.gc_events
+
+    @property
+    def per_iteration(self) -> IterationRecord:
+        return self.representative.per_iteration
+
+    @property
+    def explain(self) -> ExplainReport | None:
+        return self.representative.explain
+
+    @property
+    def exit_status(self) -> int | None:
+        """A program's exit status: the first run's that was not 0, else 0; None for a workload."""
+        statuses = [run.exit_status for run in self.runs if run.exit_status is not None]
+        if not statuses:
+            return None
+        return next((status for status in statuses if status != 0), 0)
+
+
+def aggregate_metrics(runs: Sequence[Metrics], reduce: Any) -> Metrics:
+    """Reduce each metric over runs (element-wise for per-generation tuples).
+
+    ``median_low`` rather than ``median`` so that every figure is one a run really
+    measured: a median of two counts would otherwise be a count nobody saw.
+    """
+    if not runs:
+        raise ValueError("no runs to aggregate")
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(Metrics):
+        column = [getattr(m, f.name) for m in runs]
+        if any(v is None for v in column):
+            values[f.name] = None
+        elif isinstance(column[0], tuple):
+            values[f.name] = tuple(reduce(list(parts)) for parts in zip(*column, strict=True))
+        else:
+            values[f.name] = reduce(column)
+    return Metrics(**values)
+
+
+def run_to_dict(run: RunResult) -> dict[str, Any]:
+    return to_plain(run)
+
+
+def run_from_dict(data: Mapping[str, Any], where: str = "run") -> RunResult:
+    if not isinstance(data, Mapping):
+        raise ResultFormatError(f"{where}: expected an object")
+    explain = data.get("explain")
+    return from_plain(
+        RunResult,
+        {
+            **data,
+            "metrics": from_plain(Metrics, data.get("metrics"), f"{where}.metrics"),
+            "timeline": from_plain(Timeline, data.get("timeline", {}), f"{where}.timeline"),
+            "gc_events": tuple(
+                from_plain(GcEvent, e, f"{where}.gc_events[{i}]")
+                for i, e in enumerate(data.get("gc_events", []))
+            ),
+            "per_iteration": from_plain(
+                IterationRecord, data.get("per_iteration", {}), f"{where}.per_iteration"
+            ),
+            "explain": None
+            if explain is None
+            else from_plain(ExplainReport, explain, f"{where}.explain"),
+        },
+        where,
+    )
+
+
+# The representative run's series live once, at the top of a run document.
+_REPRESENTATIVE_KEYS = ("timeline", "gc_events", "per_iteration", "explain")
+
+
+def measurement_to_dict(m: Measurement) -> dict[str, Any]:
+    """The JSON document of one measurement (``kind: "run"``).
+
+    The top level carries the median metrics, their spread and the representative
+    run's timeline, collections, per-iteration counters and explain report, so a reader
+    of a single run needs nothing else. ``runs`` keeps each repeat in full, except that
+    the representative's entry says ``"representative": true`` instead of repeating
+    what the top level already holds.
+    """
+    representative = m.representative
+    runs = []
+    for run in m.runs:
+        entry = run_to_dict(run)
+        if run is representative:
+            for key in _REPRESENTATIVE_KEYS:
+                del entry[key]
+            entry["representative"] = True
+        runs.append(entry)
+    return {
+        **header("run", m.tool_version),
+        "environment": to_plain(m.environment),
+        "config": to_plain(m.config),
+        "metrics": to_plain(m.metrics),
+        "metrics_min": to_plain(m.metrics_min),
+        "metrics_max": to_plain(m.metrics_max),
+        "peak_rss_source": representative.peak_rss_source,
+        **{key: to_plain(getattr(representative, key)) for key in _REPRESENTATIVE_KEYS},
+        "runs": runs,
+    }
+
+
+def measurement_from_dict(data: Any, where: str = "run") -> Measurement:
+    """Read a run document back, as ``measurement_to_dict`` wrote it, and nothing else.
+
+    The representative run takes its series from the top level. The runs are the
+    measurement; the top level's medians and spread are derived from them, so a
+    document whose top level says otherwise (edited by hand, or spliced from two files)
+    is refused rather than shown with figures it does not contain.
+    """
+    tool_version = check_schema(data, "run", where)
+    runs = data.get("runs")
+    if not isinstance(runs, list) or not runs:
+        raise ResultFormatError(f"{where}: 'runs' must be a non-empty list")
+    read = []
+    for i, entry in enumerate(runs):
+        if isinstance(entry, Mapping) and entry.get("representative") is True:
+            entry = {k: v for k, v in entry.items() if k != "representative"}
+            entry.update({key: data.get(key) for key in _REPRESENTATIVE_KEYS if key in data})
+        read.append(run_from_dict(entry, f"{where}.runs[{i}]"))
+    measurement = Measurement(
+        config=from_plain(RunConfig, data.get("config"), f"{where}.config"),
+        environment=from_plain(Environment, data.get("environment"), f"{where}.environment"),
+        runs=tuple(read),
+        tool_version=tool_version,
+    )
+    for i, run in enumerate(measurement.runs):
+        check_per_generation(run.metrics, measurement.environment, f"{where}.runs[{i}].metrics")
+    _refuse_what_the_runs_do_not_say(data, measurement, where)
+    return measurement
+
+
+def _refuse_what_the_runs_do_not_say(data: Mapping[str, Any], m: Measurement, where: str) -> None:
+    expected = measurement_to_dict(m)
+    unknown = sorted(set(data) - set(expected))
+    if unknown:
+        raise ResultFormatError(f"{where}: unknown keys {unknown}")
+    for key in expected:
+        if key not in ("runs", "tool") and data.get(key) != expected[key]:
+            raise ResultFormatError(
+                f"{where}.{key} is not what its runs measured (was the document edited?)"
+            )
+
+
+def check_per_generation(metrics: Metrics, environment: Environment, where: str) -> None:
+    """Refuse counts that are not one per generation of the interpreter that measured them.
+
+    A report labels them with the generations' names: a count too many or too few would
+    be shown under the wrong generation.
+    """
+    generations = len(environment.gc_generations)
+    for name in Metrics.PER_GENERATION:
+        counts = getattr(metrics, name)
+        if len(counts) != generations:
+            raise ResultFormatError(
+                f"{where}.{name} must have one count per generation ({generations}: "
+                f"{', '.join(environment.gc_generations) or 'none'}), got {list(counts)!r}"
+            )
