@@ -14,21 +14,13 @@ import click
 
 from autograd_mem._version import __version__
 from autograd_mem.cli.output import TYPED_ARGS
-from autograd_mem.errors import (
-    EXIT_HUNG_UP,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_TERMINATED,
-    EXIT_USAGE,
-    AgmemError,
-    StopSignal,
-)
+from autograd_mem.errors import AgmemError, ExitCode, StopSignal, exit_code_epilog
 
 # SIGTERM (timeout, a CI cancel, docker stop) and SIGHUP (the terminal closed) end agmem
 # as Ctrl-C does: the children stopped, the scratch and temporary files removed.
 _STOP_SIGNALS = {
-    signal.SIGTERM: (EXIT_TERMINATED, "terminated"),
-    signal.SIGHUP: (EXIT_HUNG_UP, "hung up"),
+    signal.SIGTERM: (ExitCode.TERMINATED, "terminated"),
+    signal.SIGHUP: (ExitCode.HUNG_UP, "hung up"),
 }
 _HANDLED_SIGNALS = (signal.SIGINT, *_STOP_SIGNALS)
 
@@ -44,7 +36,7 @@ def _one_line_usage_error(exc: click.UsageError) -> click.exceptions.Exit:
         raise exc
     where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
     click.echo(f"agmem: error: {exc.format_message()}{where}", err=True)
-    return click.exceptions.Exit(EXIT_USAGE)
+    return click.exceptions.Exit(ExitCode.USAGE)
 
 
 
@@ -110,28 +102,23 @@ def _stdout_failure(exc: OSError) -> int:
     """The exit code of a failed write to stdout: 0 for a closed pipe, 2 otherwise."""
     _silence_stdout()
     if exc.errno == errno.EPIPE:
-        return EXIT_OK
+        return ExitCode.OK
     _say(f"error: cannot write the report to stdout: {exc.strerror or exc}")
-    return EXIT_USAGE
+    return ExitCode.USAGE
 
 
 EPILOG = """\b
 Examples:
-  agmem compare                          both reference modes, side by side
-  agmem run --mode strong --gc off       one mode, one report
-  agmem run --mode weak --format json    the result as JSON on stdout
-  agmem baseline save base.json --mode weak
+  agmem run train.py --epochs 2          a script, unchanged, with its arguments
+  agmem run --explain train.py           ... and the cycles the collector freed
+  agmem run --html run.html train.py     ... and a page to explore in a browser
+  agmem compare before.py after.py       two programs side by side
+  agmem compare                          the built-in graph in both reference modes
+  agmem run --workload my.py:step        a function of yours, once per iteration
+  agmem baseline save base.json train.py
   agmem check --baseline base.json       fail CI when memory regresses
 
-\b
-Exit codes:
-  0    success
-  1    a memory regression (agmem check)
-  2    bad usage or input (options, workload, baseline file)
-  3    the measured run failed (workload error, crash, killed, a program
-       that exited with a non-zero status)
-  130  interrupted (Ctrl-C); 143 terminated (SIGTERM); 129 hung up (SIGHUP)
-"""
+""" + exit_code_epilog()
 
 
 class AgmemGroup(click.Group):
@@ -156,6 +143,10 @@ class AgmemGroup(click.Group):
         ctx.meta[TYPED_ARGS] = typed
         return ctx
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        # In the order people need them (``run`` first), not alphabetical.
+        return list(self.commands)
+
     def invoke(self, ctx: click.Context) -> object:
         try:
             rv = super().invoke(ctx)
@@ -168,7 +159,7 @@ class AgmemGroup(click.Group):
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             _say("interrupted")
-            ctx.exit(EXIT_INTERRUPTED)
+            ctx.exit(ExitCode.INTERRUPTED)
         except StopSignal as exc:
             _say(exc.message)
             ctx.exit(exc.exit_code)
@@ -183,7 +174,7 @@ class AgmemGroup(click.Group):
             # rich's Console meets a closed pipe by pointing stdout at /dev/null and
             # raising SystemExit(1); for agmem a reader that went away is not a failure.
             if exc.code == 1 and _stdout_is_devnull():
-                ctx.exit(EXIT_OK)
+                ctx.exit(ExitCode.OK)
             raise
         # Click's standalone mode discards a command's return value; a subcommand that
         # returns a non-zero int (``agmem check``: 1 on a regression) exits with it.
@@ -200,6 +191,9 @@ class AgmemGroup(click.Group):
 @click.version_option(__version__, "--version", prog_name="agmem")
 def cli() -> None:
     """Profile the memory of autodiff graphs, and of any Python code held by reference cycles.
+
+    \b
+    Start here:  agmem run script.py [ARGS]...
 
     Each measured run (a workload, a script or a module) happens in a fresh
     interpreter while agmem samples its RSS, counts live engine objects, times
@@ -241,7 +235,7 @@ def _run(argv: list[str] | None) -> int:
         if isinstance(code, int):
             return code
         click.echo(str(code), err=True)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     return 0
 
 
@@ -259,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             return _stdout_failure(exc)
         except KeyboardInterrupt:  # arrived outside a command (while parsing, say)
             _say("interrupted")
-            return EXIT_INTERRUPTED
+            return ExitCode.INTERRUPTED
         except StopSignal as exc:
             _say(exc.message)
             return exc.exit_code

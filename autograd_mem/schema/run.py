@@ -81,6 +81,9 @@ class Metrics:
     # for a workload): the highest summed RSS of the descendants, and of the whole tree.
     children_peak_rss_bytes: int | None = ruled(OrNone(BYTES), None)
     tree_peak_rss_bytes: int | None = ruled(OrNone(BYTES), None)
+    # A program's bytes still allocated when it ended, above those at its start, as the
+    # allocators count them (``probes.allocated``); None where they cannot be read.
+    retained_bytes: int | None = ruled(OrNone(SIGNED_BYTES), None)
 
     # One count per generation: the fields whose length is the interpreter's generations.
     PER_GENERATION: ClassVar[tuple[str, ...]] = (
@@ -93,8 +96,10 @@ class Timeline:
     """The parent's RSS samples, aligned with the iteration the child was in; at most 4,096 points.
 
     ``seconds`` counts from the first iteration's start; ``iteration`` is the index
-    of the iteration in progress at that sample (-1 before the first began). A run
-    sampled more often than ``series.MAX_POINTS`` times is kept in as many buckets of
+    of the iteration in progress at that sample (-1 before the first began). The first
+    point is the child's own baseline reading, at 0 s and iteration 0, and a workload's
+    last its end reading, at its last iteration's end: the parent's samples lie between.
+    A run sampled more often than ``series.MAX_POINTS`` times is kept in as many buckets of
     consecutive samples: a point's ``seconds`` and ``iteration`` are its first
     sample's, ``rss_bytes`` its highest and ``rss_bytes_min`` its lowest, so the
     peaks and troughs a chart can draw survive (exact peaks are in the metrics).
