@@ -50,3 +50,9 @@ def square(x: FloorVariable) -> FloorVariable:
     y.data, y.grad, y.creator = np.square(x.data), None, f
     f.input, f.output = x, _ref(y)
     return y
+
+
+if __name__ == "__main__":
+    # A module the engine benchmark imports, not a benchmark: say so rather than do nothing.
+    print(__doc__.splitlines()[0])
+    print("Not a benchmark of its own: run benchmarks/engine.py, which imports it.")
