@@ -10,6 +10,7 @@ import numpy  # noqa: F401
 import pytest
 
 import autograd_mem.engine  # noqa: F401
+from autograd_mem.pytest_plugin.probe import young_generation
 from autograd_mem.schema.pytest_session import MeasuredTest, from_dict
 
 QUIET = ("-p", "no:hypothesispytest", "-p", "no:cacheprovider", "-p", "no:randomly")
@@ -126,5 +127,7 @@ def test_young_collections_give_the_full_detail_figures_and_tracemalloc_peaks(
     assert young["test_many_cycles"].figures.collections > 1  # its own collections ran
     # and what the young collections leave out, as documented: a cycle through an object
     # older than the test, found by the full collection after it
+    # (where the collector has young generations to collect alone)
     assert full["test_through_an_old_object"].figures.cycles == 1
-    assert young["test_through_an_old_object"].figures.cycles == 0
+    expected = 1 if young_generation() is None else 0
+    assert young["test_through_an_old_object"].figures.cycles == expected
