@@ -270,10 +270,11 @@ class BodyProbe:
             try:
                 peak_bytes = max(watch.peak_bytes, watch.traced_peak())
                 after_variables, after_functions = engine_census()
+                oldest_during_the_body = watch.oldest_generation
                 # The body's leftover cycles, collected now so the next test starts clean;
                 # the watch is still installed and counts them.
                 if watch.watching:
-                    self._collect_after(watch.oldest_generation)
+                    self._collect_after(oldest_during_the_body)
             finally:
                 watch.uninstall()
                 if started_tracing:
@@ -289,6 +290,9 @@ class BodyProbe:
                 shapes=watch.shapes(),
                 body_raised=raised,
                 collector_watched=watch.watched,
+                older_garbage_possible=(
+                    self.young is not None and oldest_during_the_body >= self.young
+                ),
             )
 
 
