@@ -73,6 +73,12 @@ def _own(shape: CycleShape) -> bool:
     return site is not None and not is_library_file(site.file)
 
 
+def _whose(shape: CycleShape) -> str:
+    if shape.allocated_at is None:
+        return " (where it was made was not traced)"
+    return "" if _own(shape) else " (library code)"
+
+
 def cycle_causes(before: ExplainReport | None, after: ExplainReport) -> list[Cause]:
     """Shapes that are new, or hold more than in the baseline's forensics, largest first."""
     held_before = _by_key(before)
@@ -83,8 +89,9 @@ def cycle_causes(before: ExplainReport | None, after: ExplainReport) -> list[Cau
         if grown <= 0:
             continue
         new = key not in held_before
-        where = "" if _own(shape) else " (library code)"
-        detail = ("new shape" if new else f"{shape.cycles:,} cycles, more bytes") + where
+        plural = "s" if shape.cycles != 1 else ""
+        detail = "new shape" if new else f"{shape.cycles:,} cycle{plural}, more bytes"
+        detail += _whose(shape)
         causes.append(Cause("cycle", shape_text(shape), grown, line_text(shape.allocated_at),
                             detail))
     return causes
