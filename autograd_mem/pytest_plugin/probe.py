@@ -277,10 +277,11 @@ class BodyProbe:
             try:
                 peak_bytes = max(watch.peak_bytes, watch.traced_peak())
                 after_variables, after_functions = engine_census()
+                oldest_during_the_body = watch.oldest_generation
                 # The body's leftover cycles, collected now so the next test starts clean;
                 # the watch is still installed and counts them.
                 if watch.watching:
-                    self._collect_after(watch.oldest_generation)
+                    self._collect_after(oldest_during_the_body)
                 retained = tracemalloc.get_traced_memory()[0] - watch.own_bytes - start_bytes
                 retained_at = _top_line(snapshot) if snapshot is not None and retained > 0 else ""
             finally:
@@ -298,6 +299,9 @@ class BodyProbe:
                 shapes=watch.shapes(),
                 body_raised=raised,
                 collector_watched=watch.watched,
+                older_garbage_possible=(
+                    self.young is not None and oldest_during_the_body >= self.young
+                ),
                 retained_bytes=retained,
                 retained_at=retained_at,
             )
