@@ -38,7 +38,9 @@ def is_library_file(path: str) -> bool:
 def shape_key(shape: CycleShape) -> tuple[str, ...]:
     """What makes two shapes the same: their labelled path (types and references)."""
     if shape.path:
-        return tuple(f"{step.type}{step.edge}" for step in shape.path)
+        steps = [f"{step.type}{step.edge}" for step in shape.path]
+        # The same cycle read from another of its objects: the smallest rotation names it.
+        return min(tuple(steps[i:] + steps[:i]) for i in range(len(steps)))
     return shape.types
 
 

@@ -110,3 +110,14 @@ def test_at_most_three_causes_largest_first() -> None:
     ]
     causes = find_causes(None, report(*shapes))
     assert [c.bytes for c in causes] == [40, 30, 20]
+
+
+def test_the_same_cycle_read_from_another_object_is_the_same_shape() -> None:
+    rotated = CycleShape(
+        types=("dict", "list"),
+        path=(PathStep("dict", "['parent']"), PathStep("dict", "['children']"),
+              PathStep("list", "[0]")),
+        cycles=1, objects=52, bytes_held_at_most=1000, bytes_freed_total=1000,
+        allocated_at=SourceLine(HERE, 8, "work"),
+    )
+    assert find_causes(report(tree(1000)), report(rotated)) == ()
