@@ -139,7 +139,7 @@ def test_a_leak_of_five_percent_of_peak_growth_and_two_mib_fails(project: Projec
     source = edits.leaky(project.original, size, at)
     # which tracemalloc sees retained at the end
     retained, _ = project.true_change(source)
-    assert retained >= size
+    assert retained >= 0.95 * size  # what was kept, less what the change freed elsewhere
     # when checked (without the forensic rerun), it fails on retained memory
     code, document, _ = project.check(source, "--no-explain-on-fail")
     assert code == 1
