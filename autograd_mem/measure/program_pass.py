@@ -101,7 +101,7 @@ class ProgramWindow:
             "census": self._census.snapshot(),
             # Read before any collection: the program's globals, dropped by runpy, may be
             # alive only through a cycle until the next one, and what they hold is retained.
-            "retained": _difference(allocated.allocated_bytes(), self.allocated_start),
+            "retained": allocated.allocated_since(self.allocated_start),
         }
         offset = self.start_seconds - self.recorder.origin_seconds
         self.notes += collector.collector_notes(self.recorder, offset)
@@ -124,8 +124,6 @@ class ProgramWindow:
         return self.end_seconds - self.start_seconds
 
 
-def _difference(end: int | None, start: int | None) -> int | None:
-    return None if end is None or start is None else end - start
 
 
 def _metrics(window: ProgramWindow, layout: gc_probe.GcLayout, uss: int | None) -> Metrics:
@@ -186,26 +184,24 @@ def measure(config: RunConfig, flight: memoryview | None = None) -> ChildResult:
 
 
 @contextmanager
-def _tallied(tally: Any) -> Iterator[None]:
-    """The explain pass's window: the tally around the program, then one last collection.
-
-    With the collector off nothing was collected yet: the collection shows what it would
-    have found; with it on, it adds the cycles the program left when it ended.
-    """
+def _explained(explained: Any) -> Iterator[None]:
+    """The explain pass's window: the pass around the program, then its end (what grew,
+    counted while the program's globals still exist, then one more collection for the
+    cycles the program left when it ended)."""
     gc.collect()  # the set-up's garbage is not the program's
-    with tally:
+    with explained:
         yield
-        gc.collect()
+        explained.end_window(count_first=True)
 
 
 def explain(config: RunConfig, flight: memoryview | None = None) -> ChildResult:
-    """Rerun the program with ``gc.DEBUG_SAVEALL`` and tally what the collector found."""
+    """Rerun the program with the explain pass around it."""
     from autograd_mem.cycles import explain as explain_probe  # numpy: see workload_pass.explain
 
-    tally = explain_probe.GarbageTally()
+    explained = explain_probe.ExplainPass()
     with ExitStack() as modes:
         spec = _prepared(config, modes)
-        status = run_program(spec, _tallied(tally))
+        status = run_program(spec, _explained(explained))
     if guard.is_forked_copy():
         guard.end_forked_copy(status)
-    return ChildResult(ChildStatus.OK, explain=tally.report(), exit_status=status)
+    return ChildResult(ChildStatus.OK, explain=explained.report(), exit_status=status)

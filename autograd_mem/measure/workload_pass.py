@@ -33,7 +33,7 @@ from autograd_mem.measure.window import (
     environment,
     ok_document,
 )
-from autograd_mem.probes import gc_probe, rss
+from autograd_mem.probes import allocated, gc_probe, rss
 from autograd_mem.schema.child import ChildResult, ChildStatus
 from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.run import IterationRecord, Metrics, RunResult
@@ -252,6 +252,7 @@ def _metrics(config: RunConfig, window: Window, layout: gc_probe.GcLayout,
         uss_end_bytes=readings["uss"],
         tracemalloc_current_bytes=traced[0],
         tracemalloc_peak_bytes=traced[1],
+        retained_bytes=readings["retained"],
     )
 
 
@@ -263,7 +264,15 @@ def measure(config: RunConfig, flight: memoryview | None = None) -> ChildResult:
     env = environment(layout)
     with ExitStack() as modes:
         step = _prepared_step(config, modes)
-        window = run_window(step, config.iterations, config.tracemalloc, baseline, flight)
+        allocated_at_start: list[int | None] = []
+
+        def ready() -> tuple[int, bool]:
+            # Before the window's own collection, like the baseline: nothing in the window.
+            started = baseline()
+            allocated_at_start.append(allocated.allocated_bytes())
+            return started
+
+        window = run_window(step, config.iterations, config.tracemalloc, ready, flight)
         assert window.ready is not None
         baseline_rss, reset_done = window.ready
         peak_rss, peak_source = rss.peak_rss_bytes(reset_done)
@@ -272,6 +281,7 @@ def measure(config: RunConfig, flight: memoryview | None = None) -> ChildResult:
             "peak_rss": peak_rss,
             "end_rss": rss.current_rss_bytes(),
             "census": census.snapshot(),
+            "retained": allocated.allocated_since(allocated_at_start[0]),
         }
     readings["uss"] = rss.uss_bytes() if config.uss else None
     offset = window.start_seconds - window.recorder.origin_seconds
@@ -294,17 +304,19 @@ def measure(config: RunConfig, flight: memoryview | None = None) -> ChildResult:
 
 
 def explain(config: RunConfig, flight: memoryview | None = None) -> ChildResult:
-    """Rerun with ``gc.DEBUG_SAVEALL`` and tally what the collector found."""
+    """Rerun with the explain pass (:class:`~autograd_mem.cycles.explain.ExplainPass`)
+    around the window: what the collector found, what it had not reached yet when the
+    window ended, and what grew."""
     # Imported here: it needs numpy, and the parent imports this module (for its exit
     # codes) without any need for numpy.
     from autograd_mem.cycles import explain as explain_probe
 
     with ExitStack() as modes:
         step = _prepared_step(config, modes)
-        with explain_probe.GarbageTally() as tally:
+        with explain_probe.ExplainPass() as explained:
             run_window(step, config.iterations, trace_memory=False, flight=flight)
-            # With the collector off nothing was collected yet: one collection now shows
-            # what it would have found; with it on, this adds what the last one left.
-            del step
-            gc.collect()
-    return ChildResult(ChildStatus.OK, explain=tally.report())
+            # The step stays alive: what it holds is not garbage, and the final
+            # collection finds only what the window left to the collector.
+            explained.end_window()
+        del step
+    return ChildResult(ChildStatus.OK, explain=explained.report())

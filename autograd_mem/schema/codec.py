@@ -16,6 +16,8 @@ from autograd_mem._version import __version__
 from autograd_mem.errors import ResultFormatError
 from autograd_mem.schema.rules import field_problem, is_int
 
+# 3: the explain document's bytes_held became bytes_held_at_most and bytes_freed_total,
+# beside growth bytes and lines, top_lines and waiting (issue 22).
 SCHEMA_VERSION = 3
 
 

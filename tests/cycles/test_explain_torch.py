@@ -42,7 +42,7 @@ def test_an_output_stored_on_its_context_is_explained_with_its_storage():
     assert shape.hint is not None and "save_for_backward" in shape.hint
     # the storage counted: each output is ELEMENTS float32s
     storage = torch.ones(workload_elements()).untyped_storage().nbytes()
-    per_cycle = shape.bytes_held / shape.cycles
+    per_cycle = shape.bytes_freed_total / shape.cycles
     assert storage <= per_cycle <= 1.10 * storage
     assert shape.allocated_at is not None
     assert Path(shape.allocated_at.file) == WORKLOAD

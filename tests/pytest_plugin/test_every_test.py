@@ -153,7 +153,7 @@ def test_agmem_json_figures_match_independent_measures(pytester: pytest.Pytester
     assert shape.types[0] == shape.types[-1] == "Leaky"
     assert [(step.type, step.edge) for step in shape.path] == [("Leaky", ".me")]
     assert shape.cycles == LEAKS
-    assert LEAKS * PAYLOAD_BYTES <= shape.bytes_held <= LEAKS * (PAYLOAD_BYTES + 1024)
+    assert LEAKS * PAYLOAD_BYTES <= shape.bytes_held_at_most <= LEAKS * (PAYLOAD_BYTES + 1024)
     # made where a Leaky or its payload was allocated (3.11 has no traceback for an
     # instance with a managed __dict__, so there it is the payload's line)
     written = pytester.path / "test_suite.py"
@@ -186,7 +186,9 @@ def graphs():
 
 
 def python_cycles():
-    rows = [[i] * 10 for i in range(2_000)]
+    # 1,500 lists: well below 3.13's threshold of 2,000 (at 2,000, whether the collector
+    # ran once during the body turned on a dozen allocations either way)
+    rows = [[i] * 10 for i in range(1_500)]
     for row in rows:
         row.append(row)
 

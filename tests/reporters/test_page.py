@@ -241,9 +241,17 @@ def test_the_explain_panel_lists_every_shape(browser, compare_page):
     _open(browser, page)
     shapes = document["measurements"][0]["explain"]["shapes"]
     rows = browser.evaluate(
-        "[...document.querySelectorAll('#explain-strong table.shapes tbody tr')]"
+        "[...document.querySelector('#explain-strong table.shapes').querySelectorAll('tbody tr')]"
         ".map(r => r.children[1].textContent)")
     assert [_number(text) for text in rows] == [shape["objects"] for shape in shapes]
+    # each shape's bytes, exact under the pointer: the most held at once, and freed in all
+    held = browser.evaluate(
+        "[...document.querySelector('#explain-strong table.shapes').querySelectorAll('tbody tr')]"
+        ".map(r => [r.children[2].title, r.children[3].title])")
+    assert held == [[f"{s['bytes_held_at_most']:,} B", f"{s['bytes_freed_total']:,} B"]
+                    for s in shapes]
+    # and nothing the document holds is shown as an object's name rather than its content
+    assert "[object" not in browser.evaluate("document.body.innerText")
 
 
 @pytest.mark.slow
@@ -349,18 +357,14 @@ def test_grows():
 
 @pytest.fixture
 def pytest_page(pytester: pytest.Pytester, tmp_path: Path) -> tuple[Path, Any]:
-    from autograd_mem.reporters.page import render_data
-    from autograd_mem.reporters.page_data import pytest_view
-
+    """``pytest --agmem --agmem-html``'s page, beside the session's ``--agmem-json``."""
     pytester.makepyfile(test_suite=SUITE)
-    figures = tmp_path / "suite.json"
+    figures, page = tmp_path / "suite.json", tmp_path / "suite.html"
     result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly", "--agmem",
-                                "--agmem-json", str(figures))
+                                "--agmem-json", str(figures), "--agmem-html", str(page))
     result.assert_outcomes(passed=3)
-    document = json.loads(figures.read_text())
-    page = tmp_path / "suite.html"
-    page.write_text(render_data(pytest_view(document), "pytest --agmem"), encoding="utf-8")
-    return page, document
+    result.stdout.fnmatch_lines([f"agmem: page of 3 test(s) written to {page}"])
+    return page, json.loads(figures.read_text())
 
 
 def _test_ids(browser: Browser) -> list[str]:
