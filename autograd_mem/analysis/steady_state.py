@@ -4,14 +4,15 @@ A training script spends its first seconds importing its libraries and building 
 model, and that climb (about 300 MiB for ``import torch``) is no leak: counted as growth
 it hides the difference between a loop that keeps climbing and one that levels off.
 
-How setup ends (a pure function of the parent's RSS samples, so a saved run can be read
-again the same way): the run is cut into :data:`WINDOWS` equal spans of time, and each
-span's climb is compared with the typical climb of the run's second half (the median
-span there). Setup is the leading spans that climb more than :data:`SETUP_FACTOR` times
-that typical climb, and more than :data:`NOISE_BYTES`: a steep start that the rest of
-the run does not keep up. A leak that starts at once climbs as steeply in the second
-half as in the first, so nothing is taken for setup and none of it is hidden; a loop
-that levels off climbs nothing after its set-up, so its setup is its climb.
+How setup ends (a pure function of the parent's RSS samples, so a saved run is read
+again the same way): the run's last quarter (:data:`TAIL_SHARE`) is taken as its steady
+state, and a least-squares line is fitted through it. Setup is everything up to the last
+sample before that quarter that lies off the line, extended back, by more than a band
+(:data:`BAND_SHARE` of the highest RSS, at least twice :data:`NOISE_BYTES`). A library's
+import and a model's construction climb steeply and then stop, far off a flat or gently
+rising line; a leak that starts at once climbs along its own line from the first
+second, so nothing is taken for setup and none of it is hidden. No marker from the
+program is needed, and none is read.
 
 The slope is the least-squares line through the samples after setup, in bytes per
 second, and per iteration where the timeline records iterations. A run *keeps growing*
@@ -28,12 +29,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from autograd_mem.schema.run import Timeline
+from autograd_mem.schema.units import format_bytes
 
-# Spans the run is cut into to find where setup ends.
-WINDOWS = 20
+# The share of the run, at its end, taken as its steady state.
+TAIL_SHARE = 0.25
 
-# A leading span is setup when it climbs more than this many times the typical span.
-SETUP_FACTOR = 4.0
+# How far off the steady line a sample may lie and still belong to it, as a share of the
+# run's highest RSS (RSS moves by a few MiB as the allocator takes and returns arenas).
+BAND_SHARE = 0.03
 
 # Below this, a climb is noise: a few pages of RSS, one arena of the allocator.
 NOISE_BYTES = 1 << 20
@@ -57,51 +60,28 @@ class SteadyState:
     growing: bool
 
 
-def _slope(xs: Sequence[float], ys: Sequence[float]) -> float:
-    """Least-squares slope of ``ys`` against ``xs``; 0 when ``xs`` do not vary."""
+def _line(xs: Sequence[float], ys: Sequence[int]) -> tuple[float, float]:
+    """Least-squares ``(slope, intercept)`` of ``ys`` against ``xs``; flat when ``xs`` do not vary."""
     mean_x = statistics.fmean(xs)
     mean_y = statistics.fmean(ys)
     spread = sum((x - mean_x) ** 2 for x in xs)
     if spread == 0:
-        return 0.0
-    return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
+        return 0.0, mean_y
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
+    return slope, mean_y - slope * mean_x
 
 
-def _span_climbs(seconds: Sequence[float], rss: Sequence[int]) -> list[tuple[float, int]]:
-    """``(end_seconds, climb)`` of each of :data:`WINDOWS` equal spans of time.
-
-    A span's climb is the highest RSS it reached above the highest reached before it:
-    RSS freed late (a collection) does not make a later span look like setup.
-    """
-    start, end = seconds[0], seconds[-1]
-    width = (end - start) / WINDOWS
-    spans: list[tuple[float, int]] = []
-    highest = rss[0]
-    index = 0
-    for number in range(1, WINDOWS + 1):
-        limit = end if number == WINDOWS else start + number * width
-        reached = highest
-        while index < len(seconds) and seconds[index] <= limit:
-            reached = max(reached, rss[index])
-            index += 1
-        spans.append((limit, reached - highest))
-        highest = reached
-    return spans
-
-
-def setup_end(seconds: Sequence[float], rss: Sequence[int]) -> float:
-    """Where setup ends, in the timeline's seconds: see the module's docstring."""
-    if len(seconds) < 2 or seconds[-1] <= seconds[0]:
-        return seconds[0] if seconds else 0.0
-    spans = _span_climbs(seconds, rss)
-    typical = statistics.median(climb for _, climb in spans[WINDOWS // 2 :])
-    threshold = max(SETUP_FACTOR * typical, NOISE_BYTES)
-    end = seconds[0]
-    for span_end, climb in spans[: WINDOWS // 2]:
-        if climb <= threshold:
-            break
-        end = span_end
-    return end
+def setup_end(seconds: Sequence[float], rss: Sequence[int]) -> int:
+    """The index of the first sample after setup: see the module's docstring."""
+    tail = min(len(seconds) - MIN_SAMPLES, int(len(seconds) * (1 - TAIL_SHARE)))
+    if tail <= 0:
+        return 0
+    slope, intercept = _line(seconds[tail:], rss[tail:])
+    band = max(2 * NOISE_BYTES, BAND_SHARE * max(rss))
+    for index in range(tail - 1, -1, -1):
+        if abs(rss[index] - (intercept + slope * seconds[index])) > band:
+            return index + 1
+    return 0
 
 
 def steady_state(timeline: Timeline) -> SteadyState | None:
@@ -111,26 +91,37 @@ def steady_state(timeline: Timeline) -> SteadyState | None:
     seconds, rss = timeline.seconds[first:], timeline.rss_bytes[first:]
     if len(seconds) < MIN_SAMPLES:
         return None
-    end = setup_end(seconds, rss)
-    after = [i for i, t in enumerate(seconds) if t >= end]
-    if len(after) < MIN_SAMPLES:
-        after = list(range(len(seconds) - MIN_SAMPLES, len(seconds)))
-        end = seconds[after[0]]
-    times = [seconds[i] for i in after]
-    levels = [rss[i] for i in after]
-    per_second = _slope(times, levels)
+    first_after = setup_end(seconds, rss)
+    times, levels = seconds[first_after:], rss[first_after:]
+    per_second, _ = _line(times, levels)
     rise = int(per_second * (times[-1] - times[0]))
     per_iteration = None
-    iterations = [timeline.iteration[first + i] for i in after] if timeline.iteration else []
+    iterations = timeline.iteration[first + first_after :] if timeline.iteration else ()
     if iterations and iterations[-1] > iterations[0] >= 0:
-        per_iteration = _slope(iterations, levels)
-    setup_level = max(rss[: after[0] + 1])
+        per_iteration, _ = _line(iterations, levels)
+    setup_level = max(rss[: first_after + 1])
     growing = rise > NOISE_BYTES and rise > GROWING_SHARE * setup_level
     return SteadyState(
-        setup_end_seconds=max(0.0, end),
+        setup_end_seconds=max(0.0, times[0]),
         setup_bytes=setup_level - rss[0],
         growth_after_setup_bytes=rise,
         bytes_per_second=per_second,
         bytes_per_iteration=per_iteration,
         growing=growing,
     )
+
+
+def rate_words(state: SteadyState) -> str:
+    """``+1.2 MiB/s`` (or ``/iteration`` where the timeline counts iterations)."""
+    if state.bytes_per_iteration is not None:
+        return f"{format_bytes(int(state.bytes_per_iteration), signed=True)}/iteration"
+    return f"{format_bytes(int(state.bytes_per_second), signed=True)}/s"
+
+
+def growth_phrase(label: str, state: SteadyState | None) -> str:
+    """``leaky.py keeps growing, +1.2 MiB/s after setup`` or ``fixed.py levels off``."""
+    if state is None:
+        return f"{label}: too short a timeline to tell"
+    if state.growing:
+        return f"{label} keeps growing, {rate_words(state)} after setup"
+    return f"{label} levels off"

@@ -283,7 +283,8 @@ class TracebackSampler:
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:
         """No tracing inside (when the tracing is ours), tracing again after."""
-        if not self._owned:
+        # Not tracing: stopped by a first-time import (probes.imports), which restarts it.
+        if not self._owned or not tracemalloc.is_tracing():
             yield
             return
         tracemalloc.stop()

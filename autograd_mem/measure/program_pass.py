@@ -26,6 +26,7 @@ from typing import Any
 
 from autograd_mem.measure import child
 from autograd_mem.probes import gc_probe, rss
+from autograd_mem.probes.imports import UntracedImports
 from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.run import GcEvent, IterationRecord, Metrics, RunResult
 from autograd_mem.targets.program import ProgramSpec, parse_program_args, run_program
@@ -167,5 +168,7 @@ def explain(config: RunConfig) -> dict[str, Any]:
     tally = explain_probe.GarbageTally()
     with ExitStack() as modes:
         spec = _prepared(config, modes)
+        # A library's import traced costs many times the loop it serves (probes.imports).
+        modes.enter_context(UntracedImports())
         status = run_program(spec, _tallied(tally))
     return {"status": "ok", "explain": dataclasses.asdict(tally.report()), "exit_status": status}

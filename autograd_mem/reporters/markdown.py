@@ -67,7 +67,7 @@ def render_comparison(comparison: Comparison) -> str:
         "",
         *[f"_{line}_" for line in rows.describe_environments(comparison)],
         "",
-        *[f"**Verdict:** {v.sentence}" for v in comparison.verdicts],
+        *[f"**Verdict:** {line}" for line in comparison.verdict.splitlines()],
         "",
     ]
     headings = ["Metric", *comparison.labels, *rows.ratio_headings(comparison)]

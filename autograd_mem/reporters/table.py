@@ -153,9 +153,9 @@ def render_comparison(comparison: Comparison) -> RenderableType:
 
     # A line of text, not a panel: it wraps cleanly in a narrow terminal and copies whole.
     verdict = Text()
-    for line in comparison.verdicts:
+    for line in comparison.verdict.splitlines():
         verdict.append("Verdict: ", style="bold green")
-        verdict.append(line.sentence + "\n", style="bold")
+        verdict.append(line + "\n", style="bold")
     parts: list[RenderableType] = [
         header,
         table,
