@@ -1,12 +1,9 @@
 """The measured child: ``python -m autograd_mem.measure.child measure|explain CONFIG RESULT``.
 
-A config naming a ``program`` is run by ``program_pass`` instead (once, as ``__main__``).
-
-One child measures one run in a fresh interpreter. It warms up, frees and trims what
-the warm-up left, reads its baseline RSS and resets the kernel's peak, then runs the
-iterations in a window (:func:`run_window`) that disturbs neither the collector nor
-``tracemalloc``. Its result goes back as JSON written atomically to ``RESULT``
-(stdout belongs to the workload). The document's ``status`` says how it ended:
+One child measures one run in a fresh interpreter, by the pass its target names
+(``workload_pass`` for a workload, ``program_pass`` for a program). Its result goes
+back as JSON written atomically to ``RESULT`` (stdout belongs to the workload).
+The document's ``status`` says how it ended:
 
 - ``ok``: ``environment`` and ``run`` (a RunResult without timeline; the parent adds it
   from its RSS samples), and ``workload_start_monotonic``, the clock origin;
@@ -18,25 +15,16 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import dataclasses
-import gc
+import importlib
 import json
 import os
-import platform
-import random
 import shutil
 import signal
 import sys
-import time
 import traceback
-import tracemalloc
-from array import array
-from collections.abc import Callable
-from contextlib import ExitStack
 from typing import Any
 
 from autograd_mem.errors import WorkloadError
-from autograd_mem.measure import series
 from autograd_mem.measure.protocol import (
     EXIT_INTERNAL_ERROR,
     EXIT_WORKLOAD_NOT_FOUND,
@@ -45,353 +33,14 @@ from autograd_mem.measure.protocol import (
     TRACEBACK_TAIL_CHARACTERS,
     map_progress_counter,
 )
-from autograd_mem.probes import gc_probe, rss
+from autograd_mem.measure.window import WorkloadRaised
 from autograd_mem.schema.codec import dumps, from_plain
 from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.files import write_atomic
-from autograd_mem.schema.run import (
-    Environment,
-    GcEvent,
-    IterationRecord,
-    Metrics,
-    RunResult,
-    run_to_dict,
-)
-
-# Iterations run (and thrown away with their state) before the measured ones: imports,
-# numpy's first allocations and the interpreter's caches settle here, not in the figures.
-WARMUP_ITERATIONS = 3
+from autograd_mem.targets.target import target_of
 
 # Linux's prctl option asking for a signal when the parent dies (see _follow_parent).
 _PR_SET_PDEATHSIG = 1
-
-
-class WorkloadRaised(Exception):
-    """The workload itself raised; carries the original exception."""
-
-    def __init__(self, original: BaseException) -> None:
-        super().__init__(f"{type(original).__name__}: {original}")
-        self.original = original
-
-
-def environment(layout: gc_probe.GcLayout) -> Environment:
-    """The interpreter this child is: what makes its collector counts comparable."""
-    import numpy
-
-    return Environment(
-        python_version=platform.python_version(),
-        python_implementation=platform.python_implementation(),
-        numpy_version=numpy.__version__,
-        platform=platform.platform(),
-        gc_generations=layout.labels,
-        gc_layout=layout.name,
-        gc_threshold=tuple(gc.get_threshold()),
-    )
-
-
-def _seed_everything(config: RunConfig) -> None:
-    """Seed the global RNGs too, for user workloads that use ``random`` or ``np.random``."""
-    import numpy as np
-
-    random.seed(config.rng_seed)
-    np.random.seed(config.rng_seed)
-
-
-def engine_modes(config: RunConfig) -> ExitStack:
-    """The reference mode, and ``no_grad`` if asked, around everything the workload does."""
-    from autograd_mem.engine import no_grad, reference_mode
-
-    stack = ExitStack()
-    stack.enter_context(reference_mode(config.mode))
-    if config.no_grad:
-        stack.enter_context(no_grad())
-    return stack
-
-
-def _warm_up(config: RunConfig) -> None:
-    """Run a few iterations on a throw-away step, then collect everything they left."""
-    from autograd_mem.targets.workloads import make_step
-
-    step = make_step(config)
-    try:
-        for i in range(min(WARMUP_ITERATIONS, config.iterations)):
-            step(i)
-    except BaseException as exc:  # KeyboardInterrupt, GeneratorExit: still the workload's
-        raise WorkloadRaised(exc) from exc
-    del step
-    gc.collect()
-
-
-@dataclasses.dataclass(frozen=True)
-class Window:
-    """What the measured iterations left: their clock origin, per-iteration columns, collections.
-
-    ``traced_bytes`` is ``tracemalloc``'s (current, peak) over the iterations alone, or
-    (None, None) when it was not asked for.
-    """
-
-    start_seconds: float
-    end_seconds: array
-    live_variables: array
-    live_functions: array
-    recorder: gc_probe.GcRecorder
-    traced_bytes: tuple[int | None, int | None]
-    ready: tuple[int, bool] | None = None
-
-
-# Everything the bookkeeping needs (the columns, the recorder, its callback) is
-# allocated *before* a collection that sets the collector's counts to zero, and the
-# loop itself allocates no object the collector tracks: the clock's floats, the
-# census's ints and the ``array`` stores are all untracked (``census.snapshot``,
-# which returns a tuple, is read only after the loop for the high-water marks). So
-# the collector runs at the same allocations as in an uninstrumented run of the
-# same step: the collections per generation and the objects each generation
-# collected equal those of a plain ``for i in range(n): step(i)`` between two
-# readings of ``gc.get_stats()`` that keep nothing tracked. Checked with
-# strong-mode ``seed`` (tens of thousands of objects collected) on CPython 3.10.13,
-# 3.11.7, 3.12.1 and 3.13.0 by the script of
-# ``tests/measure/test_child.py::test_instrumented_window_collects_like_a_plain_loop``,
-# which checks it on every test run for the interpreter running the tests.
-#
-# ``tracemalloc`` is started just before the first iteration and read just after
-# the last, so its figures hold the workload's allocations and the recorder's
-# (whose arrays grow with each collection, deterministically), and nothing of
-# agmem's own reads around the window. Those made the peak differ between runs by
-# a block or two: each text-mode ``open()`` (of ``/proc/self/status``) builds a
-# fresh ``"incrementaldecoder"`` string, 67 bytes on 3.11, for an attribute lookup,
-# and CPython's type attribute cache keeps the last name looked up in each slot
-# alive, the slot chosen from the string's *address*; so whether a given string
-# outlives its lookup depends on where it was allocated, which varies from run to
-# run. A workload that itself does such lookups (opens text files, ``getattr`` with
-# names built at run time) varies the same way, in multiples of those strings.
-def run_window(
-    step: Callable[[int], object],
-    iterations: int,
-    trace_memory: bool,
-    on_ready: Callable[[], tuple[int, bool]] | None = None,
-    progress: memoryview | None = None,
-) -> Window:
-    """Run the measured iterations with the collector watched and the census read per iteration.
-
-    ``on_ready`` is called once the window's own storage exists and before anything
-    else happens: the measured pass reads its baseline RSS there (its result is
-    ``Window.ready``), so that agmem's columns, 16 bytes per iteration (16 MB at a
-    million), are in the baseline and never counted as the workload's growth. A hook
-    rather than storage made by the caller: an object holding that storage, alive
-    in the caller through the window, would be one tracked object more (see below).
-
-    ``progress`` (``protocol.map_progress_counter``) gets the finished iterations' count.
-
-    Why it is shaped so: see the comment above this function.
-    """
-    from autograd_mem.engine import census
-
-    # Copied from zeros, so every page is touched now, not first faulted in by the loop.
-    end_seconds = array("d", bytes(8 * iterations))
-    # 4-byte counts: two billion live Variables would need far more memory than exists.
-    live_variables = array("i", bytes(4 * iterations))
-    live_functions = array("i", bytes(4 * iterations))
-    recorder = gc_probe.GcRecorder()
-    done = progress if progress is not None else memoryview(array("q", [0]))
-    read_variables, read_functions = census.live_variables, census.live_functions
-    # Every function the window calls is called once before the collection below:
-    # CPython 3.10 makes a frame object (tracked, and kept for reuse) on a function's
-    # first call, which would otherwise happen inside the window.
-    read_variables(), read_functions(), census.reset_max()
-    recorder.start(), recorder.stop()
-    ready = None if on_ready is None else on_ready()
-    gc.collect()  # set-up garbage, ours and the step's: counts start from zero
-    census.reset_max()  # the high-water marks start from what is alive now
-    clock = time.monotonic
-    traced: tuple[int | None, int | None] = (None, None)
-    recorder.start(read_stats=False)  # not ``with``: see GcRecorder
-    try:
-        if trace_memory:
-            tracemalloc.start()
-        start = clock()
-        for i in range(iterations):
-            step(i)
-            end_seconds[i] = clock()
-            live_variables[i] = read_variables()
-            live_functions[i] = read_functions()
-            done[0] = i + 1
-    except BaseException as exc:  # a real SIGINT kills the child: see _follow_parent
-        raise WorkloadRaised(exc) from exc
-    finally:
-        if trace_memory:
-            traced = tracemalloc.get_traced_memory()
-            tracemalloc.stop()
-        recorder.stop()
-        recorder.release()
-    return Window(start, end_seconds, live_variables, live_functions, recorder, traced, ready)
-
-
-def _prepared_step(config: RunConfig, modes: ExitStack) -> Callable[[int], object]:
-    """A fresh step, ready to measure: RNGs seeded, collector policy and modes entered
-    (on ``modes``, which the caller closes), warmed up, and its set-up garbage collected,
-    so the collector's counts start from zero. Shared by the measured and explain passes
-    so that both see the same workload in the same state.
-    """
-    from autograd_mem.targets.workloads import make_step
-
-    _seed_everything(config)
-    if config.gc_policy == "off":
-        gc.disable()
-    modes.enter_context(engine_modes(config))
-    _warm_up(config)
-    step = make_step(config)
-    gc.collect()
-    return step
-
-
-def baseline() -> tuple[int, bool]:
-    """Trim the heap, read the baseline RSS and reset the kernel's peak: (baseline, reset done).
-
-    Trimmed first: memory the set-up freed would otherwise stay resident, be counted
-    in the baseline and then reused by the workload, hiding part of its growth.
-    """
-    rss.release_free_heap()
-    baseline_rss = rss.current_rss_bytes()
-    return baseline_rss, rss.reset_peak_rss()
-
-
-def _events(
-    window: Window, collections: list[gc_probe.Collection], layout: gc_probe.GcLayout
-) -> tuple[GcEvent, ...]:
-    """Each collection, in the window's clock and tagged with the iteration it happened in.
-
-    An event's generation is its index in the layout's labels, like the per-generation
-    tuples (3.14's incremental "1" and "2" are both "old"); free-threaded builds have
-    no labels, so their events keep CPython's raw number.
-    """
-    return tuple(
-        GcEvent(
-            generation=layout.slot(c.generation),
-            collected=c.collected,
-            uncollectable=c.uncollectable,
-            pause_seconds=c.pause_seconds,
-            iteration=gc_probe.iteration_at(window.end_seconds, c.start_seconds),
-            seconds=c.start_seconds - window.start_seconds,
-        )
-        for c in collections
-    )
-
-
-def _per_iteration(window: Window) -> IterationRecord:
-    """The window's columns in at most ``series.MAX_POINTS`` buckets (see IterationRecord).
-
-    Read straight from the arrays, bucket by bucket: a million iterations never become
-    a million Python objects at once.
-    """
-    ranges = series.bucket_ranges(len(window.end_seconds))
-    start, ends = window.start_seconds, window.end_seconds
-    fewest_variables, most_variables = series.bucket_min_max(window.live_variables, ranges)
-    fewest_functions, most_functions = series.bucket_min_max(window.live_functions, ranges)
-    return IterationRecord(
-        end_seconds=tuple(ends[stop - 1] - start for _, stop in ranges),
-        live_variables=tuple(most_variables),
-        live_functions=tuple(most_functions),
-        iteration=tuple(first for first, _ in ranges),
-        live_variables_min=tuple(fewest_variables),
-        live_functions_min=tuple(fewest_functions),
-    )
-
-
-def collector_metrics(recorder: gc_probe.GcRecorder, layout: gc_probe.GcLayout) -> dict[str, Any]:
-    """The collector's ``Metrics`` fields from what the recorder saw, per generation of
-    ``layout``: shared by a workload's window and a program's."""
-    counts, collected, uncollectable = recorder.per_raw_generation()
-    pauses = recorder.pause
-    return {
-        "gc_collections": layout.fold(counts),
-        "gc_collected_per_generation": layout.fold(collected),
-        "gc_uncollectable_per_generation": layout.fold(uncollectable),
-        "gc_collected": sum(collected),
-        "gc_uncollectable": sum(uncollectable),
-        "gc_pause_seconds": sum(pauses),
-        "gc_max_pause_seconds": max(pauses, default=0.0),
-    }
-
-
-def _metrics(config: RunConfig, window: Window, layout: gc_probe.GcLayout,
-             readings: dict[str, Any]) -> Metrics:
-    """The run's figures from its window and the readings taken right after it."""
-    from autograd_mem.targets.workloads import floor_bytes
-
-    traced = window.traced_bytes
-    wall = window.end_seconds[-1] - window.start_seconds if window.end_seconds else 0.0
-    return Metrics(
-        baseline_rss_bytes=readings["baseline_rss"],
-        peak_rss_bytes=readings["peak_rss"],
-        peak_rss_growth_bytes=readings["peak_rss"] - readings["baseline_rss"],
-        end_rss_bytes=readings["end_rss"],
-        floor_bytes=floor_bytes(config),
-        live_variables_end=readings["census"][0],
-        live_functions_end=readings["census"][1],
-        max_live_variables=readings["census"][2],
-        max_live_functions=readings["census"][3],
-        **collector_metrics(window.recorder, layout),
-        wall_seconds=wall,
-        seconds_per_iteration=wall / config.iterations,
-        uss_end_bytes=readings["uss"],
-        tracemalloc_current_bytes=traced[0],
-        tracemalloc_peak_bytes=traced[1],
-    )
-
-
-def measure(config: RunConfig, progress: memoryview | None = None) -> dict[str, Any]:
-    """Measure one run and return the ``ok`` document (``progress``: see run_window)."""
-    from autograd_mem.engine import census
-
-    layout = gc_probe.detect_layout()
-    env = environment(layout)
-    with ExitStack() as modes:
-        step = _prepared_step(config, modes)
-        window = run_window(step, config.iterations, config.tracemalloc, baseline, progress)
-        assert window.ready is not None
-        baseline_rss, reset_done = window.ready
-        peak_rss, peak_source = rss.peak_rss_bytes(reset_done)
-        readings = {
-            "baseline_rss": baseline_rss,
-            "peak_rss": peak_rss,
-            "end_rss": rss.current_rss_bytes(),
-            "census": census.snapshot(),
-        }
-    readings["uss"] = rss.uss_bytes() if config.uss else None
-    run = RunResult(
-        metrics=_metrics(config, window, layout, readings),
-        gc_events=_events(window, window.recorder.collections(), layout),
-        per_iteration=_per_iteration(window),
-        peak_rss_source=peak_source,
-    )
-    return ok_document(env, run, window.start_seconds)
-
-
-def ok_document(env: Environment, run: RunResult, start_seconds: float) -> dict[str, Any]:
-    """The ``ok`` result a measured pass hands the parent, whatever it measured."""
-    return {
-        "status": "ok",
-        "environment": dataclasses.asdict(env),
-        "run": run_to_dict(run),
-        "workload_start_monotonic": start_seconds,
-    }
-
-
-def explain(config: RunConfig, progress: memoryview | None = None) -> dict[str, Any]:
-    """Rerun with ``gc.DEBUG_SAVEALL`` and tally what the collector found."""
-    # Imported here: it needs numpy, and the parent imports this module (for its exit
-    # codes) without any need for numpy.
-    from autograd_mem.cycles import explain as explain_probe
-
-    with ExitStack() as modes:
-        step = _prepared_step(config, modes)
-        with explain_probe.GarbageTally() as tally:
-            run_window(step, config.iterations, trace_memory=False, progress=progress)
-            # With the collector off nothing was collected yet: one collection now shows
-            # what it would have found; with it on, this adds what the last one left.
-            del step
-            gc.collect()
-    return {"status": "ok", "explain": dataclasses.asdict(tally.report())}
 
 
 def _traceback_text(error: BaseException) -> str:
@@ -471,18 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     _follow_parent(os.path.dirname(os.path.abspath(config_path)))
     with open(config_path, encoding="utf-8") as handle:
         config = from_plain(RunConfig, json.load(handle), "config")
-    passes = {"measure": measure, "explain": explain}
-    if config.program is not None:
-        # Imported here: child_program builds on this module (a whole program's pass).
-        from autograd_mem.measure import program_pass as child_program
-
-        passes = {"measure": child_program.measure, "explain": child_program.explain}
+    target = target_of(config)
+    measured_pass = importlib.import_module(f"autograd_mem.measure.{target.measured_pass}")
+    progress = map_progress_counter(os.path.dirname(config_path))
     try:
-        if config.program is None:
-            progress = map_progress_counter(os.path.dirname(config_path))
-            document = passes[role](config, progress)
-        else:
-            document = passes[role](config)  # a program has no iterations to count
+        document = getattr(measured_pass, role)(config, progress)
         code = 0
     except WorkloadError as exc:
         # Not printed: the parent shows the message, and the stderr tail it shows

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from autograd_mem.measure import child
+from autograd_mem.measure import window as shared
 from autograd_mem.probes import gc_probe, rss
 from autograd_mem.probes.imports import UntracedImports
 from autograd_mem.schema.config import RunConfig
@@ -55,7 +55,7 @@ class ProgramWindow:
     def __enter__(self) -> ProgramWindow:
         gc.collect()  # the set-up's garbage, agmem's own: counts start from zero
         self._census.reset_max()
-        self.baseline_rss, self.reset_done = child.baseline()
+        self.baseline_rss, self.reset_done = shared.baseline()
         self.recorder.start()
         if self.trace_memory:
             tracemalloc.start()
@@ -111,7 +111,7 @@ def _metrics(window: ProgramWindow, layout: gc_probe.GcLayout, uss: int | None) 
         live_functions_end=live_functions,
         max_live_variables=max_variables,
         max_live_functions=max_functions,
-        **child.collector_metrics(window.recorder, layout),
+        **shared.collector_metrics(window.recorder, layout),
         wall_seconds=window.wall_seconds,
         seconds_per_iteration=window.wall_seconds,
         uss_end_bytes=uss,
@@ -124,15 +124,15 @@ def _prepared(config: RunConfig, modes: ExitStack) -> ProgramSpec:
     """The program to run, with agmem's collector policy and engine modes entered on ``modes``."""
     if config.gc_policy == "off":
         gc.disable()
-    modes.enter_context(child.engine_modes(config))
+    modes.enter_context(shared.engine_modes(config))
     assert config.program is not None
     return parse_program_args(config.program)
 
 
-def measure(config: RunConfig) -> dict[str, Any]:
+def measure(config: RunConfig, progress: memoryview | None = None) -> dict[str, Any]:
     """Run the program once in a measured window and return the ``ok`` document."""
     layout = gc_probe.detect_layout()
-    env = child.environment(layout)
+    env = shared.environment(layout)
     window = ProgramWindow(config.tracemalloc)
     with ExitStack() as modes:
         spec = _prepared(config, modes)
@@ -145,7 +145,7 @@ def measure(config: RunConfig) -> dict[str, Any]:
         peak_rss_source=window.readings["peak_source"],
         exit_status=status,
     )
-    return child.ok_document(env, run, window.start_seconds)
+    return shared.ok_document(env, run, window.start_seconds)
 
 
 @contextmanager
@@ -161,9 +161,9 @@ def _tallied(tally: Any) -> Iterator[None]:
         gc.collect()
 
 
-def explain(config: RunConfig) -> dict[str, Any]:
+def explain(config: RunConfig, progress: memoryview | None = None) -> dict[str, Any]:
     """Rerun the program with ``gc.DEBUG_SAVEALL`` and tally what the collector found."""
-    from autograd_mem.cycles import explain as explain_probe  # numpy: see child.explain
+    from autograd_mem.cycles import explain as explain_probe  # numpy: see workload_pass.explain
 
     tally = explain_probe.GarbageTally()
     with ExitStack() as modes:

@@ -18,7 +18,7 @@ import pytest
 COMPARE_WINDOW_WITH_PLAIN_LOOP = textwrap.dedent(
     """
     import gc, json, sys
-    from autograd_mem.measure import child
+    from autograd_mem.measure import workload_pass as child
     from autograd_mem.engine import reference_mode
     from autograd_mem.schema.config import RunConfig
     from autograd_mem.targets.workloads import make_step

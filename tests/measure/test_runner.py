@@ -133,7 +133,7 @@ def test_mlp_trains_in_a_child_with_its_floor():
 # the per-generation counts the child reports can be checked against the collector's.
 CHILD_WITH_STATS_DELTA = """
 import gc, json, sys
-from autograd_mem.measure import child
+from autograd_mem.measure import workload_pass as child
 from autograd_mem.probes import gc_probe
 from autograd_mem.schema.config import RunConfig
 
