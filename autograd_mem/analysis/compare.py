@@ -166,7 +166,9 @@ def _after_setup(measurements: Sequence[Measurement], names: Sequence[str]) -> s
     if any(m.config.program is None for m in measurements):
         return None
     return "; ".join(
-        steady_state.growth_phrase(label, steady_state.steady_state(m.timeline))
+        steady_state.growth_phrase(
+            label, steady_state.steady_state(m.timeline, m.metrics.wall_seconds)
+        )
         for label, m in zip(names, measurements, strict=True)
     )
 

@@ -36,13 +36,17 @@ TAIL_SHARE = 0.25
 
 # How far off the steady line a sample may lie and still belong to it, as a share of the
 # run's highest RSS (RSS moves by a few MiB as the allocator takes and returns arenas).
-BAND_SHARE = 0.03
+BAND_SHARE = 0.01
 
 # Below this, a climb is noise: a few pages of RSS, one arena of the allocator.
 NOISE_BYTES = 1 << 20
 
 # The rise after setup, as a share of the RSS at setup's end, that counts as growing.
 GROWING_SHARE = 0.02
+
+# The end of the window left out: see steady_state.
+END_SHARE = 0.01
+END_SECONDS = 0.03
 
 # Fewer samples than this after setup give no slope worth a sentence.
 MIN_SAMPLES = 4
@@ -84,11 +88,20 @@ def setup_end(seconds: Sequence[float], rss: Sequence[int]) -> int:
     return 0
 
 
-def steady_state(timeline: Timeline) -> SteadyState | None:
-    """The run's setup and its slope after; None when the timeline has too few samples."""
-    # From the first line (or iteration) on: samples before it are agmem's own start-up.
-    first = next((i for i, t in enumerate(timeline.seconds) if t >= 0), len(timeline.seconds))
-    seconds, rss = timeline.seconds[first:], timeline.rss_bytes[first:]
+def steady_state(timeline: Timeline, wall_seconds: float) -> SteadyState | None:
+    """The run's setup and its slope after; None when the timeline has too few samples.
+
+    Only the samples of the window count, from the first line (or iteration) to
+    ``wall_seconds`` after it: before it is agmem's own start-up, and after it the
+    interpreter's teardown. The window's last moments (:data:`END_SHARE` of it, at least
+    :data:`END_SECONDS`) are left out too: a program's globals are freed as it returns,
+    just before its window closes.
+    """
+    last = wall_seconds - max(END_SECONDS, END_SHARE * wall_seconds)
+    inside = [i for i, t in enumerate(timeline.seconds) if 0 <= t <= last]
+    first = inside[0] if inside else 0
+    seconds = timeline.seconds[first : first + len(inside)]
+    rss = timeline.rss_bytes[first : first + len(inside)]
     if len(seconds) < MIN_SAMPLES:
         return None
     first_after = setup_end(seconds, rss)
@@ -96,7 +109,7 @@ def steady_state(timeline: Timeline) -> SteadyState | None:
     per_second, _ = _line(times, levels)
     rise = int(per_second * (times[-1] - times[0]))
     per_iteration = None
-    iterations = timeline.iteration[first + first_after :] if timeline.iteration else ()
+    iterations = timeline.iteration[first + first_after : first + len(seconds)]
     if iterations and iterations[-1] > iterations[0] >= 0:
         per_iteration, _ = _line(iterations, levels)
     setup_level = max(rss[: first_after + 1])
