@@ -65,7 +65,7 @@ class SteadyState:
 
 
 def _line(xs: Sequence[float], ys: Sequence[int]) -> tuple[float, float]:
-    """Least-squares ``(slope, intercept)`` of ``ys`` against ``xs``; flat when ``xs`` do not vary."""
+    """Least-squares ``(slope, intercept)`` of ``ys`` against ``xs``; flat if ``xs`` do not vary."""
     mean_x = statistics.fmean(xs)
     mean_y = statistics.fmean(ys)
     spread = sum((x - mean_x) ** 2 for x in xs)

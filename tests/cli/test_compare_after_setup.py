@@ -14,7 +14,7 @@ import pytest
 
 from autograd_mem.analysis.compare import comparison_from_dict
 from autograd_mem.schema.units import parse_size
-from tests.cli.test_programs import PROGRAMS, agmem
+from tests.cli.test_programs import agmem
 
 pytestmark = pytest.mark.slow
 
