@@ -11,6 +11,8 @@ from autograd_mem.probes import native
 
 torch = pytest.importorskip("torch")
 
+pytestmark = pytest.mark.torch
+
 ELEMENTS = 1 << 20  # float32: 4 MiB per tensor
 
 
