@@ -17,6 +17,7 @@ the weak mode, the seed engine's own; strong mode's ratios are printed as "info"
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 import time
@@ -251,6 +252,8 @@ def judge(results: dict[tuple[str, int], dict[str, float]], torch: Any) -> bool:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.parse_args()  # no options: --help says what it does before it runs
     torch = import_torch()
     implementations, results = measure(torch)
     print_table(implementations, results, torch)

@@ -98,3 +98,9 @@ class SeedSquare(SeedFunction):
 
 def square(x: SeedVariable) -> SeedVariable:
     return SeedSquare()(x)
+
+
+if __name__ == "__main__":
+    # A module the engine benchmark imports, not a benchmark: say so rather than do nothing.
+    print(__doc__.splitlines()[0])
+    print("Not a benchmark of its own: run benchmarks/engine.py, which imports it.")

@@ -117,10 +117,13 @@ def _stdout_failure(exc: OSError) -> int:
 
 EPILOG = """\b
 Examples:
-  agmem compare                          both reference modes, side by side
-  agmem run --mode strong --gc off       one mode, one report
-  agmem run --mode weak --format json    the result as JSON on stdout
-  agmem baseline save base.json --mode weak
+  agmem run train.py --epochs 2          a script, unchanged, with its arguments
+  agmem run --explain train.py           ... and the cycles the collector freed
+  agmem run --html run.html train.py     ... and a page to explore in a browser
+  agmem compare before.py after.py       two programs side by side
+  agmem compare                          the built-in graph in both reference modes
+  agmem run --workload my.py:step        a function of yours, once per iteration
+  agmem baseline save base.json train.py
   agmem check --baseline base.json       fail CI when memory regresses
 
 \b
@@ -155,6 +158,10 @@ class AgmemGroup(click.Group):
             raise _one_line_usage_error(exc) from None
         ctx.meta[TYPED_ARGS] = typed
         return ctx
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        # In the order people need them (``run`` first), not alphabetical.
+        return list(self.commands)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -200,6 +207,9 @@ class AgmemGroup(click.Group):
 @click.version_option(__version__, "--version", prog_name="agmem")
 def cli() -> None:
     """Profile the memory of autodiff graphs, and of any Python code held by reference cycles.
+
+    \b
+    Start here:  agmem run script.py [ARGS]...
 
     Each measured run (a workload, a script or a module) happens in a fresh
     interpreter while agmem samples its RSS, counts live engine objects, times

@@ -20,6 +20,7 @@ import click
 
 from autograd_mem.analysis.compare import compare
 from autograd_mem.cli import pipeline
+from autograd_mem.cli.help import SectionedCommand
 from autograd_mem.cli.options import (
     config_from_options,
     option_name,
@@ -28,6 +29,7 @@ from autograd_mem.cli.options import (
     variant_workload_options,
 )
 from autograd_mem.cli.output import deliver
+from autograd_mem.cli.programs import warn_if_it_runs_nothing
 from autograd_mem.cli.report import read_result
 from autograd_mem.errors import UsageError
 from autograd_mem.schema.config import RunConfig
@@ -38,6 +40,7 @@ from autograd_mem.targets.program import (
     check_program,
     classify_argument,
     parse_program,
+    parse_program_args,
 )
 
 # The words --modes accepts: those of the --mode and --gc options, from the schema.
@@ -231,7 +234,7 @@ def mode_variants(base: RunConfig, modes: Modes) -> list[Variant]:
     return [Variant(c.label, c) for c in configs]
 
 
-@click.command("compare", epilog=EPILOG)
+@click.command("compare", cls=SectionedCommand, epilog=EPILOG)
 @click.argument("variant_texts", metavar="[VARIANT]...", nargs=-1)
 @click.option("--modes", type=ModesType(), metavar="MODE[/GC],...", default=None,
               help="Modes to measure, the first being the reference; a mode without /GC "
@@ -259,6 +262,9 @@ def command(variant_texts: tuple[str, ...], modes: Modes | None, **options: Any)
         variants = build_variants(sources, modes)
     _refuse_options_nothing_uses(variants)
     output = output_from_options(options)
+    for variant in variants:
+        if variant.config is not None and variant.config.program is not None:
+            warn_if_it_runs_nothing(parse_program_args(variant.config.program), output.quiet)
     deliver(output, compare(_measure(variants, options["force"], output.quiet),
                             [v.label for v in variants]))
 

@@ -22,7 +22,7 @@ import click
 from autograd_mem.errors import UsageError
 from autograd_mem.schema import rules
 from autograd_mem.schema.config import RunConfig
-from autograd_mem.schema.files import check_writable
+from autograd_mem.schema.files import check_distinct_outputs, check_writable
 from autograd_mem.schema.rules import MAX_FIGURE, rule_of
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -244,26 +244,76 @@ class OutputOptions:
     quiet: bool = False
 
 
-def output_options(func: F) -> F:
-    """``--format``, ``--output``, ``--svg``, ``--html`` and ``--quiet``."""
+def _output_options(func: F, quiet_help: str) -> F:
     return _apply(func, [
         click.option("--format", "output_format", type=OneOf(FORMATS, "format"),
                      metavar="|".join(FORMATS), default="table", show_default=True,
                      help="table for people, json for machines (stdout then carries the "
                      "JSON document and nothing else), markdown for a pull request."),
         click.option("--output", "-o", "output_path", metavar="FILE",
-                     help="Write the report to FILE instead of stdout (atomically)."),
-        click.option("--svg", "svg_path", metavar="FILE",
-                     help="Also export the rendered table report as SVG."),
-        click.option("--html", "html_path", metavar="FILE",
-                     help="Also export the rendered table report as HTML."),
-        click.option("--quiet", "-q", is_flag=True,
-                     help="No progress bar and no messages on stderr, only errors."),
+                     help="Write the report to FILE instead of stdout (atomically); its "
+                     "extension must agree with --format (.json, .md, .txt)."),
+        click.option("--svg", "svg_path", metavar="FILE.svg",
+                     help="Also export the rendered table report as an SVG picture."),
+        click.option("--html", "html_path", metavar="FILE.html",
+                     help="Also write an interactive page: charts to hover and zoom, every "
+                     "collection, the explain panel; one self-contained file."),
+        click.option("--quiet", "-q", is_flag=True, help=quiet_help),
     ])
 
 
+def output_options(func: F) -> F:
+    """``--format``, ``--output``, ``--svg``, ``--html`` and ``--quiet``: a measuring command's."""
+    return _output_options(func, "No progress bar and no messages on stderr, only errors.")
+
+
+def render_output_options(func: F) -> F:
+    """The output options of a command that measures nothing (``agmem report``): no progress."""
+    return _output_options(func, "No messages on stderr, only errors.")
+
+
+# What a file's extension says it holds; an extension not listed says nothing.
+EXTENSION_FORMATS = {
+    ".json": "json", ".md": "markdown", ".markdown": "markdown", ".txt": "table",
+    ".svg": "svg", ".html": "html", ".htm": "html",
+    ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".pdf": "PDF", ".csv": "CSV",
+}
+
+
+def _format_typed() -> bool:
+    context = click.get_current_context(silent=True)
+    return context is not None and context.get_parameter_source("output_format") not in (
+        None, click.core.ParameterSource.DEFAULT, click.core.ParameterSource.DEFAULT_MAP)
+
+
+def _agreed_format(output_format: str, output: Path | None) -> str:
+    """The report's format: ``--format``'s, or the one ``-o``'s extension names when none was typed.
+
+    ``-o run.json`` writes JSON; ``-o run.json --format table`` is refused, never a table
+    in a file that says JSON.
+    """
+    said = EXTENSION_FORMATS.get(output.suffix.lower()) if output is not None else None
+    if said is None or said == output_format:
+        return output_format
+    if said in FORMATS and not _format_typed():
+        return said
+    raise UsageError(
+        f"--output {output} names a {said} file, but the report's format is {output_format}: "
+        f"use --format {said if said in FORMATS else output_format} or another extension"
+    )
+
+
+def _check_export(path: Path | None, option: str, export: str) -> None:
+    said = EXTENSION_FORMATS.get(path.suffix.lower()) if path is not None else None
+    if said is not None and said != export:
+        raise UsageError(
+            f"{option} writes {export.upper()}, but {path} names a {said} file: "
+            f"name it {path.with_suffix('.' + export)}"
+        )
+
+
 def output_from_options(options: Mapping[str, Any]) -> OutputOptions:
-    """The parsed output options, every path checked writable."""
+    """The parsed output options, every path checked writable and its extension agreeing."""
     paths: dict[str, Path | None] = {}
     for key, option in (("output_path", "--output"), ("svg_path", "--svg"),
                         ("html_path", "--html")):
@@ -271,8 +321,12 @@ def output_from_options(options: Mapping[str, Any]) -> OutputOptions:
         paths[key] = None if value is None else Path(value)
         if paths[key] is not None:
             check_writable(paths[key], option)  # type: ignore[arg-type]
+    check_distinct_outputs({"--output": paths["output_path"], "--svg": paths["svg_path"],
+                            "--html": paths["html_path"]})
+    _check_export(paths["svg_path"], "--svg", "svg")
+    _check_export(paths["html_path"], "--html", "html")
     return OutputOptions(
-        format=options["output_format"],
+        format=_agreed_format(options["output_format"], paths["output_path"]),
         output=paths["output_path"],
         svg=paths["svg_path"],
         html=paths["html_path"],

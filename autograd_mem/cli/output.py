@@ -1,4 +1,4 @@
-"""Delivering a rendered report: stdout or a file, in the chosen format, plus SVG/HTML exports.
+"""Delivering a rendered report: stdout or a file, in the chosen format, plus the SVG and the page.
 
 Every file is written with ``write_atomic`` and only after the runs are over, so an
 interrupted or failed run never leaves a half-written report behind. Text that goes
@@ -7,7 +7,6 @@ to a pipe or a file carries no trailing spaces (rich pads every line to its widt
 
 from __future__ import annotations
 
-import html
 import io
 import shlex
 import sys
@@ -18,8 +17,8 @@ import click
 from rich.console import Console, RenderableType
 
 from autograd_mem.cli.options import OutputOptions
-from autograd_mem.reporters import json_report, markdown, table
-from autograd_mem.schema.files import check_distinct_outputs, write_atomic
+from autograd_mem.reporters import json_report, markdown, page, table
+from autograd_mem.schema.files import write_atomic
 
 # The text formats: each reporter module renders any report through one ``render``.
 # The table is rendered by rich (for the terminal and the SVG/HTML exports).
@@ -32,39 +31,6 @@ TEXT_FORMATS: dict[str, Callable[[object], str]] = {
 REPORT_WIDTH = 120
 # Where the command group keeps the arguments as typed (``AgmemGroup.make_context``).
 TYPED_ARGS = "agmem.typed_args"
-
-# The HTML export: rich's body, with a title and a font sized so that the report's
-# REPORT_WIDTH columns span the window (a monospace cell is about 0.6 em wide),
-# between sizes that stay readable; a narrower window scrolls sideways.
-_HTML_PAGE = """\
-<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>
-{{stylesheet}}
-body {{{{
-    color: {{foreground}};
-    background-color: {{background}};
-    margin: 0;
-    padding: 1em 2vw;
-}}}}
-pre {{{{
-    margin: 0;
-    overflow-x: auto;
-    font-size: clamp(9px, calc(96vw / ({columns} * 0.6)), 22px);
-    font-family: Menlo, 'DejaVu Sans Mono', consolas, 'Courier New', monospace;
-}}}}
-</style>
-</head>
-<body>
-<pre><code style="font-family:inherit">{{code}}</code></pre>
-</body>
-</html>
-"""
-
 
 def command_as_typed() -> str:
     """``agmem compare --workload a.py:step ...``: the command line as the user typed it.
@@ -104,7 +70,6 @@ def deliver(output: OutputOptions, report: object) -> None:
 
     The exports' title is the command as typed, so a picture says how to make it again.
     """
-    check_distinct_outputs({"--output": output.output, "--svg": output.svg, "--html": output.html})
     text_format = TEXT_FORMATS.get(output.format)
     text = text_format(report) if text_format is not None else None
     if text is not None and output.format != "json":
@@ -122,19 +87,18 @@ def deliver(output: OutputOptions, report: object) -> None:
         width = Console(file=sys.stdout).width
         click.echo(_plain_text(table.render(report), width), nl=False)
 
-    for path, export in ((output.svg, "svg"), (output.html, "html")):
-        if path is not None:
-            write_atomic(Path(path), _export(table.render(report), export, command_as_typed()))
-            note(output, f"wrote {export.upper()} export to {path}")
+    if output.svg is not None:
+        write_atomic(Path(output.svg), _svg(table.render(report), command_as_typed()))
+        note(output, f"wrote SVG export to {output.svg}")
+    if output.html is not None:
+        write_atomic(Path(output.html), page.render(report, command_as_typed()))
+        note(output, f"wrote HTML page to {output.html}")
 
 
-def _export(renderable: RenderableType, export: str, title: str) -> str:
-    """The rendered table report as an SVG or HTML document."""
+def _svg(renderable: RenderableType, title: str) -> str:
+    """The rendered table report as an SVG document."""
     console = _recording_console()
     console.print(renderable)
-    if export == "html":
-        page = _HTML_PAGE.format(title=html.escape(title), columns=REPORT_WIDTH)
-        return console.export_html(code_format=page, inline_styles=False)
     # Rich pads with leading no-break spaces; without xml:space="preserve" some
     # renderers (librsvg, hence rsvg-convert) drop them and right-aligned
     # figures and the chart's axis shift left.

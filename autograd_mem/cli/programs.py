@@ -21,13 +21,22 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
+from autograd_mem.cli.help import SectionedCommand
 from autograd_mem.cli.options import config_from_options
 from autograd_mem.errors import UsageError, WorkloadError
 from autograd_mem.schema.config import RunConfig
-from autograd_mem.targets.program import ProgramSpec, check_program, parse_program_args
+from autograd_mem.targets.program import (
+    ProgramSpec,
+    check_program,
+    parse_program_args,
+    unused_workload,
+)
 from autograd_mem.targets.workloads import _find_module_origin
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Where ``ProgramCommand`` notes that ``--`` was typed before the program.
+DASHES_TYPED = "agmem.dashes_typed"
 
 # The options that set a workload's run and mean nothing to a program: refused beside one.
 WORKLOAD_ONLY = (
@@ -36,7 +45,7 @@ WORKLOAD_ONLY = (
 )
 
 
-class ProgramCommand(click.Command):
+class ProgramCommand(SectionedCommand):
     """A command whose trailing words are a program and its arguments, as ``python`` takes them.
 
     ``leading`` is the number of the command's own positional arguments before the
@@ -50,7 +59,19 @@ class ProgramCommand(click.Command):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         own, program = split_program_words(self, ctx, args, self.leading)
+        # "--" typed: the words after it are the program's on purpose, hints aside.
+        ctx.meta[DASHES_TYPED] = len(own) < len(args) and args[len(own)] == "--"
         return super().parse_args(ctx, [*own, "--", *program] if program else own)
+
+
+def misplaced_options(command: click.Command, ctx: click.Context,
+                      args: tuple[str, ...]) -> list[str]:
+    """The program's arguments that are agmem options of ``command`` (``--iterations``, ``-o``)."""
+    if ctx.meta.get(DASHES_TYPED):
+        return []
+    names = {name for param in command.get_params(ctx) if isinstance(param, click.Option)
+             for name in (*param.opts, *param.secondary_opts)} - {"-h", "--help"}
+    return [word for word in args if word.split("=", 1)[0] in names]
 
 
 def split_program_words(
@@ -117,7 +138,25 @@ def program_spec(ctx: click.Context, options: dict[str, Any]) -> ProgramSpec | N
     if words[0].startswith("--") and words[0] != "--":
         raise UsageError(f"no such option: {words[0]} (a program's own options go after it)")
     refuse_workload_options(ctx, words)
-    return check_program(parse_program_args(words))
+    spec = check_program(parse_program_args(words))
+    warn_if_it_runs_nothing(spec, bool(options.get("quiet")))
+    misplaced = misplaced_options(ctx.command, ctx, spec.args)
+    if misplaced and not options.get("quiet"):
+        click.echo(
+            f"agmem: note: {', '.join(misplaced)} after {spec.name} went to the program, not to "
+            f"agmem: agmem's options go before the script (or write -- before the script "
+            "to keep this as it is)", err=True)
+    return spec
+
+
+def warn_if_it_runs_nothing(spec: ProgramSpec, quiet: bool) -> None:
+    """A warning for a script that defines a workload function and calls none of its code."""
+    function = unused_workload(spec)
+    if function is not None and not quiet:
+        click.echo(
+            f"agmem: warning: {spec.script} defines {function}() but runs nothing at its top "
+            f"level, so agmem measures an interpreter doing nothing: to run {function} once "
+            f"per iteration, name it {spec.script}:{function}", err=True)
 
 
 def refuse_workload_options(ctx: click.Context, words: tuple[str, ...], skip: str = "") -> None:

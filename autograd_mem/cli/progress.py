@@ -3,6 +3,10 @@
 Shown only when stderr is a terminal and ``--quiet`` is not given: a pipe or a CI
 log gets no escape codes, and stdout is never touched. Every column has a fixed
 width, so the bar does not jump as the stage's name or the readout changes length.
+
+The count is the current run's own (``3,435/20,000``, beside "strong run 1/2"), while
+the bar and the time left cover every run of the command; a program, whose length
+nobody knows ahead, shows its time and RSS and no count. The line fits 80 columns.
 """
 
 from __future__ import annotations
@@ -15,20 +19,21 @@ from typing import Any
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
+    Task,
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.text import Text
 
 from autograd_mem.schema.config import RunConfig
-from autograd_mem.schema.units import format_bytes, format_seconds
+from autograd_mem.schema.units import format_bytes
 
-BAR_WIDTH = 30
-# "RSS 1,023.5 MiB at 999.99 ms": the widest byte count and duration the readout shows.
+BAR_WIDTH = 12
+# "RSS 1,023.5 MiB": the widest byte count the readout shows.
 _BYTES_WIDTH = len("1,023.5 MiB")
-_SECONDS_WIDTH = len("999.99 ms")
 
 
 def iterations_of(config: RunConfig) -> int | None:
@@ -45,9 +50,26 @@ def iterations_done(update: Any) -> int | None:
     return getattr(update, "iterations_done", None)
 
 
-def _readout(rss_bytes: int, seconds: float) -> str:
-    return (f"RSS {format_bytes(rss_bytes):>{_BYTES_WIDTH}} "
-            f"at {format_seconds(seconds):>{_SECONDS_WIDTH}}")
+def _readout(rss_bytes: int) -> str:
+    return f"RSS {format_bytes(rss_bytes):>{_BYTES_WIDTH}}"
+
+
+def _count(done: int, total: int | None, width: int) -> str:
+    """``3,435/20,000``: the current run's iterations; blank for a program (no count known)."""
+    return "" if total is None else f"{done:,}/{total:,}".rjust(width)
+
+
+class TimeLeftColumn(ProgressColumn):
+    """``eta 0:12`` while the bar's total is known and rich can estimate it; blank otherwise."""
+
+    def render(self, task: Task) -> Text:
+        left = task.time_remaining if task.total is not None else None
+        if left is None:
+            return Text(" " * len("eta 0:00:00"))
+        minutes, seconds = divmod(int(left + 0.5), 60)
+        hours, minutes = divmod(minutes, 60)
+        clock = f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+        return Text(f"eta {clock}".ljust(len("eta 0:00:00")), style="progress.remaining")
 
 
 class RunProgress:
@@ -68,9 +90,11 @@ class RunProgress:
             + [len("starting")]
         )
         total = None if any(iterations_of(c) is None for c in configs) else sum(self._steps)
+        widest = max([iterations_of(c) or 0 for c in configs], default=0)
+        self._count_width = len(_count(widest, widest, 0))
         self._task = (
             progress.add_task("starting".ljust(self._stage_width), total=total,
-                              rss=_readout(0, 0.0))
+                              rss=_readout(0), count=" " * self._count_width)
             if progress else None
         )
         self._done = 0
@@ -89,6 +113,7 @@ class RunProgress:
             return None
         progress, task, done, width = self._progress, self._task, self._done, self._stage_width
         per_run = iterations_of(config) or 1
+        count_width = self._count_width
 
         def on_progress(update: Any) -> None:
             # Called from the runner's sampler thread; rich's Progress takes its own lock.
@@ -103,7 +128,8 @@ class RunProgress:
                 task,
                 description=stage.ljust(width),
                 completed=done + update.run_index * per_run + within,
-                rss=_readout(update.rss_bytes, update.seconds),
+                rss=_readout(update.rss_bytes),
+                count=_count(within, iterations_of(config), count_width),
             )
 
         return on_progress
@@ -128,9 +154,10 @@ def run_progress(configs: Sequence[RunConfig], names: Sequence[str], *,
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(bar_width=BAR_WIDTH),
-        MofNCompleteColumn(),
+        TextColumn("{task.fields[count]}"),
         TextColumn("{task.fields[rss]}"),
         TimeElapsedColumn(),
+        TimeLeftColumn(),
         console=Console(stderr=True),
         transient=True,
     )

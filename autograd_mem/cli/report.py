@@ -8,7 +8,8 @@ from typing import Any
 import click
 
 from autograd_mem.analysis.compare import Comparison, comparison_from_dict
-from autograd_mem.cli.options import output_from_options, output_options
+from autograd_mem.cli.help import SectionedCommand
+from autograd_mem.cli.options import output_from_options, render_output_options
 from autograd_mem.cli.output import deliver
 from autograd_mem.errors import ResultFormatError
 from autograd_mem.schema.baseline import JsonFile, read_json
@@ -63,9 +64,9 @@ def read_result(path: str) -> Measurement | Comparison:
     return reader(data, f"result {path}")
 
 
-@click.command("report", epilog=EPILOG)
+@click.command("report", cls=SectionedCommand, epilog=EPILOG)
 @click.argument("result_path", metavar="RESULT.json")
-@output_options
+@render_output_options
 def command(result_path: str, **options: Any) -> None:
     """Render a saved run or comparison again, without running anything.
 

@@ -221,33 +221,44 @@ def _with_timeline(document: dict[str, Any], samples: rss.Samples, config: RunCo
 
     Samples outside that span (interpreter start-up, warm-up, writing the result) are
     dropped: the timeline shows the workload, and ``seconds`` counts from its start.
-    The rest is kept in at most ``series.MAX_POINTS`` buckets (see Timeline). A
-    program's span is its run, from its first line; its samples include its worker
-    processes', from which its children's peaks are read.
+    The rest is kept in at most ``series.MAX_POINTS`` buckets (see Timeline), between
+    the child's own readings at the edges: its baseline RSS at 0 s (iteration 0), and
+    a workload's end RSS at its last iteration's end. So every timeline starts at 0 with
+    a real reading, even a run shorter than the sampling interval. A program's span is
+    its run, from its first line; its samples include its worker processes', from which
+    its children's peaks are read.
     """
     run = run_from_dict(document["run"], "child run")
     start = float(document["workload_start_monotonic"])
-    if config.program is None:
+    workload = config.program is None
+    if workload:
         ends = run.per_iteration.end_seconds
         span = ends[-1] if ends else 0.0
     else:
         span = run.metrics.wall_seconds
     lo = bisect_left(samples.seconds, start)
     hi = bisect_right(samples.seconds, start + span)
-    ranges = [(lo + a, lo + b) for a, b in series.bucket_ranges(hi - lo)]
+    edges = 2 if workload else 1
+    ranges = [(lo + a, lo + b) for a, b in series.bucket_ranges(hi - lo, series.MAX_POINTS - edges)]
     lows, highs = series.bucket_min_max(samples.rss_bytes, ranges)
-    seconds = tuple(samples.seconds[a] - start for a, _ in ranges)
-    if config.program is None:
-        iterations = tuple(_iteration_at(run.per_iteration, t, config.iterations) for t in seconds)
+    seconds = [0.0, *(samples.seconds[a] - start for a, _ in ranges)]
+    rss_low = [run.metrics.baseline_rss_bytes, *(int(v) for v in lows)]
+    rss_high = [run.metrics.baseline_rss_bytes, *(int(v) for v in highs)]
+    if workload:
+        seconds.append(span)
+        rss_low.append(run.metrics.end_rss_bytes)
+        rss_high.append(run.metrics.end_rss_bytes)
+        iterations = [_iteration_at(run.per_iteration, t, config.iterations) for t in seconds]
+        iterations[0], iterations[-1] = 0, config.iterations - 1
     else:
-        iterations = (0,) * len(seconds)  # a program is one run: its timeline is in seconds
+        iterations = [0] * len(seconds)  # a program is one run: its timeline is in seconds
     timeline = Timeline(
-        seconds=seconds,
-        rss_bytes=tuple(int(v) for v in highs),
-        iteration=iterations,
-        rss_bytes_min=tuple(int(v) for v in lows),
+        seconds=tuple(seconds),
+        rss_bytes=tuple(rss_high),
+        iteration=tuple(iterations),
+        rss_bytes_min=tuple(rss_low),
     )
-    if config.program is not None:
+    if not workload:
         return _with_children(dataclasses.replace(run, timeline=timeline), samples, lo, hi, ranges)
     return dataclasses.replace(run, timeline=timeline)
 
@@ -259,12 +270,14 @@ def _with_children(
 
     None when no sample fell inside the program's run (a program shorter than the
     sampling interval): nothing is known of its children then, and no figure says 0.
+    The series starts with 0 at the program's first line, where it has started none.
     """
     children = samples.children_rss_bytes
     if hi <= lo or len(children) < hi:
         return run
     _, highs = series.bucket_min_max(children, ranges)
-    timeline = dataclasses.replace(run.timeline, children_rss_bytes=tuple(int(v) for v in highs))
+    timeline = dataclasses.replace(
+        run.timeline, children_rss_bytes=(0, *(int(v) for v in highs)))
     metrics = dataclasses.replace(
         run.metrics,
         children_peak_rss_bytes=max(children[lo:hi]),

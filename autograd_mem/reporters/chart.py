@@ -241,7 +241,7 @@ def render_timelines(
     """
     top, live_top = _scales(measurements)
     axis_width = _axis_width(measurements)
-    names = list(labels) if labels is not None else [_name(m) for m in measurements]
+    names = list(labels) if labels is not None else [run_name(m) for m in measurements]
     name_width = max(len(n) for n in names) if names else 0
     # One axis for all: the longest run's iterations, or its seconds for programs.
     span = max((_span(m) for m in measurements), default=1)
@@ -259,8 +259,8 @@ def render_timelines(
     return text
 
 
-def _name(measurement: Measurement) -> str:
-    """A strip's name: a workload's mode, a program's script or module."""
+def run_name(measurement: Measurement) -> str:
+    """A run's name in a report: a workload's mode, a program's script or module."""
     program = measurement.config.program
     if program is None:
         return measurement.config.label

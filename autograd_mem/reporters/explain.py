@@ -131,7 +131,9 @@ def renderable(report: ExplainReport) -> RenderableType:
         table.add_column("cycle, where it was made, and what to do")
         for shape in report.shapes[:SHAPES_SHOWN]:
             *figures, path = _shape_row(shape)
-            detail = Text(path, style="bold")
+            # "fold": a source path longer than the column goes on to the next line, whole,
+            # rather than cut to "workloads…" at 80 columns.
+            detail = Text(path, style="bold", overflow="fold")
             detail.append(f"\nmade at {site_text(shape.allocated_at)}", style="dim")
             if shape.hint:
                 detail.append(f"\nhint: {shape.hint}")

@@ -88,50 +88,74 @@ def render_run(measurement: Measurement) -> RenderableType:
 
 
 class _FigureColumns:
-    """The comparison's figures in as many side-by-side tables as the console needs.
+    """The comparison's figures in one table, ratios beside the figures or under them.
 
     The titles may wrap; the figures may not (a cut figure would be a wrong one). Four
-    modes and their ratios need about 120 columns: a narrower console gets the columns
-    that fit, then the rest in a second table under the same row titles, rather than
-    figures cut to "+620.0 …" and row titles squeezed out of sight.
+    variants and their ratios side by side need about 120 columns; a narrower console
+    gets each ratio under the figure it divides, dimmed (``reference ÷ it``), which
+    keeps four variants in one table from 80 columns up. Only when even that is too
+    wide (five variants and more, or under 80 columns) do the variants go on in a
+    second table under the same row titles, rather than figures cut to "+620.0 …".
     """
 
-    def __init__(self, headings: list[str], body: list[tuple[str, list[Text]]],
-                 ratio_from: int) -> None:
-        self.headings = headings
+    def __init__(self, labels: list[str], body: list[tuple[str, list[Text], list[str]]]) -> None:
+        self.labels = labels
         self.body = body
-        self.ratio_from = ratio_from
-        # The widest line of each column, its heading included: its width when whole.
-        self.widths = [
-            max(cell_len(line) for text in [Text(heading), *(cells[i] for _, cells in body)]
-                for line in text.plain.split("\n"))
-            for i, heading in enumerate(headings)
-        ]
 
-    def table(self, columns: list[int]) -> Table:
-        """A table of the row titles and the figure ``columns`` (indexes into the headings)."""
-        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-        table.add_column("", style="bold", min_width=16)
+    def _table(self, headings: list[str], cells: list[list[Text]], columns: list[int],
+               ratio_from: int, caption: str | None = None) -> Table:
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, caption=caption,
+                      caption_justify="left", caption_style="dim")
+        table.add_column("", style="bold", min_width=14)
         for i in columns:
-            table.add_column(self.headings[i], justify="right", no_wrap=True,
-                             min_width=self.widths[i],
-                             style="cyan" if i >= self.ratio_from else "")
-        for title, cells in self.body:
-            table.add_row(title, *(cells[i] for i in columns))
+            widest = max(cell_len(line) for text in [Text(headings[i]), *(row[i] for row in cells)]
+                         for line in text.plain.split("\n"))
+            table.add_column(headings[i], justify="right", no_wrap=True, min_width=widest,
+                             style="cyan" if i >= ratio_from else "")
+        for (title, _, _), row in zip(self.body, cells, strict=True):
+            table.add_row(title, *(row[i] for i in columns))
         return table
+
+    def beside(self) -> Table:
+        """The ratios in columns of their own: ``strong ÷ weak``."""
+        reference = self.labels[0]
+        headings = [*self.labels, *(f"{reference} ÷\n{label}" for label in self.labels[1:])]
+        cells = [[*values, *(Text(r) for r in ratios)] for _, values, ratios in self.body]
+        return self._table(headings, cells, list(range(len(headings))), len(self.labels))
+
+    def folded(self, columns: list[int]) -> Table:
+        """Each ratio under the figure it divides, for the variants ``columns``."""
+        cells = []
+        for _, values, ratios in self.body:
+            row = [values[0].copy()]
+            for value, ratio in zip(values[1:], ratios, strict=True):
+                text = value.copy()
+                if ratio:
+                    text.append(f"\n÷ {ratio}", style="cyan dim")
+                row.append(text)
+            cells.append(row)
+        caption = f"÷: {self.labels[0]} ÷ the variant, under its figure"
+        return self._table(self.labels, cells, columns, len(self.labels), caption)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         # Measured unbounded: a measurement is clamped to the width it is given.
         unbounded = options.update(max_width=10_000)
+
+        def fits(table: Table) -> bool:
+            return Measure.get(console, unbounded, table).minimum <= options.max_width
+
+        wide = self.beside()
+        if fits(wide):
+            yield wide
+            return
         groups: list[list[int]] = [[]]
-        for i in range(len(self.headings)):
-            trial = self.table([*groups[-1], i])
-            if groups[-1] and Measure.get(console, unbounded, trial).minimum > options.max_width:
+        for i in range(len(self.labels)):
+            if groups[-1] and not fits(self.folded([*groups[-1], i])):
                 groups.append([i])
             else:
                 groups[-1].append(i)
         for group in groups:
-            yield self.table(group)
+            yield self.folded(group)
 
 
 @render.register
@@ -140,16 +164,11 @@ def render_comparison(comparison: Comparison) -> RenderableType:
     header = Text.assemble(("agmem compare", "bold"), "  ", rows.describe_shared_config(comparison))
     for line in rows.describe_environments(comparison):
         header.append("\n" + line, style="dim")
-    headings = list(comparison.labels) + [
-        # "strong ÷" over "weak/off": two short lines keep four modes within 120 columns.
-        heading.replace(" ÷ ", " ÷\n") for heading in rows.ratio_headings(comparison)
-    ]
     body = [
-        (title, [_stacked(median, spread) for median, spread in cells]
-         + [Text(ratio) for ratio in ratios])
+        (title, [_stacked(median, spread) for median, spread in cells], ratios)
         for title, cells, ratios in rows.comparison_rows(comparison)
     ]
-    table = _FigureColumns(headings, body, ratio_from=len(comparison.labels))
+    table = _FigureColumns(list(comparison.labels), body)
 
     # A line of text, not a panel: it wraps cleanly in a narrow terminal and copies whole.
     verdict = Text()

@@ -93,8 +93,10 @@ class Timeline:
     """The parent's RSS samples, aligned with the iteration the child was in; at most 4,096 points.
 
     ``seconds`` counts from the first iteration's start; ``iteration`` is the index
-    of the iteration in progress at that sample (-1 before the first began). A run
-    sampled more often than ``series.MAX_POINTS`` times is kept in as many buckets of
+    of the iteration in progress at that sample (-1 before the first began). The first
+    point is the child's own baseline reading, at 0 s and iteration 0, and a workload's
+    last its end reading, at its last iteration's end: the parent's samples lie between.
+    A run sampled more often than ``series.MAX_POINTS`` times is kept in as many buckets of
     consecutive samples: a point's ``seconds`` and ``iteration`` are its first
     sample's, ``rss_bytes`` its highest and ``rss_bytes_min`` its lowest, so the
     peaks and troughs a chart can draw survive (exact peaks are in the metrics).

@@ -389,3 +389,36 @@ def _program_frames(tb: TracebackType | None) -> TracebackType | None:
     while first is not None and first.tb_frame.f_code.co_filename in skipped:
         first = first.tb_next
     return first
+
+
+# --- a script that defines a workload and runs nothing -----------------------------------
+
+# Top-level statements that run none of the script's own functions: imports, definitions,
+# assignments (set-up), a docstring, ``pass``.
+_INERT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+          ast.Assign, ast.AnnAssign, ast.Pass)
+
+
+def unused_workload(spec: ProgramSpec) -> str | None:
+    """The function to suggest when a script only defines functions and calls none of them.
+
+    ``agmem compare before.py after.py`` on files that define ``step`` and do nothing
+    else compares two interpreters that ran nothing; ``before.py:step`` is what was meant.
+    The suggestion is ``step`` if the script defines it, else its first function of one
+    parameter (a workload is called with the iteration's index); None when the script
+    runs code at its top level (a call, a loop, an ``if __name__`` block), or is a module.
+    """
+    if spec.script is None:
+        return None
+    try:
+        tree = ast.parse(Path(spec.script).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return None
+    for statement in tree.body:
+        docstring = isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+        if not isinstance(statement, _INERT) and not docstring:
+            return None
+    functions = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+    one_parameter = [f.name for f in functions if len(f.args.args) == 1]
+    names = [f.name for f in functions]
+    return "step" if "step" in names else next(iter(one_parameter), None)

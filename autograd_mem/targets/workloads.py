@@ -15,6 +15,7 @@ directory tree: a baseline from someone else cannot make agmem run code from any
 from __future__ import annotations
 
 import ast
+import difflib
 import functools
 import importlib
 import importlib.machinery
@@ -97,6 +98,9 @@ def parse_spec(text: str) -> WorkloadSpec:
     if ":" not in text:
         if text in BUILTIN_WORKLOADS:
             return WorkloadSpec(builtin=text)
+        close = difflib.get_close_matches(text.strip().lower(), BUILTIN_WORKLOADS, n=1)
+        if close:
+            raise WorkloadError(f"unknown workload {text!r}: did you mean {close[0]!r}?")
         raise WorkloadError(f"unknown workload {text!r} (expected {_SPEC_HELP})")
     target, _, function = text.rpartition(":")
     if not target or not function.isidentifier():

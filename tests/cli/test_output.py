@@ -45,13 +45,15 @@ def test_exports_are_titled_with_the_command_as_typed(invoke, fake_measure, tmp_
     assert f"<title>{typed}</title>".replace("'", "&#x27;") in page
 
 
-def test_the_html_export_spans_the_page(invoke, fake_measure, tmp_path):
+def test_the_html_page_carries_everything_it_shows(invoke, fake_measure, tmp_path):
     invoke("run", "--iterations", "100", "--html", str(tmp_path / "r.html"))
 
     page = (tmp_path / "r.html").read_text()
     assert '<meta name="viewport" content="width=device-width' in page
-    # the font is sized from the window's width so the report's columns fill it
-    assert re.search(r"font-size: clamp\(\d+px, calc\(96vw / \(120 \* 0\.6\)\), \d+px\)", page)
+    # inline only: no file or address it would fetch, and a policy that forbids it
+    assert "default-src 'none'" in page
+    assert not re.search(r"""(src|href)=["']?(https?:|//)""", page)
+    assert "<link" not in page
     assert "Peak growth above baseline" in page
 
 
@@ -69,3 +71,36 @@ def test_baseline_help_does_not_cut_its_subcommands_either(invoke):
     result = invoke("baseline", "--help")
 
     assert "..." not in result.stdout.split("Commands:", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--svg", "out.png"], "--svg writes SVG, but out.png names a PNG file: name it out.svg"),
+        (["--html", "page.json"], "--html writes HTML, but page.json names a json file"),
+        (["-o", "run.json", "--format", "table"],
+         "--output run.json names a json file, but the report's format is table: "
+         "use --format json"),
+        (["-o", "run.md", "--format", "json"], "--output run.md names a markdown file"),
+    ],
+)
+def test_an_output_whose_extension_disagrees_is_refused_before_any_run(
+        invoke, fake_measure, tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+
+    result = invoke("run", "--iterations", "100", *args)
+
+    assert result.exit_code == 2
+    assert result.stderr == f"agmem: error: {message}" + result.stderr.split(message)[1]
+    assert result.stderr.count("\n") == 1
+    assert fake_measure.calls == []
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("name", "first"), [("run.json", "{"), ("run.md", "## agmem run")])
+def test_without_format_the_output_is_written_in_the_format_its_extension_names(
+        invoke, fake_measure, tmp_path, name, first):
+    result = invoke("run", "--iterations", "100", "-o", str(tmp_path / name))
+
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / name).read_text().startswith(first)

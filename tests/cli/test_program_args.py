@@ -99,3 +99,26 @@ def test_a_workload_option_beside_a_baselines_program_is_refused(invoke, fake_me
     assert "--iterations sets a workload's run; the program train.py runs as it is" in (
         result.stderr
     )
+
+
+def test_an_agmem_option_after_the_script_gets_a_hint(invoke, fake_measure, tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text("import sys\n")
+
+    result = invoke("run", str(script), "--iterations", "10", "--epochs", "2")
+
+    assert result.exit_code == 0
+    # the option went to the program, as python would give it; agmem says where it belongs
+    assert fake_measure.configs[0].program == (str(script), "--iterations", "10", "--epochs", "2")
+    assert f"--iterations after {script} went to the program" in result.stderr
+    assert "--epochs" not in result.stderr.split("note:")[1].split("went")[0]
+
+
+def test_after_dashes_the_programs_words_are_left_alone(invoke, fake_measure, tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text("import sys\n")
+
+    result = invoke("run", "--", str(script), "--iterations", "10")
+
+    assert result.exit_code == 0
+    assert "note:" not in result.stderr

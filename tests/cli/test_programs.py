@@ -310,3 +310,21 @@ def test_modules_compare_after_a_double_dash_and_a_failing_variant_exits_3():
     assert failing.returncode == 3
     # not shown as it came (a comparison keeps its programs' output): the tail says why
     assert "exit3: giving up" in failing.stderr
+
+
+def test_comparing_scripts_that_only_define_step_suggests_file_step(invoke, fake_measure,
+                                                                     tmp_path, monkeypatch):
+    # given the README's before.py and after.py: each defines step and runs nothing
+    monkeypatch.chdir(tmp_path)
+    for name in ("before.py", "after.py"):
+        (tmp_path / name).write_text("def step(i):\n    return [i]\n")
+
+    result = invoke("compare", "before.py", "after.py")
+
+    assert result.exit_code == 0
+    for name in ("before.py", "after.py"):
+        assert f"warning: {name} defines step() but runs nothing" in result.stderr
+        assert f"name it {name}:step" in result.stderr
+    # and a script that runs its code gets no such warning
+    (tmp_path / "runs.py").write_text("def step(i):\n    return [i]\nstep(0)\n")
+    assert "warning" not in invoke("run", "runs.py").stderr

@@ -45,7 +45,7 @@ def test_on_a_terminal_the_bar_shows_the_mode_run_and_rss(monkeypatch):
 
     drawn = stderr.getvalue()
     assert "strong run 2/2" in drawn
-    assert "RSS    52.0 MiB at 250.00 ms" in drawn
+    assert "RSS    52.0 MiB" in drawn
 
 
 def test_the_explain_pass_is_named_as_such(monkeypatch):
@@ -110,3 +110,34 @@ def test_the_bar_keeps_its_place_whatever_the_stage_and_readout(monkeypatch):
             widths.add(len(line))
 
     assert len(starts) == 1 and len(widths) == 1
+
+
+def test_the_count_is_the_runs_own_and_the_time_left_is_shown(monkeypatch):
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    strong, weak = RunConfig(mode="strong", iterations=20_000), RunConfig(iterations=20_000)
+
+    with run_progress([strong, weak], ["strong", "weak"], quiet=False) as progress:
+        progress.callback("strong", strong)(  # type: ignore[misc]
+            _IterationProgress(0, 1, 0.5, 1024, iterations_done=3_435))
+        progress._progress.tasks[0].start_time -= 2  # two seconds in: rich can estimate
+        progress.callback("strong", strong)(  # type: ignore[misc]
+            _IterationProgress(0, 1, 2.5, 1024, iterations_done=3_500))
+        line = _drawn(progress).splitlines()[0].rstrip()
+
+    # the run's own 3,500 of 20,000, not a count spanning both modes (of 40,000)
+    assert "3,500/20,000" in line and "40,000" not in line
+    assert "eta " in line
+    assert len(line) <= 80
+
+
+def test_a_program_shows_its_time_and_rss_and_no_count(monkeypatch):
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    config = RunConfig(program=("train.py",))
+
+    with run_progress([config], ["train.py"], quiet=False) as progress:
+        progress.callback("train.py", config)(Progress(0, 1, 3.0, 80 * 1024**2))
+        line = _drawn(progress).splitlines()[0].rstrip()
+
+    assert "RSS    80.0 MiB" in line
+    assert "/?" not in line and "0/" not in line and "eta" not in line
+    assert len(line) <= 80

@@ -197,6 +197,20 @@ def test_timeline_aligns_samples_with_iterations(tmp_path, monkeypatch):
     assert timeline.seconds[-1] <= measurement.metrics.wall_seconds
 
 
+def test_a_timeline_starts_at_0_and_ends_at_the_end_with_the_childs_own_readings():
+    # given a run much shorter than the sampling interval (10 ms): no parent sample in it
+    measurement = runner.measure(RunConfig(mode="weak", size=100, iterations=20,
+                                           sample_interval_seconds=0.5))
+    timeline, metrics = measurement.timeline, measurement.metrics
+    # then the timeline still starts at iteration 0, 0 s, with the baseline RSS the
+    # child read, and ends at the last iteration with the RSS it read at the end
+    assert (timeline.seconds[0], timeline.iteration[0]) == (0.0, 0)
+    assert timeline.rss_bytes[0] == timeline.rss_bytes_min[0] == metrics.baseline_rss_bytes
+    assert timeline.iteration[-1] == 19
+    assert timeline.rss_bytes[-1] == metrics.end_rss_bytes
+    assert timeline.seconds[-1] == pytest.approx(metrics.wall_seconds)
+
+
 def test_memory_profiler_sampler_and_optional_probes(tmp_path, monkeypatch):
     config = RunConfig(
         iterations=50, size=1_000, sampler="memory_profiler", tracemalloc=True, uss=True

@@ -86,22 +86,39 @@ def test_four_modes_fit_120_columns_without_cutting_a_figure():
     assert all(len(line) <= 120 for line in text.splitlines())
 
 
-@pytest.mark.parametrize("width", [60, 80])
-def test_four_modes_in_a_narrow_terminal_split_the_columns_rather_than_cut_them(width):
+def _four_modes():
+    return compare([make_measurement("strong", peak_growth_bytes=40 * MiB, collected=9),
+                    make_measurement("weak", peak_growth_bytes=620 * 1024),
+                    make_measurement("strong", gc_policy="off", peak_growth_bytes=80 * MiB),
+                    make_measurement("weak", gc_policy="off", peak_growth_bytes=620 * 1024)])
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_four_modes_from_80_columns_are_one_table_with_each_ratio_under_its_figure(width):
     # given four modes and three ratios: about 120 columns side by side
-    modes = [make_measurement("strong", peak_growth_bytes=40 * MiB, collected=9),
-             make_measurement("weak", peak_growth_bytes=620 * 1024),
-             make_measurement("strong", gc_policy="off", peak_growth_bytes=80 * MiB),
-             make_measurement("weak", gc_policy="off", peak_growth_bytes=620 * 1024)]
+    text = _text(render_comparison(_four_modes()), width=width)
 
-    text = _text(render_comparison(compare(modes)), width=width)
-
-    # then no figure is cut and no line overflows: the columns that do not fit go below
+    # then one table, no figure cut, no line overflowing
+    assert text.count("Peak RSS (VmHWM)") == 1
     assert "…" not in text
     assert all(len(line) <= width for line in text.splitlines())
+    lines = text.splitlines()
+    growth = next(i for i, line in enumerate(lines) if "Peak growth above" in line)
+    assert lines[growth].split()[-8:] == ["+40.0", "MiB", "+620.0", "KiB", "+80.0", "MiB",
+                                          "+620.0", "KiB"]
+    # and under each figure but the reference's, the reference divided by it
+    assert lines[growth + 1].split() == ["÷", "66.1x", "÷", "0.5x", "÷", "66.1x"]
+    assert "÷: strong ÷ the variant, under its figure" in text
+
+
+def test_below_80_columns_the_variants_go_on_in_a_second_table_rather_than_cut():
+    text = _text(render_comparison(_four_modes()), width=60)
+
+    assert "…" not in text
+    assert all(len(line) <= 60 for line in text.splitlines())
     for figure in ("+40.0 MiB", "+620.0 KiB", "+80.0 MiB", "strong/off", "weak/off"):
         assert figure in text
-    # and every table keeps its row titles, so each figure can be read against its metric
+    # every table keeps its row titles, so each figure can be read against its metric
     assert text.count("Peak RSS (VmHWM)") >= 2
 
 

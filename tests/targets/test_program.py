@@ -28,6 +28,7 @@ from autograd_mem.targets.program import (
     parse_program,
     parse_program_args,
     run_program,
+    unused_workload,
 )
 
 PROGRAMS = Path(__file__).parent.parent / "programs"
@@ -525,3 +526,29 @@ def test_the_training_pair_differs_in_peak_memory():
         loss_line = done.stdout.splitlines()[0]
         assert "final loss" in loss_line
     assert peaks["train_leaky.py"] - peaks["train_fixed.py"] >= 10 * 2**20, peaks
+
+
+@pytest.mark.parametrize(
+    ("source", "suggested"),
+    [
+        ("import numpy as np\nblocks = []\ndef helper(a, b):\n    pass\n"
+         "def step(i):\n    blocks.append(i)\n", "step"),
+        ('"""A workload."""\ndef work(i):\n    return i\n', "work"),
+        # code at the top level: the script runs something, whatever it defines
+        ("def step(i):\n    pass\nstep(0)\n", None),
+        ("def step(i):\n    pass\nif __name__ == '__main__':\n    step(0)\n", None),
+        ("def step(i):\n    pass\nfor i in range(3):\n    step(i)\n", None),
+        # nothing that could be a workload: no suggestion
+        ("def helper(a, b):\n    pass\n", None),
+        ("def broken(:\n", None),
+    ],
+)
+def test_a_script_that_only_defines_a_workload_is_told_apart(tmp_path, source, suggested):
+    script = tmp_path / "work.py"
+    script.write_text(source)
+
+    assert unused_workload(ProgramSpec(script=str(script))) == suggested
+
+
+def test_a_module_is_never_said_to_run_nothing():
+    assert unused_workload(ProgramSpec(module="json.tool")) is None

@@ -125,3 +125,14 @@ def test_floors_grow_with_size_and_backward_and_are_unknown_for_user_code():
         RunConfig(workload="mlp", size=1_000)
     )
     assert floor_bytes(RunConfig(workload="mywork.py:step")) is None
+
+
+@pytest.mark.parametrize(("typed", "meant"), [("seeed", "seed"), ("MLP", "mlp"), ("tran", "train")])
+def test_a_misspelt_built_in_workload_gets_a_did_you_mean(typed, meant):
+    with pytest.raises(WorkloadError, match=f"unknown workload '{typed}': did you mean '{meant}'"):
+        parse_spec(typed)
+
+
+def test_a_name_like_no_built_in_lists_what_a_workload_can_be():
+    with pytest.raises(WorkloadError, match=r"unknown workload 'resnet' \(expected a built-in"):
+        parse_spec("resnet")
