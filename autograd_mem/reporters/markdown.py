@@ -52,7 +52,8 @@ def render_run(measurement: Measurement) -> str:
         f"_{rows.describe_environment(measurement)}_",
         "",
     ]
-    body = [[row.title, rows.cell(measurement, row)] for row in rows.all_rows(measurement)]
+    shown = rows.all_rows(measurement) + rows.setup_rows(measurement)
+    body = [[row.title, rows.cell(measurement, row)] for row in shown]
     lines += _table(["Metric", "Value"], body, ["left", "right"])
     lines += ["", f"### {chart_title([measurement])}", "", *_chart([measurement])]
     lines += _explain(measurement, "What the collector found (--explain)")

@@ -73,6 +73,11 @@ def render_run(measurement: Measurement) -> RenderableType:
         _section("Memory", rows.memory_rows(measurement), measurement),
         _section("Collector", rows.collector_rows(measurement), measurement),
         _section("Time", rows.time_rows(measurement), measurement),
+    ]
+    setup = rows.setup_rows(measurement)
+    if setup:
+        parts.append(_section("Setup apart from growth", setup, measurement))
+    parts += [
         Panel(
             Timelines([measurement]),
             title=chart_title([measurement]),
