@@ -1,122 +1,129 @@
 """The verdict of ``agmem check``: baseline, new measurement and limits in, one row per metric out.
 
-Pure: nothing here runs, reads or prints. Each row says how its metric is judged,
-because a gate that cries wolf gets switched off and one that misses a leak is worse:
+Pure: nothing here runs, reads or prints. A gate that cries wolf gets switched off,
+and one that misses a leak is worse, so what is gated is what a regression *is*, and
+every limit starts from the largest value the baseline's own runs saw:
 
-- ``exact``: figures that are deterministic for one interpreter and configuration —
-  live Variables and Functions (at the end and at most), objects the collector freed
-  or could not free, collections per generation, the ``tracemalloc`` peak of a
-  built-in workload. They must not grow at all above the largest value the baseline's
-  runs saw. (A user workload's ``tracemalloc`` peak is judged with the tolerance: it
-  can move by a few dozen bytes from run to run, see ``_baseline_rows``.)
-- ``tolerance``: RSS figures, which move with the allocator and the machine. They fail
-  only when the growth exceeds both ``tolerance`` × baseline and ``min_delta_bytes``,
-  so a tiny baseline does not turn a page of noise into a failure. Wall time joins
-  them only when ``max_slowdown`` is given (see ``Limits``).
-- ``budget``: absolute ceilings that need no baseline (``--max-peak-growth``,
-  ``--max-live-objects``, ``--max-collected``).
-- ``info``: shown for context, never failing (baseline RSS, the floor, pause times,
-  wall time unless gated).
+- ``exact``: figures deterministic for one interpreter, configuration and engine:
+  live Variables and Functions (end and most), and for the built-in workloads the
+  collector's counts and the ``tracemalloc`` peak. They must not grow past the
+  baseline's largest run at all: one kept graph is one Variable more.
+- ``tolerance``: memory in bytes. Peak growth must not grow past the baseline's
+  largest run by more than ``tolerance`` × its median, ``min_delta_bytes`` and the
+  runs' own spread, whichever is largest. Memory retained at the end (a leak, made
+  early or late) gets ``retained_tolerance`` × the baseline's peak growth instead:
+  what an ordinary change (1% more input) adds to a program's retained memory is a
+  sliver of its peak, and a leak of 5% of it is not.
+- ``budget``: absolute ceilings that need no baseline.
+- ``info``: shown, never failing.
 
-When the baseline came from another Python or another collector layout, the exact
-figures are not expected to match any more: they are judged with the tolerance
-instead, collections per generation become ``info`` if the generations or thresholds
-differ, and the report says so plainly.
+Programs and user workloads are gated on what a regression of *their* code is: peak
+growth, retained memory, live engine objects. The collector's counts move with any
+allocation (an ``argparse`` option, ``logging``, 1% more input), so for them they are
+``info`` unless ``gate_collector`` asks; then they are judged against the baseline's
+spread plus the tolerance. The built-in workloads keep their exact gates.
+
+A difference in provenance that makes exact figures meaningless (another Python
+minor version, another engine revision, another collector layout) turns the exact
+rows into ``info`` with one line saying why; the portable bytes stay gated.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Sequence
-from dataclasses import dataclass, fields
-from typing import Any
+import math
+from dataclasses import dataclass, fields, replace
 
-from autograd_mem.errors import EXIT_OK, EXIT_REGRESSION
+from autograd_mem.analysis import provenance
+from autograd_mem.errors import ExitCode
 from autograd_mem.schema.baseline import Baseline
-from autograd_mem.schema.codec import header, to_plain
+from autograd_mem.schema.check import (
+    BUDGET,
+    CLASSES,
+    EXACT,
+    INFO,
+    TOLERANCE,
+    BaselineFacts,
+    Cause,
+    CheckDocument,
+    Limits,
+    MetricCheck,
+)
 from autograd_mem.schema.config import RunConfig
+from autograd_mem.schema.explain import ExplainReport
 from autograd_mem.schema.run import Environment, Measurement, Metrics
 from autograd_mem.targets.workloads import parse_spec
 
-EXACT = "exact"
-TOLERANCE = "tolerance"
-BUDGET = "budget"
-INFO = "info"
-CLASSES = (EXACT, TOLERANCE, BUDGET, INFO)
-
-DEFAULT_TOLERANCE = 0.10
-DEFAULT_MIN_DELTA_BYTES = 1024**2
+__all__ = ["BUDGET", "CLASSES", "EXACT", "INFO", "TOLERANCE", "Limits", "MetricCheck"]
 
 
 @dataclass(frozen=True)
-class Limits:
-    """How much a new measurement may differ before it counts as a regression.
-
-    Wall time is reported but not gated unless ``max_slowdown`` is set: on a shared CI
-    runner the same job's time varies by tens of percent, and a memory gate that fails
-    on a slow neighbour would soon be ignored.
-    """
-
-    tolerance: float = DEFAULT_TOLERANCE
-    min_delta_bytes: int = DEFAULT_MIN_DELTA_BYTES
-    max_slowdown: float | None = None  # wall_seconds may be at most this × baseline
-    max_peak_growth_bytes: int | None = None
-    max_live_objects: int | None = None  # live Variables + Functions at the end
-    max_collected: int | None = None  # objects the collector had to free
-
-    @property
-    def budgets(self) -> bool:
-        return any(
-            v is not None
-            for v in (self.max_peak_growth_bytes, self.max_live_objects, self.max_collected)
-        )
-
-
-@dataclass(frozen=True)
-class MetricCheck:
-    """One metric: baseline and new value, the largest value that passes, and the verdict."""
+class Gate:
+    """How one metric is judged: for a built-in workload, for user code, and why."""
 
     metric: str
     unit: str  # "bytes" | "count" | "seconds"
-    judged: str  # one of CLASSES
-    baseline: float | None
-    now: float | None
-    limit: float | None  # the largest passing value; None when not gated
-    passed: bool | None  # None for info rows
-    note: str = ""
+    builtin: str  # its class for a built-in workload
+    user: str  # its class for a program or user workload
+    portable: bool  # still gated against a baseline of another Python or engine
+    why: str  # one line for the README and `agmem check --help`
+    user_note: str = ""  # said on a user's row, when it is judged otherwise than built-ins
 
     @property
-    def change(self) -> float | None:
-        if self.baseline is None or self.now is None:
-            return None
-        return self.now - self.baseline
+    def collector(self) -> bool:
+        return self.metric.startswith("gc_") and self.unit == "count"
 
-    @property
-    def verdict(self) -> str:
-        """``regressed`` / ``over budget`` / ``improved`` / ``ok`` / ``info``."""
-        if self.passed is None:
-            return "info"
-        if not self.passed:
-            return "over budget" if self.judged == BUDGET else "regressed"
-        change = self.change
-        if self.judged == EXACT and change is not None and change < 0:
-            return "improved"
-        return "ok"
+
+GATES: tuple[Gate, ...] = (
+    Gate("peak_rss_growth_bytes", "bytes", TOLERANCE, TOLERANCE, True,
+         "peak memory above the run's start: what a regression costs"),
+    Gate("retained_bytes", "bytes", INFO, TOLERANCE, True,
+         "memory still allocated when a program ends: a leak, made early or late"),
+    Gate("children_peak_rss_bytes", "bytes", TOLERANCE, TOLERANCE, True,
+         "a program's worker processes at their peak"),
+    Gate("peak_rss_bytes", "bytes", TOLERANCE, INFO, False,
+         "includes the interpreter and imports: moves with an import"),
+    Gate("end_rss_bytes", "bytes", TOLERANCE, INFO, False,
+         "freed memory stays resident: hides a late leak, moves with the allocator"),
+    Gate("uss_end_bytes", "bytes", TOLERANCE, INFO, False, "as end RSS"),
+    Gate("baseline_rss_bytes", "bytes", INFO, INFO, False, "the start, not the program's"),
+    Gate("floor_bytes", "bytes", INFO, INFO, False, "the engine's lower bound"),
+    Gate("tracemalloc_peak_bytes", "bytes", EXACT, TOLERANCE, False,
+         "exact for the built-in workloads; user code moves by a few bytes",
+         # Code that opens text files or looks up attributes by names made at run time
+         # leaves a few dozen bytes more or less in CPython's type attribute cache.
+         "user workload or program: varies by a few bytes"),
+    Gate("tracemalloc_current_bytes", "bytes", INFO, INFO, False, "shown with --tracemalloc"),
+    Gate("live_variables_end", "count", EXACT, EXACT, False,
+         "one kept graph is one Variable more"),
+    Gate("live_functions_end", "count", EXACT, EXACT, False, "as live Variables"),
+    Gate("max_live_variables", "count", EXACT, EXACT, False, "the graph at its largest"),
+    Gate("max_live_functions", "count", EXACT, EXACT, False, "as the most Variables"),
+    Gate("gc_collections", "count", EXACT, INFO, False,
+         "moves with any allocation; gated for user code with --gate-collector"),
+    Gate("gc_collected", "count", EXACT, INFO, False,
+         "moves with the code's own cycles and its libraries'; as collections"),
+    Gate("gc_uncollectable", "count", EXACT, INFO, False, "as collections"),
+    Gate("gc_pause_seconds", "seconds", INFO, INFO, False, "time: machine noise"),
+    Gate("gc_max_pause_seconds", "seconds", INFO, INFO, False, "time: machine noise"),
+    Gate("wall_seconds", "seconds", INFO, INFO, False, "gated with --max-slowdown"),
+    Gate("seconds_per_iteration", "seconds", INFO, INFO, False, "time: machine noise"),
+)
 
 
 @dataclass(frozen=True)
 class CheckReport:
-    """The verdict of one ``agmem check``: every metric's row and what was compared."""
+    """The verdict of one ``agmem check``: every metric's row, what was compared, and why."""
 
     rows: tuple[MetricCheck, ...]
     limits: Limits
     measurement: Measurement  # the new one
     baseline_path: str | None = None
-    baseline_config: RunConfig | None = None
-    baseline_environment: Environment | None = None
-    baseline_runs: int | None = None
-    environment_differences: tuple[str, ...] = ()
+    baseline: Baseline | None = None
+    differences: tuple[str, ...] = ()  # provenance, every one named
+    not_gated: str = ""  # one line: which exact metrics are shown only, and why
     config_differences: tuple[str, ...] = ()
+    causes: tuple[Cause, ...] = ()
+    forensics: str = ""  # what was done to explain a failure, in one line
 
     @property
     def config(self) -> RunConfig:
@@ -127,8 +134,17 @@ class CheckReport:
         return self.measurement.environment
 
     @property
+    def baseline_runs(self) -> int | None:
+        return None if self.baseline is None else self.baseline.runs
+
+    @property
     def failures(self) -> tuple[MetricCheck, ...]:
         return tuple(row for row in self.rows if row.passed is False)
+
+    @property
+    def memory_failures(self) -> tuple[MetricCheck, ...]:
+        """Failed rows a rerun with the forensics can explain: bytes and live objects."""
+        return tuple(row for row in self.failures if row.unit == "bytes" or "live" in row.metric)
 
     @property
     def passed(self) -> bool:
@@ -136,7 +152,7 @@ class CheckReport:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_OK if self.passed else EXIT_REGRESSION
+        return int(ExitCode.OK if self.passed else ExitCode.REGRESSION)
 
     @property
     def summary(self) -> str:
@@ -153,33 +169,19 @@ class CheckReport:
         return "FAIL: " + "; ".join(parts)
 
 
-def environment_differences(baseline: Environment, now: Environment) -> tuple[str, ...]:
-    """What makes the interpreters' deterministic counts incomparable, in plain words."""
-    differences = []
-    if (baseline.python_implementation, baseline.python_version) != (
-        now.python_implementation,
-        now.python_version,
-    ):
-        differences.append(
-            f"Python {baseline.python_implementation} {baseline.python_version} "
-            f"→ {now.python_implementation} {now.python_version}"
-        )
-    if baseline.gc_layout != now.gc_layout or baseline.gc_generations != now.gc_generations:
-        differences.append(f"collector layout {baseline.gc_layout} → {now.gc_layout}")
-    if baseline.gc_threshold != now.gc_threshold:
-        differences.append(
-            f"collector thresholds {_tuple(baseline.gc_threshold)} → {_tuple(now.gc_threshold)}"
-        )
-    return tuple(differences)
-
-
 def config_differences(baseline: RunConfig, now: RunConfig) -> tuple[str, ...]:
     """Options changed on the command line against the baseline's configuration."""
     return tuple(
         f"{f.name} {getattr(baseline, f.name)!r} → {getattr(now, f.name)!r}"
         for f in fields(RunConfig)
-        if getattr(baseline, f.name) != getattr(now, f.name)
+        # --explain adds a pass beside the measured runs: their figures do not change.
+        if f.name != "explain" and getattr(baseline, f.name) != getattr(now, f.name)
     )
+
+
+def is_user_code(config: RunConfig) -> bool:
+    """A program or a user workload: gated on its memory, not on the collector's counts."""
+    return config.program is not None or not parse_spec(config.workload).is_builtin
 
 
 def check(
@@ -188,206 +190,172 @@ def check(
     limits: Limits,
     *,
     baseline_path: str | None = None,
+    engine_revision: str = "",
 ) -> CheckReport:
-    """Judge a new measurement against a baseline (optional) and absolute budgets."""
-    now = measurement.metrics
+    """Judge a new measurement against a baseline (optional) and absolute budgets.
+
+    ``engine_revision`` is the running engine's (``provenance.engine_revision``); a
+    baseline of another one is not judged exactly.
+    """
     rows: list[MetricCheck] = []
-    env_diff: tuple[str, ...] = ()
+    differences: tuple[str, ...] = ()
+    blocker = ""
     if baseline is not None:
-        env_diff = environment_differences(baseline.environment, measurement.environment)
-        rows.extend(_baseline_rows(baseline, measurement, limits, relaxed=bool(env_diff)))
+        differences = provenance.differences(baseline, measurement, engine_revision)
+        blocker = provenance.exactness_blocker(baseline, measurement, engine_revision)
+        rows.extend(_baseline_rows(baseline, measurement, limits, blocker))
     else:
         rows.extend(_info_rows(measurement))
-    rows.extend(_budget_rows(now, limits))
+    rows.extend(_budget_rows(measurement.metrics, limits))
+    not_gated = ""
+    if blocker and any(row.note.startswith("not gated") for row in rows):
+        not_gated = f"exact metrics are shown, not gated: {blocker}"
     return CheckReport(
         rows=tuple(rows),
         limits=limits,
         measurement=measurement,
         baseline_path=baseline_path,
-        baseline_config=baseline.config if baseline else None,
-        baseline_environment=baseline.environment if baseline else None,
-        baseline_runs=baseline.runs if baseline else None,
-        environment_differences=env_diff,
+        baseline=baseline,
+        differences=differences,
+        not_gated=not_gated,
         config_differences=config_differences(baseline.config, measurement.config)
         if baseline
         else (),
     )
 
 
-# Which class each scalar metric belongs to against a baseline, and its unit, in report order.
-_SCALARS: tuple[tuple[str, str, str], ...] = (
-    ("peak_rss_growth_bytes", "bytes", TOLERANCE),
-    ("peak_rss_bytes", "bytes", TOLERANCE),
-    ("end_rss_bytes", "bytes", TOLERANCE),
-    ("children_peak_rss_bytes", "bytes", TOLERANCE),  # a program's workers (sampled)
-    ("uss_end_bytes", "bytes", TOLERANCE),
-    ("baseline_rss_bytes", "bytes", INFO),
-    ("floor_bytes", "bytes", INFO),
-    ("tracemalloc_peak_bytes", "bytes", EXACT),
-    ("tracemalloc_current_bytes", "bytes", INFO),
-    ("live_variables_end", "count", EXACT),
-    ("live_functions_end", "count", EXACT),
-    ("max_live_variables", "count", EXACT),
-    ("max_live_functions", "count", EXACT),
-    ("gc_collections", "count", EXACT),  # expanded per generation
-    ("gc_collected", "count", EXACT),
-    ("gc_uncollectable", "count", EXACT),
-    ("gc_pause_seconds", "seconds", INFO),
-    ("gc_max_pause_seconds", "seconds", INFO),
-    ("wall_seconds", "seconds", INFO),
-    ("seconds_per_iteration", "seconds", INFO),
-)
+def with_causes(report: CheckReport, causes: tuple[Cause, ...], forensics: str) -> CheckReport:
+    """The report with the causes a forensic rerun found, and a line saying what was done."""
+    return replace(report, causes=causes, forensics=forensics)
+
+
+def forensics_of(report: CheckReport) -> ExplainReport | None:
+    """The baseline's own forensics, when it was saved with them."""
+    return None if report.baseline is None else report.baseline.explain
+
+
+def _class(gate: Gate, config: RunConfig, limits: Limits) -> str:
+    if not is_user_code(config):
+        return gate.builtin
+    if gate.collector and limits.gate_collector:
+        return TOLERANCE
+    return gate.user
 
 
 def _baseline_rows(
-    baseline: Baseline, measurement: Measurement, limits: Limits, *, relaxed: bool
+    baseline: Baseline, measurement: Measurement, limits: Limits, blocker: str
 ) -> list[MetricCheck]:
     rows: list[MetricCheck] = []
-    base, base_max, now = baseline.metrics, baseline.metrics_max, measurement.metrics
-    for name, unit, judged in _SCALARS:
-        if name == "gc_collections":
-            rows.extend(_generation_rows(baseline, measurement, limits, relaxed=relaxed))
-            continue
-        b, b_max, n = getattr(base, name), getattr(base_max, name), getattr(now, name)
-        if b is None or n is None:
-            if b is not None or n is not None:
-                note = "not measured in the baseline" if b is None else "not measured now"
-                rows.append(MetricCheck(name, unit, INFO, b, n, None, None, note))
-            continue
-        if name == "wall_seconds" and limits.max_slowdown is not None:
-            limit = b * limits.max_slowdown
-            rows.append(MetricCheck(name, unit, TOLERANCE, b, n, limit, n <= limit))
-            continue
-        if name == "seconds_per_iteration" and measurement.config.program is not None:
+    config = measurement.config
+    for gate in GATES:
+        if gate.metric == "seconds_per_iteration" and config.program is not None:
             continue  # a program is one run: its wall time, already shown
-        if name == "tracemalloc_peak_bytes" and (
-            measurement.config.program is not None
-            or not parse_spec(measurement.config.workload).is_builtin
-        ):
-            # Exact for the built-in workloads (the same bytes run after run), but code
-            # that opens text files or looks up attributes by names made at run time
-            # leaves a few dozen bytes more or less in CPython's type attribute cache,
-            # depending on where the name string landed in memory: noise, not a leak.
-            row = _judge(name, unit, TOLERANCE, b, b_max, n, limits, relaxed=relaxed)
-            note = "user workload or program: varies by a few bytes"
-            rows.append(dataclasses.replace(row, note=note))
-            continue
-        rows.append(_judge(name, unit, judged, b, b_max, n, limits, relaxed=relaxed))
+        judged = _class(gate, config, limits)
+        if gate.metric == "wall_seconds" and limits.max_slowdown is not None:
+            judged = TOLERANCE
+        for name, base, low, high, now, missing in _values(gate, baseline, measurement):
+            if base is None or now is None:
+                if base is not None or now is not None:
+                    note = missing or (
+                        "not measured in the baseline" if base is None else "not measured now"
+                    )
+                    rows.append(MetricCheck(name, gate.unit, INFO, base, now, None, None, note))
+                continue
+            if blocker and not gate.portable and judged != INFO:
+                rows.append(MetricCheck(name, gate.unit, INFO, base, now, None, None,
+                                        f"not gated: {blocker}"))
+                continue
+            spread = _Spread(base, low, high, baseline.metrics.peak_rss_growth_bytes)
+            row = _judge(name, gate.unit, judged, spread, now, limits)
+            if judged != gate.builtin and gate.user_note:
+                row = replace(row, note=gate.user_note)
+            rows.append(row)
     return rows
 
 
-def _generation_rows(
-    baseline: Baseline, measurement: Measurement, limits: Limits, *, relaxed: bool
-) -> list[MetricCheck]:
-    """Collections per generation, matched by the generations' labels."""
-    base_env, env = baseline.environment, measurement.environment
-    labels = env.gc_generations
-    comparable = (
-        base_env.gc_generations == env.gc_generations and base_env.gc_threshold == env.gc_threshold
+_Values = tuple[str, float | None, float | None, float | None, float | None, str]
+
+
+def _values(gate: Gate, baseline: Baseline, measurement: Measurement) -> list[_Values]:
+    """(row name, median, min, max, now, why one is missing) for a metric; collections
+    one per generation, matched by the generations' labels."""
+    reads = (baseline.metrics, baseline.metrics_min, baseline.metrics_max, measurement.metrics)
+    if gate.metric != "gc_collections":
+        return [(gate.metric, *(getattr(m, gate.metric) for m in reads), "")]
+    labels = measurement.environment.gc_generations
+    same_layout = (
+        baseline.environment.gc_generations == labels
+        and baseline.environment.gc_threshold == measurement.environment.gc_threshold
     )
-    rows = []
+    values = []
     for i, count in enumerate(measurement.metrics.gc_collections):
         name = f"gc_collections[{labels[i] if i < len(labels) else i}]"
-        if not comparable or i >= len(baseline.metrics.gc_collections):
-            rows.append(
-                MetricCheck(name, "count", INFO, None, count, None, None, "collector differs")
-            )
-            continue
-        rows.append(
-            _judge(
-                name,
-                "count",
-                EXACT,
-                baseline.metrics.gc_collections[i],
-                baseline.metrics_max.gc_collections[i],
-                count,
-                limits,
-                relaxed=relaxed,
-            )
-        )
-    return rows
+        if not same_layout or i >= len(baseline.metrics.gc_collections):
+            values.append((name, None, None, None, count, "collector differs"))
+        else:
+            values.append((name, *(m.gc_collections[i] for m in reads[:3]), count, ""))
+    return values
+
+
+@dataclass(frozen=True)
+class _Spread:
+    """A metric's baseline: median, least and largest run, and the baseline's peak growth."""
+
+    median: float
+    low: float
+    high: float
+    peak_growth: float
 
 
 def _judge(
-    name: str,
-    unit: str,
-    judged: str,
-    base: float,
-    base_max: float,
-    now: float,
-    limits: Limits,
-    *,
-    relaxed: bool,
+    name: str, unit: str, judged: str, base: _Spread, now: float, limits: Limits
 ) -> MetricCheck:
     if judged == INFO:
-        return MetricCheck(name, unit, INFO, base, now, None, None)
-    note = ""
-    if judged == EXACT and not relaxed:
+        return MetricCheck(name, unit, INFO, base.median, now, None, None)
+    if judged == EXACT:
         # The largest value any baseline run saw: for a truly deterministic metric it is
         # the median itself; if the baseline's runs disagreed, say so rather than flap.
-        if base_max != base:
-            note = "baseline runs disagreed"
-        return MetricCheck(name, unit, EXACT, base, now, base_max, now <= base_max, note)
-    if judged == EXACT:
-        note = "exact → tolerance: environment differs"
-    limit = tolerance_limit(base, unit, limits)
-    return MetricCheck(name, unit, TOLERANCE, base, now, limit, now <= limit, note)
+        note = "baseline runs disagreed" if base.high != base.median else ""
+        return MetricCheck(name, unit, EXACT, base.median, now, base.high, now <= base.high, note)
+    limit = tolerance_limit(name, unit, base, limits)
+    note = "judged against the baseline's peak growth" if name == "retained_bytes" else ""
+    return MetricCheck(name, unit, TOLERANCE, base.median, now, limit, now <= limit, note)
 
 
-def tolerance_limit(base: float, unit: str, limits: Limits) -> float:
-    """The largest passing value: growth must exceed both the relative and absolute margin to fail.
+def tolerance_limit(name: str, unit: str, base: _Spread, limits: Limits) -> float:
+    """The largest passing value: the baseline's largest run plus the widest of the margins.
 
-    ``min_delta_bytes`` is a size, so it applies to byte metrics only; a count under
-    the tolerance gets the relative margin alone.
+    Bytes get the relative margin, ``min_delta_bytes`` and the runs' spread; retained
+    memory's relative margin is a share of the peak growth, not of itself (a program
+    that keeps nothing would otherwise fail on a few kilobytes). Counts get the spread
+    *plus* the relative margin: the collector's counts move a little with any change.
+    Wall time is a factor of the baseline's median.
     """
-    relative = limits.tolerance * max(base, 0)
-    absolute = limits.min_delta_bytes if unit == "bytes" else 0
-    return base + max(relative, absolute)
+    spread = base.high - base.low
+    if name == "wall_seconds" and limits.max_slowdown is not None:
+        return base.median * limits.max_slowdown
+    if unit != "bytes":
+        return base.high + spread + math.ceil(limits.tolerance * max(base.median, 0))
+    if name == "retained_bytes":
+        relative = limits.retained_tolerance * max(base.peak_growth, 0)
+    else:
+        relative = limits.tolerance * max(base.median, 0)
+    return base.high + max(relative, limits.min_delta_bytes, spread)
 
 
 def _budget_rows(now: Metrics, limits: Limits) -> list[MetricCheck]:
-    rows = []
-    if limits.max_peak_growth_bytes is not None:
-        value = now.peak_rss_growth_bytes
-        rows.append(
-            MetricCheck(
-                "peak_rss_growth_bytes",
-                "bytes",
-                BUDGET,
-                None,
-                value,
-                limits.max_peak_growth_bytes,
-                value <= limits.max_peak_growth_bytes,
-            )
-        )
-    if limits.max_live_objects is not None:
-        value = now.live_variables_end + now.live_functions_end
-        rows.append(
-            MetricCheck(
-                "live_objects_end",
-                "count",
-                BUDGET,
-                None,
-                value,
-                limits.max_live_objects,
-                value <= limits.max_live_objects,
-                "Variables + Functions",
-            )
-        )
-    if limits.max_collected is not None:
-        value = now.gc_collected
-        rows.append(
-            MetricCheck(
-                "gc_collected",
-                "count",
-                BUDGET,
-                None,
-                value,
-                limits.max_collected,
-                value <= limits.max_collected,
-            )
-        )
-    return rows
+    budgets = (
+        ("peak_rss_growth_bytes", "bytes", limits.max_peak_growth_bytes,
+         now.peak_rss_growth_bytes, ""),
+        ("live_objects_end", "count", limits.max_live_objects,
+         now.live_variables_end + now.live_functions_end, "Variables + Functions"),
+        ("gc_collected", "count", limits.max_collected, now.gc_collected, ""),
+    )
+    return [
+        MetricCheck(name, unit, BUDGET, None, value, limit, value <= limit, note)
+        for name, unit, limit, value, note in budgets
+        if limit is not None
+    ]
 
 
 def _info_rows(measurement: Measurement) -> list[MetricCheck]:
@@ -395,60 +363,64 @@ def _info_rows(measurement: Measurement) -> list[MetricCheck]:
     now = measurement.metrics
     labels = measurement.environment.gc_generations
     rows = []
-    for name, unit, _judged in _SCALARS:
-        if name == "gc_collections":
+    for gate in GATES:
+        if gate.metric == "gc_collections":
             for i, count in enumerate(now.gc_collections):
                 label = labels[i] if i < len(labels) else str(i)
-                name = f"gc_collections[{label}]"
-                rows.append(MetricCheck(name, unit, INFO, None, count, None, None))
+                rows.append(MetricCheck(f"gc_collections[{label}]", "count", INFO, None, count,
+                                        None, None))
             continue
-        value = getattr(now, name)
+        value = getattr(now, gate.metric)
         if value is not None:
-            rows.append(MetricCheck(name, unit, INFO, None, value, None, None))
+            rows.append(MetricCheck(gate.metric, gate.unit, INFO, None, value, None, None))
     return rows
 
 
-# --- JSON ---------------------------------------------------------------------------
+def to_document(report: CheckReport) -> CheckDocument:
+    """The check document (``schema.check``) of a report: what the JSON carries."""
+    saved = report.baseline
+    facts = None
+    if saved is not None:
+        facts = BaselineFacts(
+            path=report.baseline_path or "",
+            runs=saved.runs,
+            created_at=saved.created_at,
+            tool_version=saved.tool_version,
+            engine_revision=saved.engine_revision,
+            config=saved.config,
+            environment=saved.environment,
+        )
+    return CheckDocument(
+        passed=report.passed,
+        exit_code=report.exit_code,
+        summary=report.summary,
+        regressed=tuple(row.metric for row in report.failures),
+        baseline=facts,
+        config=report.config,
+        environment=report.environment,
+        differences=report.differences,
+        not_gated=report.not_gated,
+        config_differences=report.config_differences,
+        limits=report.limits,
+        rows=report.rows,
+        causes=report.causes,
+        forensics=report.forensics,
+    )
 
 
-def report_to_dict(report: CheckReport) -> dict[str, Any]:
-    """The JSON document of a check (``kind: "check"``): every row, the limits, the verdict."""
-    return {
-        **header("check"),
-        "passed": report.passed,
-        "exit_code": report.exit_code,
-        "summary": report.summary,
-        "regressed": [row.metric for row in report.failures],
-        "baseline": None
-        if report.baseline_path is None
-        else {
-            "path": report.baseline_path,
-            "runs": report.baseline_runs,
-            "config": to_plain(report.baseline_config),
-            "environment": to_plain(report.baseline_environment),
-        },
-        "config": to_plain(report.config),
-        "environment": to_plain(report.environment),
-        "environment_differences": list(report.environment_differences),
-        "config_differences": list(report.config_differences),
-        "limits": to_plain(report.limits),
-        "rows": [_row_to_dict(row) for row in report.rows],
-    }
+def _portable(gate: Gate) -> str:
+    if gate.builtin == INFO and gate.user == INFO:
+        return "–"
+    return "yes" if gate.portable else "no (shown)"
 
 
-def _row_to_dict(row: MetricCheck) -> dict[str, Any]:
-    return {
-        "metric": row.metric,
-        "unit": row.unit,
-        "class": row.judged,
-        "baseline": row.baseline,
-        "now": row.now,
-        "change": row.change,
-        "limit": row.limit,
-        "verdict": row.verdict,
-        "note": row.note,
-    }
-
-
-def _tuple(values: Sequence[int]) -> str:
-    return "(" + ", ".join(str(v) for v in values) + ")"
+def gates_markdown() -> str:
+    """The README's table of what is gated how, and why, made from ``GATES`` (tested)."""
+    rows = [
+        f"| `{gate.metric}` | {gate.builtin} | {gate.user} | "
+        f"{_portable(gate)} | {gate.why} |"
+        for gate in GATES
+    ]
+    head = ["| metric | built-in workload | program or user workload | gated across Python "
+            "minor versions | why |", "|---|---|---|---|---|"]
+    return "\n".join([*head, *rows]) + "\n"

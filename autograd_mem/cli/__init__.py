@@ -14,21 +14,13 @@ import click
 
 from autograd_mem._version import __version__
 from autograd_mem.cli.output import TYPED_ARGS
-from autograd_mem.errors import (
-    EXIT_HUNG_UP,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_TERMINATED,
-    EXIT_USAGE,
-    AgmemError,
-    StopSignal,
-)
+from autograd_mem.errors import AgmemError, ExitCode, StopSignal, exit_code_epilog
 
 # SIGTERM (timeout, a CI cancel, docker stop) and SIGHUP (the terminal closed) end agmem
 # as Ctrl-C does: the children stopped, the scratch and temporary files removed.
 _STOP_SIGNALS = {
-    signal.SIGTERM: (EXIT_TERMINATED, "terminated"),
-    signal.SIGHUP: (EXIT_HUNG_UP, "hung up"),
+    signal.SIGTERM: (ExitCode.TERMINATED, "terminated"),
+    signal.SIGHUP: (ExitCode.HUNG_UP, "hung up"),
 }
 _HANDLED_SIGNALS = (signal.SIGINT, *_STOP_SIGNALS)
 
@@ -44,7 +36,7 @@ def _one_line_usage_error(exc: click.UsageError) -> click.exceptions.Exit:
         raise exc
     where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
     click.echo(f"agmem: error: {exc.format_message()}{where}", err=True)
-    return click.exceptions.Exit(EXIT_USAGE)
+    return click.exceptions.Exit(ExitCode.USAGE)
 
 
 
@@ -110,9 +102,9 @@ def _stdout_failure(exc: OSError) -> int:
     """The exit code of a failed write to stdout: 0 for a closed pipe, 2 otherwise."""
     _silence_stdout()
     if exc.errno == errno.EPIPE:
-        return EXIT_OK
+        return ExitCode.OK
     _say(f"error: cannot write the report to stdout: {exc.strerror or exc}")
-    return EXIT_USAGE
+    return ExitCode.USAGE
 
 
 EPILOG = """\b
@@ -126,15 +118,7 @@ Examples:
   agmem baseline save base.json train.py
   agmem check --baseline base.json       fail CI when memory regresses
 
-\b
-Exit codes:
-  0    success
-  1    a memory regression (agmem check)
-  2    bad usage or input (options, workload, baseline file)
-  3    the measured run failed (workload error, crash, killed, a program
-       that exited with a non-zero status)
-  130  interrupted (Ctrl-C); 143 terminated (SIGTERM); 129 hung up (SIGHUP)
-"""
+""" + exit_code_epilog()
 
 
 class AgmemGroup(click.Group):
@@ -175,7 +159,7 @@ class AgmemGroup(click.Group):
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             _say("interrupted")
-            ctx.exit(EXIT_INTERRUPTED)
+            ctx.exit(ExitCode.INTERRUPTED)
         except StopSignal as exc:
             _say(exc.message)
             ctx.exit(exc.exit_code)
@@ -190,7 +174,7 @@ class AgmemGroup(click.Group):
             # rich's Console meets a closed pipe by pointing stdout at /dev/null and
             # raising SystemExit(1); for agmem a reader that went away is not a failure.
             if exc.code == 1 and _stdout_is_devnull():
-                ctx.exit(EXIT_OK)
+                ctx.exit(ExitCode.OK)
             raise
         # Click's standalone mode discards a command's return value; a subcommand that
         # returns a non-zero int (``agmem check``: 1 on a regression) exits with it.
@@ -251,7 +235,7 @@ def _run(argv: list[str] | None) -> int:
         if isinstance(code, int):
             return code
         click.echo(str(code), err=True)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     return 0
 
 
@@ -269,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             return _stdout_failure(exc)
         except KeyboardInterrupt:  # arrived outside a command (while parsing, say)
             _say("interrupted")
-            return EXIT_INTERRUPTED
+            return ExitCode.INTERRUPTED
         except StopSignal as exc:
             _say(exc.message)
             return exc.exit_code

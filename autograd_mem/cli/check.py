@@ -9,7 +9,8 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from autograd_mem.analysis import regression
+from autograd_mem._version import engine_revision
+from autograd_mem.analysis import causes, regression
 from autograd_mem.cli import pipeline
 from autograd_mem.cli.options import (
     IntAtLeast,
@@ -31,32 +32,52 @@ from autograd_mem.cli.programs import (
     refuse_workload_options,
     with_program,
 )
-from autograd_mem.errors import UsageError, WorkloadError
+from autograd_mem.errors import ExitCode, UsageError, WorkloadError, exit_code_epilog
 from autograd_mem.reporters import check_rows
 from autograd_mem.schema import baseline as baseline_file
 from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.rules import COUNT
 from autograd_mem.schema.units import parse_size
 from autograd_mem.targets import workloads
+from autograd_mem.targets.program import ProgramSpec
 
-EPILOG = """\b
-How each metric is judged (its class, shown on every row of the report):
-  exact      deterministic for one interpreter and configuration: live
-             Variables and Functions (end, max), objects collected and
-             uncollectable, collections per generation, tracemalloc peak.
-             Must not grow above the largest value of the baseline's runs.
-  tolerance  RSS: peak growth, peak, end (and USS). Fails only when the
-             growth exceeds BOTH --tolerance x baseline AND --min-delta.
+EPILOG = (
+    """\b
+How each metric is judged (its class, shown on every row of the report). The
+limit starts from the largest value the baseline's own runs saw:
+  exact      deterministic for one interpreter, configuration and engine:
+             live Variables and Functions (end, max); for the built-in
+             workloads also the collector's counts and the tracemalloc peak.
+             Must not grow at all.
+  tolerance  bytes. Peak growth: fails past the baseline's largest run by
+             more than --tolerance x baseline, --min-delta and the runs'
+             spread. Retained (memory still allocated at the end: a leak,
+             early or late): by more than --retained-tolerance x the
+             baseline's peak growth, or --min-delta. Cycle shapes of your
+             code (with forensics): a new shape, or one holding more bytes.
              With --max-slowdown, wall time too.
   budget     --max-peak-growth, --max-live-objects, --max-collected:
              absolute limits, with or without a baseline.
-  info       shown, never failing: baseline RSS, floor, pauses, wall time.
+  info       shown, never failing.
 
 \b
-A baseline from another Python version or collector layout is named on
-stderr and in the report; its exact metrics are then judged with the
-tolerance, and collections per generation become info when the
-generations or thresholds differ.
+Programs and user workloads are gated on peak growth, retained memory, live
+engine objects and their own cycle shapes. The collector's counts move with
+any allocation (an argparse option, logging, 1% more input): they are info
+unless --gate-collector, then judged against the baseline's spread plus the
+tolerance. Peak and end RSS include the interpreter and freed memory: info.
+
+\b
+When a memory metric regresses, the program is rerun once with the forensics
+(as --explain) and the two or three causes against the baseline's own
+forensics (save it with --explain) are printed with their type, bytes and
+line; --no-explain-on-fail skips the rerun.
+
+\b
+Every difference from the baseline's provenance (agmem, engine revision,
+Python, numpy, platform, collector) is named. Across Python minor versions,
+engine revisions or collector layouts the exact metrics are shown, not
+gated: the portable bytes still are.
 
 \b
 Examples:
@@ -68,19 +89,16 @@ Examples:
 
 \b
 A baseline saved from a program reruns it; a program (or --workload) given
-here replaces the baseline's. A program a baseline names is run only if it
-lies in the current directory tree; the header says what runs.
+here replaces the baseline's. Paths in a baseline are read from the current
+directory, and a program it names runs only if it lies in this directory
+tree; the header says what runs.
 
-\b
-Exit codes:
-  0    every metric holds
-  1    a regression (or a budget exceeded); the report names the metrics
-  2    bad usage, or a baseline file missing, unreadable, corrupt, truncated,
-       of another schema version, or not a baseline
-  3    the measured run failed (workload error, crash, killed, a program
-       that exited with a non-zero status)
-  130  interrupted (Ctrl-C)
 """
+    + exit_code_epilog(
+        (ExitCode.OK, ExitCode.REGRESSION, ExitCode.USAGE, ExitCode.RUN_FAILED,
+         ExitCode.INTERRUPTED)
+    )
+)
 
 _WORKLOAD_FIELDS = {f.name for f in dataclasses.fields(RunConfig)}
 # Sources that mean "the user did not say": the option keeps the baseline's value.
@@ -152,6 +170,15 @@ class Factor(click.ParamType):
 @click.option("--min-delta", "min_delta_bytes", type=Size(), default="1 MiB", show_default=True,
               help="Absolute growth allowed for noisy (RSS) metrics, so that a small "
               "baseline's noise does not fail.")
+@click.option("--retained-tolerance", type=Fraction(), default="2.5%", show_default=True,
+              help="Retained memory (still allocated at the end) may grow by this share of "
+              "the baseline's peak growth, or --min-delta, whichever is larger.")
+@click.option("--gate-collector", is_flag=True,
+              help="Also gate a program's collector counts (collections, objects "
+              "collected), against the baseline's spread plus --tolerance.")
+@click.option("--explain-on-fail/--no-explain-on-fail", default=True, show_default=True,
+              help="On a memory regression, rerun once with the forensics and print "
+              "the causes.")
 @click.option("--max-slowdown", type=Factor(), default=None,
               help="Also gate wall time: at most this factor x the baseline's (not gated "
               "by default: shared CI machines are noisy).")
@@ -174,6 +201,7 @@ def command(ctx: click.Context, baseline_path: str | None, **options: Any) -> in
     options default to the baseline's configuration, and only those given here
     change it; the defaults shown apply to a check with budgets alone.
     """
+    explain_on_fail = options.pop("explain_on_fail")
     limits = regression.Limits(**{name: options.pop(name) for name in _LIMIT_FIELDS})
     if baseline_path is None and not limits.budgets:
         raise UsageError(
@@ -189,8 +217,10 @@ def command(ctx: click.Context, baseline_path: str | None, **options: Any) -> in
     [measurement] = pipeline.measure(
         [config], force=options["force"], quiet=output.quiet, echo=program_echo(output.quiet)
     )
-
-    report = regression.check(measurement, saved, limits, baseline_path=baseline_path)
+    report = regression.check(
+        measurement, saved, limits, baseline_path=baseline_path, engine_revision=engine_revision()
+    )
+    report = _explained(report, explain_on_fail, options["force"], output)
     for warning in check_rows.environment_warnings(report):
         note(output, warning)
     deliver(output, report)
@@ -198,6 +228,43 @@ def command(ctx: click.Context, baseline_path: str | None, **options: Any) -> in
         # The report went to a file or a machine: CI logs still get the verdict.
         note(output, report.summary)
     return report.exit_code
+
+
+def _explained(
+    report: regression.CheckReport, on_fail: bool, force: bool, output: OutputOptions
+) -> regression.CheckReport:
+    """The report with the forensics' verdict on cycle shapes and the causes of a failure.
+
+    The forensics come from this check's own ``--explain`` pass when it was asked for;
+    otherwise a memory regression reruns the configuration once with them (one run,
+    not the baseline's repeats), unless ``--no-explain-on-fail``.
+    """
+    forensics = report.measurement.explain
+    done = "forensics: this check's --explain pass"
+    if forensics is None:
+        if not report.memory_failures:
+            return report
+        if not on_fail:
+            return regression.with_causes(
+                report, (), "forensics skipped (--no-explain-on-fail): `agmem run --explain` "
+                "shows the cycles, types and lines"
+            )
+        note(output, "a memory metric regressed: rerunning once with the forensics "
+             "(--no-explain-on-fail skips this)")
+        rerun = dataclasses.replace(report.config, explain=True, repeat=1)
+        [measured] = pipeline.measure([rerun], force=force, quiet=output.quiet)
+        forensics = measured.explain
+        done = "forensics: the failing configuration rerun once with --explain"
+    if forensics is None:
+        return regression.with_causes(report, (), f"{done}: it reported nothing")
+    before = regression.forensics_of(report)
+    found = causes.find_causes(before, forensics)
+    rows = causes.shape_rows(before, forensics, report.limits)
+    if before is None:
+        done += "; the baseline has none to compare with (save it with --explain)"
+    return dataclasses.replace(
+        regression.with_causes(report, found, done), rows=(*report.rows, *rows)
+    )
 
 
 def _baselines_config(
@@ -211,18 +278,34 @@ def _baselines_config(
     """
     keep_stdin = bool(options.get("stdin"))
     typed = program_spec(ctx, options)
-    config = _override(ctx, config, options)
+    # A baseline saved with --explain keeps its forensics for the causes of a failure;
+    # its checks run the forensics only when asked (--explain) or on a failure.
+    config = _override(ctx, dataclasses.replace(config, explain=False), options)
     if typed is not None:
         return with_program(config, typed, keep_stdin)
     if given(ctx, "workload"):
         return dataclasses.replace(config, program=None, stdin=False)
     if config.program is not None:
         refuse_workload_options(ctx, config.program)
-        spec = confine_program(config, f"baseline {path}")
+        spec = _confined(config, path)
         note(output, f"checking program {spec.command}, named by baseline {path}")
         return config
     _check_the_baselines_workload(config, path, output)
     return config
+
+
+def _confined(config: RunConfig, path: str) -> ProgramSpec:
+    """The baseline's program, if it lies in this tree; a missing one says where it was sought."""
+    try:
+        return confine_program(config, f"baseline {path}")
+    except WorkloadError as exc:
+        if "not found" not in exc.message:
+            raise
+        raise WorkloadError(
+            f"baseline {path}: {exc.message}; check from the directory it was saved in "
+            f"(the baseline's own folder is {os.path.dirname(os.path.abspath(path))}), or "
+            "name the program after --"
+        ) from None
 
 
 def _check_the_baselines_workload(config: RunConfig, path: str, output: OutputOptions) -> None:

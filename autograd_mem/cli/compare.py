@@ -31,7 +31,7 @@ from autograd_mem.cli.options import (
 from autograd_mem.cli.output import deliver
 from autograd_mem.cli.programs import warn_if_it_runs_nothing
 from autograd_mem.cli.report import read_result
-from autograd_mem.errors import UsageError
+from autograd_mem.errors import ExitCode, UsageError, exit_code_epilog
 from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.rules import rule_of
 from autograd_mem.schema.run import Measurement
@@ -76,13 +76,9 @@ or more variants, each is measured in weak mode, or in each of --modes if given
 The first variant is the reference: ratios read "reference ÷ variant", so with the
 defaults a "strong ÷ weak" of 50x means the strong graph costs 50 times as much.
 
-\b
-Exit codes:
-  0    success
-  2    bad usage or input, found before any run
-  3    a measured run failed (workload error, crash, killed)
-  130  interrupted (Ctrl-C); no output file is left half-written
-"""
+""" + exit_code_epilog(
+    (ExitCode.OK, ExitCode.USAGE, ExitCode.RUN_FAILED, ExitCode.INTERRUPTED)
+)
 
 Modes = tuple[tuple[str, "str | None"], ...]
 

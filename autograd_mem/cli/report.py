@@ -11,7 +11,7 @@ from autograd_mem.analysis.compare import Comparison, comparison_from_dict
 from autograd_mem.cli.help import SectionedCommand
 from autograd_mem.cli.options import output_from_options, render_output_options
 from autograd_mem.cli.output import deliver
-from autograd_mem.errors import ResultFormatError
+from autograd_mem.errors import ExitCode, ResultFormatError, exit_code_epilog
 from autograd_mem.schema.baseline import JsonFile, read_json
 from autograd_mem.schema.run import Measurement, measurement_from_dict
 
@@ -40,11 +40,9 @@ Examples:
   agmem compare --format json -o cmp.json
   agmem report cmp.json --format markdown -o cmp.md
 
-\b
-Exit codes:
-  0    success
-  2    the file is missing, unreadable, not agmem's JSON, or of another kind or schema
-"""
+""" + exit_code_epilog(
+    (ExitCode.OK, ExitCode.USAGE)
+)
 
 
 def read_result(path: str) -> Measurement | Comparison:

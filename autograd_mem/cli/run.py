@@ -15,7 +15,7 @@ from autograd_mem.cli.programs import (
     program_echo,
     program_options,
 )
-from autograd_mem.errors import ProgramExitError
+from autograd_mem.errors import ExitCode, ProgramExitError, exit_code_epilog
 
 EPILOG = """\b
 Examples:
@@ -34,14 +34,9 @@ from the program's first on is the program's. Its output is shown on agmem's std
 as it comes (stdout carries the report) and kept for the error message if it fails;
 --quiet keeps it hidden. Memory includes its child processes (workers, DataLoaders).
 
-\b
-Exit codes:
-  0    success
-  2    bad usage or input, found before any run
-  3    the measured run failed (workload error, crash, killed), or the program
-       exited with a non-zero status (its report is still shown)
-  130  interrupted (Ctrl-C); no output file is left half-written
-"""
+""" + exit_code_epilog(
+    (ExitCode.OK, ExitCode.USAGE, ExitCode.RUN_FAILED, ExitCode.INTERRUPTED)
+)
 
 
 @click.command("run", cls=ProgramCommand, epilog=EPILOG)

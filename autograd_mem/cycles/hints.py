@@ -73,8 +73,11 @@ Path = list[tuple[Any, str]]
 
 
 def _is_engine_function(obj: Any) -> bool:
-    engine = sys.modules.get("autograd_mem.engine")
-    function = getattr(engine, "Function", None)
+    # The module that defines Function, not the engine package: the package resolves its
+    # names lazily, and asking it for Function would import the engine and numpy into a
+    # process (a pytest session measured by the plugin) that never used them.
+    module = sys.modules.get("autograd_mem.engine.function")
+    function = getattr(module, "Function", None)
     return function is not None and isinstance(obj, function)
 
 

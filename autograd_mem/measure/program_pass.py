@@ -25,7 +25,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from autograd_mem.measure import window as shared
-from autograd_mem.probes import gc_probe, rss
+from autograd_mem.probes import allocated, gc_probe, rss
 from autograd_mem.probes.imports import UntracedImports
 from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.run import GcEvent, IterationRecord, Metrics, RunResult
@@ -50,12 +50,14 @@ class ProgramWindow:
         self.start_seconds = 0.0
         self.end_seconds = 0.0
         self.traced: tuple[int | None, int | None] = (None, None)
+        self.allocated_start: int | None = None
         self.readings: dict[str, Any] = {}
 
     def __enter__(self) -> ProgramWindow:
         gc.collect()  # the set-up's garbage, agmem's own: counts start from zero
         self._census.reset_max()
         self.baseline_rss, self.reset_done = shared.baseline()
+        self.allocated_start = allocated.allocated_bytes()
         self.recorder.start()
         if self.trace_memory:
             tracemalloc.start()
@@ -75,11 +77,18 @@ class ProgramWindow:
             "peak_source": peak_source,
             "end_rss": rss.current_rss_bytes(),
             "census": self._census.snapshot(),
+            # Read before any collection: the program's globals, dropped by runpy, may be
+            # alive only through a cycle until the next one, and what they hold is retained.
+            "retained": _difference(allocated.allocated_bytes(), self.allocated_start),
         }
 
     @property
     def wall_seconds(self) -> float:
         return self.end_seconds - self.start_seconds
+
+
+def _difference(end: int | None, start: int | None) -> int | None:
+    return None if end is None or start is None else end - start
 
 
 def _events(window: ProgramWindow, layout: gc_probe.GcLayout) -> tuple[GcEvent, ...]:
@@ -117,6 +126,7 @@ def _metrics(window: ProgramWindow, layout: gc_probe.GcLayout, uss: int | None) 
         uss_end_bytes=uss,
         tracemalloc_current_bytes=window.traced[0],
         tracemalloc_peak_bytes=window.traced[1],
+        retained_bytes=readings["retained"],
     )
 
 

@@ -1,18 +1,11 @@
-"""Memory outside Python's allocator: the C heap in use, and the bytes tensors hold natively.
+"""The bytes torch tensors hold outside Python's allocator, each storage counted once.
 
 ``tracemalloc`` sees what Python's allocator hands out (and numpy's buffers, which numpy
-reports to it). torch allocates tensor storage itself, and an extension's ``malloc`` is
-invisible to it too. Two readings fill the gap:
-
-- :func:`heap_in_use_bytes`: glibc's ``mallinfo2()`` (bytes in use in the heap's arenas
-  plus its ``mmap``-ed blocks), summed over every arena, threads' included. It counts
-  any ``malloc`` in the process, Python's own large blocks among them (pymalloc serves
-  small objects from arenas of its own, outside it). None where the C library has no
-  ``mallinfo2`` (musl, macOS, glibc before 2.33): the figures are then left out, never
-  guessed.
-- :class:`NativeSizer`: a torch Tensor's storage bytes, and those of the tensors its
-  autograd graph saved for backward (reachable from ``grad_fn`` only, never as Python
-  objects), each storage counted once per sizer.
+reports to it). torch allocates tensor storage itself. :class:`NativeSizer` gives a
+Tensor's storage bytes, and those of the tensors its autograd graph saved for backward
+(reachable from ``grad_fn`` only, never as Python objects), each storage counted once
+per sizer. The C heap as a whole (glibc's ``mallinfo2``) is read by
+:func:`autograd_mem.probes.allocated.malloc_bytes`.
 
 torch is never imported here: a tensor is recognised by ``sys.modules["torch"].Tensor``
 when the program imported torch, and its attributes are read statically or with
@@ -21,43 +14,11 @@ warnings silenced, so that reading them raises no warning in the user's code.
 
 from __future__ import annotations
 
-import ctypes
 import inspect
 import sys
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
-
-_MALLINFO2_FIELDS = (
-    "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
-    "fordblks", "keepcost",
-)
-
-
-class _Mallinfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in _MALLINFO2_FIELDS]
-
-
-def _find_mallinfo2() -> Callable[[], _Mallinfo2] | None:
-    """glibc's ``mallinfo2``, looked up once; None where the C library has none."""
-    try:
-        function = ctypes.CDLL(None).mallinfo2
-    except (OSError, AttributeError):
-        return None
-    function.restype = _Mallinfo2
-    function.argtypes = []
-    return function  # type: ignore[no-any-return]
-
-
-_mallinfo2 = _find_mallinfo2()
-
-
-def heap_in_use_bytes() -> int | None:
-    """Bytes the C heap has handed out and not taken back (``uordblks + hblkhd``), or None."""
-    if _mallinfo2 is None:
-        return None
-    info = _mallinfo2()
-    return int(info.uordblks + info.hblkhd)
 
 
 def _torch_tensor_type() -> type | None:

@@ -1,63 +1,55 @@
-"""A session's per-test memory figures: the end-of-session summary and the JSON document.
+"""What ``pytest --agmem`` prints: the end-of-session summary and a failed budget's report.
 
-Pure: measured tests in, lines of text or a JSON-ready document out. The hooks in
-``pytest_plugin`` gather the figures and hand them here.
+Pure: the session's document in, lines of text out. The hooks gather the figures and
+hand them here.
 """
 
 from __future__ import annotations
 
 import linecache
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
-from autograd_mem.pytest_plugin.probe import BodyMeasurement
+from autograd_mem.pytest_plugin.marks import Exceeded, show_budgets
 from autograd_mem.reporters.explain import path_text
-from autograd_mem.schema.codec import header, to_plain
 from autograd_mem.schema.explain import CycleShape
+from autograd_mem.schema.pytest_session import BodyFigures, MeasuredTest, PytestSession
 from autograd_mem.schema.units import format_bytes, format_count
 
-DOCUMENT_KIND = "pytest"
-SHAPES_PER_TEST = 5  # in the JSON document, largest first
 _SOURCE_WIDTH = 40  # characters of a source line quoted in the summary
 
-
-@dataclass(frozen=True)
-class MeasuredTest:
-    """One test's figures, with what it was measured under."""
-
-    nodeid: str
-    marked: bool  # carries @pytest.mark.agmem (and was judged by its limits)
-    mode: str | None  # the reference mode it ran under; None: left as it was
-    measurement: BodyMeasurement
+# What each detail collects around a test, said in the summary (the JSON says ``detail``).
+DETAIL_LINES = {
+    "young": "Collected: the young generations around each test, and all of them after a test "
+    "whose own collections reached older ones (--agmem-full: full collections, slower).",
+    "full": "Collected: a full collection before and after each test (--agmem-full).",
+}
 
 
-def document(tests: Sequence[MeasuredTest]) -> dict[str, Any]:
-    """The ``--agmem-json`` document: a header, then each test's figures in run order."""
-    return {**header(DOCUMENT_KIND), "tests": [_test_plain(test) for test in tests]}
-
-
-def _test_plain(test: MeasuredTest) -> dict[str, Any]:
-    m = test.measurement
-    return {
-        "nodeid": test.nodeid,
-        "marked": test.marked,
-        "mode": test.mode,
-        "body_raised": m.body_raised,
-        "peak_growth_bytes": m.peak_growth_bytes,
-        "live_variables": m.live_variables,
-        "live_functions": m.live_functions,
-        "collected": m.collected,
-        "collections": m.collections,
-        "cycles": m.cycles,
-        "cycles_complete": m.cycles_complete,
-        "shapes": [_shape_plain(shape) for shape in m.shapes[:SHAPES_PER_TEST]],
-    }
-
-
-def _shape_plain(shape: CycleShape) -> dict[str, Any]:
-    return {**to_plain(shape), "path": path_text(shape)}
+def failure_text(
+    name: str, exceeded: Sequence[Exceeded], figures: BodyFigures, mode: str | None,
+    root: str = os.curdir,
+) -> str:
+    """The text of a failed test: each budget exceeded, every figure measured, and the
+    largest cycle shape the call left (its path, the bytes it held, where it was made)."""
+    under = f" under reference mode {mode!r}" if mode else ""
+    lines = [f"agmem: {name} exceeded its memory budget{under}:"]
+    lines += [f"  - {verdict.budget}: {verdict.line}" for verdict in exceeded]
+    cycles = ""
+    if figures.cycles is not None:
+        at_least = "" if figures.cycles_complete else "at least "
+        cycles = f", {at_least}{format_count(figures.cycles)} cycle(s)"
+    lines.append(
+        f"  measured: peak growth {format_bytes(figures.peak_growth_bytes)}, "
+        f"live engine objects left {format_count(figures.live_objects)}, "
+        f"collected {format_count(figures.collected)} "
+        f"in {format_count(figures.collections)} collection(s){cycles}"
+    )
+    shape = figures.largest_shape
+    if shape is not None:
+        first, *more = shape_lines(shape, root)
+        lines += [f"  {first}", *(f"    {line}" for line in more)]
+    return "\n".join(lines)
 
 
 # --- the summary ---------------------------------------------------------------------
@@ -65,18 +57,24 @@ def _shape_plain(shape: CycleShape) -> dict[str, Any]:
 _COLUMNS = ("peak growth", "collected", "cycles")
 
 
-def summary_lines(tests: Sequence[MeasuredTest], top: int, root: str) -> list[str]:
+def summary_lines(
+    session: PytestSession, top: int, root: str, budgets: Mapping[str, int] | None = None
+) -> list[str]:
     """The end-of-session text: the top tests by peak growth, then by objects collected.
 
     Each table row is one test; under it, its largest cycle shape when it left any.
-    ``root`` is the directory file names are shown relative to.
+    ``root`` is the directory file names are shown relative to; ``budgets``, the
+    session's, are named with the tests that exceeded any budget.
     """
+    tests = session.tests
     if not tests:
         return ["agmem: no test was measured."]
     lines = [
         f"agmem: {format_count(len(tests))} test(s) measured, the test call only (not its "
         "fixtures).",
         "Peak growth by tracemalloc; collected: what the cyclic collector freed then.",
+        DETAIL_LINES[session.detail],
+        *_budget_lines(tests, budgets or {}),
     ]
     by_peak = _top(tests, top, lambda m: m.peak_growth_bytes)
     lines += ["", f"Top {len(by_peak)} by peak memory growth:", *_table(by_peak, root)]
@@ -89,19 +87,31 @@ def summary_lines(tests: Sequence[MeasuredTest], top: int, root: str) -> list[st
     return lines
 
 
+def _budget_lines(tests: Sequence[MeasuredTest], budgets: Mapping[str, int]) -> list[str]:
+    failed = [test for test in tests if test.exceeded]
+    if not budgets and not failed:
+        return []
+    said = show_budgets(budgets)
+    lines = [f"Budgets for every test: {said}." if said else "Budgets: set by markers only."]
+    if failed:
+        lines.append(f"{format_count(len(failed))} test(s) exceeded a budget:")
+        lines += [f"  {test.nodeid} ({', '.join(test.exceeded)})" for test in failed]
+    return lines
+
+
 def _top(
-    tests: Sequence[MeasuredTest], top: int, figure: Callable[[BodyMeasurement], int]
+    tests: Sequence[MeasuredTest], top: int, figure: Callable[[BodyFigures], int]
 ) -> list[MeasuredTest]:
     """The ``top`` tests with the largest non-zero figure, in run order among equals."""
     ranked = sorted(
-        (test for test in tests if figure(test.measurement) > 0),
-        key=lambda test: -figure(test.measurement),
+        (test for test in tests if figure(test.figures) > 0),
+        key=lambda test: -figure(test.figures),
     )
     return ranked[:top]
 
 
 def _table(tests: Sequence[MeasuredTest], root: str) -> list[str]:
-    rows = [_row(test.measurement) for test in tests]
+    rows = [_row(test.figures) for test in tests]
     widths = [max(len(name), *(len(row[i]) for row in rows)) for i, name in enumerate(_COLUMNS)]
     indent = "  " + " " * (sum(widths) + 2 * len(widths))
 
@@ -111,15 +121,17 @@ def _table(tests: Sequence[MeasuredTest], root: str) -> list[str]:
     lines = [line(_COLUMNS, "test")]
     for test, row in zip(tests, rows, strict=True):
         lines.append(line(row, test.nodeid))
-        shape = test.measurement.largest_shape
+        shape = test.figures.largest_shape
         if shape is not None:
             lines += [f"{indent}{line}" for line in shape_lines(shape, root)]
-        elif test.measurement.collected and test.measurement.cycles is None:
+        elif test.figures.collected and test.figures.cycles is None:
             lines.append(f"{indent}cycles not read: the test set the collector's debug flags")
+        if not test.figures.collector_watched:
+            lines.append(f"{indent}figures incomplete: the test removed agmem's gc callback")
     return lines
 
 
-def _row(m: BodyMeasurement) -> tuple[str, str, str]:
+def _row(m: BodyFigures) -> tuple[str, str, str]:
     cycles = "–" if m.cycles is None else format_count(m.cycles)
     if m.cycles is not None and not m.cycles_complete:
         cycles = f"≥{cycles}"

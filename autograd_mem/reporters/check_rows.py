@@ -46,9 +46,10 @@ def cells(row: MetricCheck, *, percent: bool = False) -> list[str]:
 def class_descriptions(report: CheckReport) -> dict[str, str]:
     """What each class means with this check's own limits."""
     limits = report.limits
+    delta = format_bytes(limits.min_delta_bytes)
     tolerance = (
-        f"fails when growth > {limits.tolerance:.0%} of baseline "
-        f"and > {format_bytes(limits.min_delta_bytes)}"
+        f"fails past the baseline's largest run + {limits.tolerance:.0%} or {delta} or its "
+        f"spread; retained: + {limits.retained_tolerance:.1%} of peak growth or {delta}"
     )
     if limits.max_slowdown is not None:
         tolerance += f"; wall time ≤ {limits.max_slowdown:g}× baseline"
@@ -65,22 +66,26 @@ def legend(report: CheckReport) -> str:
 
 
 def notes(report: CheckReport) -> list[str]:
-    """Per-row remarks worth a line, beyond what the environment warning already says."""
+    """Per-row remarks worth a line, beyond what the provenance line already says."""
     return [
         f"{row.metric}: {row.note}"
         for row in report.rows
-        if row.note and "environment differs" not in row.note
+        if row.note and not row.note.startswith("not gated")
     ]
 
 
 def header_lines(report: CheckReport) -> list[str]:
-    """The checked configuration, the baseline, and every difference said plainly."""
+    """The checked configuration, the baseline and where it came from, every difference."""
     lines = [describe_config(report.measurement)]
-    if report.baseline_path is None:
+    saved = report.baseline
+    if saved is None:
         lines.append("no baseline: absolute budgets only")
     else:
-        runs = report.baseline_runs or 0
-        lines.append(f"baseline {report.baseline_path} ({runs} run{'s' if runs != 1 else ''})")
+        runs = saved.runs
+        lines.append(
+            f"baseline {report.baseline_path} ({runs} run{'s' if runs != 1 else ''}, saved "
+            f"{saved.created_at} by agmem {saved.tool_version}, engine {saved.engine_revision})"
+        )
     lines += environment_warnings(report)
     if report.config_differences:
         lines.append("configuration overridden: " + ", ".join(report.config_differences))
@@ -88,14 +93,25 @@ def header_lines(report: CheckReport) -> list[str]:
 
 
 def environment_warnings(report: CheckReport) -> list[str]:
-    """The plain-words line about another interpreter, or nothing."""
-    if not report.environment_differences:
-        return []
-    return [
-        "environment differs from the baseline's ("
-        + "; ".join(report.environment_differences)
-        + "): deterministic metrics are compared with the tolerance, not exactly"
-    ]
+    """Every difference from the baseline's provenance, and what is not gated because of it."""
+    lines = []
+    if report.differences:
+        lines.append("differs from the baseline: " + "; ".join(report.differences))
+    if report.not_gated:
+        lines.append(report.not_gated)
+    return lines
+
+
+def cause_lines(report: CheckReport) -> list[str]:
+    """The causes the forensics found, one line each, and what was done to find them."""
+    lines = [report.forensics] if report.forensics else []
+    for cause in report.causes:
+        measured = cause.kind != "type"  # a type's bytes are not in the explain document yet
+        size = format_bytes(cause.bytes, signed=True) if measured else "bytes not measured"
+        where = f" at {cause.line}" if cause.line else ""
+        detail = f" ({cause.detail})" if cause.detail else ""
+        lines.append(f"cause: {cause.kind} {cause.what}: {size}{where}{detail}")
+    return lines
 
 
 def by_class(report: CheckReport) -> list[tuple[str, list[MetricCheck]]]:

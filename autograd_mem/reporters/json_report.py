@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 
 from autograd_mem.analysis.compare import Comparison, comparison_to_dict
-from autograd_mem.analysis.regression import CheckReport, report_to_dict
+from autograd_mem.analysis.regression import CheckReport, to_document
+from autograd_mem.schema import check as check_document
 from autograd_mem.schema.codec import dumps
 from autograd_mem.schema.run import Measurement, measurement_to_dict
 
@@ -31,4 +32,4 @@ def render_comparison(comparison: Comparison) -> str:
 @render.register
 def render_check(report: CheckReport) -> str:
     """The ``kind: "check"`` document: every row, the limits and the verdict."""
-    return dumps(report_to_dict(report))
+    return dumps(check_document.to_dict(to_document(report)))

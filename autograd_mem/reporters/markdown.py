@@ -101,5 +101,6 @@ def render_check(report: CheckReport) -> str:
     ]
     lines += _table(check_rows.HEADINGS, body, ["left", "left"] + ["right"] * 5)
     lines += ["", *[f"- note: {line}" for line in check_rows.notes(report)]]
+    lines += [f"- {line}" for line in check_rows.cause_lines(report)]
     lines += [f"_{check_rows.legend(report)}_"]
     return "\n".join(lines) + "\n"

@@ -19,7 +19,8 @@ from autograd_mem.analysis.regression import CheckReport
 from autograd_mem.reporters import check_rows, explain, rows
 from autograd_mem.reporters.chart import run_name
 from autograd_mem.schema.codec import to_plain
-from autograd_mem.schema.explain import ExplainReport
+from autograd_mem.schema.explain import ExplainReport, SourceLine
+from autograd_mem.schema.pytest_session import MeasuredTest, from_dict
 from autograd_mem.schema.run import Measurement
 from autograd_mem.schema.units import format_bytes, format_count
 
@@ -221,41 +222,47 @@ _TEST_COLUMNS = (
 )
 
 
-def _test_row(test: Mapping[str, Any]) -> dict[str, Any]:
-    row = dict(test)
-    if "live_objects" not in row and "live_variables" in row:
-        row["live_objects"] = row["live_variables"] + row.get("live_functions", 0)
-    # A later document may say how a budget went; until then, marked tests were judged.
-    row.setdefault("outcome", "judged" if row.get("marked") else "not marked")
+def _test_row(test: MeasuredTest) -> dict[str, Any]:
+    figures = test.figures
+    row: dict[str, Any] = {
+        "nodeid": test.nodeid, "marked": test.marked, "mode": test.mode,
+        **to_plain(figures), "live_objects": figures.live_objects,
+        "exceeded": list(test.exceeded),
+    }
+    # The budget column: "failed" over a budget (``exceeded`` names which), "passed" for a
+    # marked test within its own.
+    if test.exceeded:
+        row["outcome"] = "failed"
+    else:
+        row["outcome"] = "passed" if test.marked else "not marked"
     for key, _, unit in _TEST_COLUMNS:
         value = row.get(key)
         if unit == "bytes" and isinstance(value, int):
             row[f"{key}_text"] = format_bytes(value, signed=True)
         elif unit == "count" and isinstance(value, int):
-            complete = key != "cycles" or row.get("cycles_complete", True)
+            complete = key != "cycles" or figures.cycles_complete
             row[f"{key}_text"] = format_count(value) + ("" if complete else "+")
     row["shapes"] = [
-        {**shape, "path_text": shape.get("path") if isinstance(shape.get("path"), str)
-         else shape.get("path_text", ""),
-         "site_text": _site(shape.get("allocated_at"))}
-        for shape in row.get("shapes") or []
+        {**to_plain(shape), "path_text": explain.path_text(shape),
+         "site_text": _site(shape.allocated_at)}
+        for shape in figures.shapes
     ]
     return row
 
 
-def _site(site: Any) -> str | None:
-    if not isinstance(site, Mapping):
+def _site(site: SourceLine | None) -> str | None:
+    if site is None:
         return None
-    return f"{site.get('file')}:{site.get('line')} in {site.get('function')}"
+    return f"{site.file}:{site.line} in {site.function}"
 
 
 def pytest_view(document: Mapping[str, Any], header: Sequence[str] = ()) -> dict[str, Any]:
     """The pytest page from a ``pytest --agmem-json`` document: every measured test.
 
-    Read from the document rather than the plugin's objects, so the page shows what
-    the JSON holds, and a field the plugin adds later shows without a change here.
+    Read from the document, through its strict reader, so the page shows what the
+    JSON holds.
     """
-    tests = [_test_row(test) for test in document.get("tests", [])]
+    tests = [_test_row(test) for test in from_dict(document).tests]
     return {
         "kind": "pytest",
         "heading": "pytest --agmem",

@@ -233,6 +233,8 @@ def render_check(report: CheckReport) -> RenderableType:
             )
     parts: list[RenderableType] = [header, table, Text(check_rows.legend(report), style="dim")]
     parts += [Text(f"note: {line}", style="yellow") for line in check_rows.notes(report)]
+    parts += [Text(line, style="bold red" if line.startswith("cause") else "yellow")
+              for line in check_rows.cause_lines(report)]
     parts.append(
         Panel(
             Text(report.summary, style="bold"),

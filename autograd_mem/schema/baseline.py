@@ -31,6 +31,7 @@ from autograd_mem.schema.codec import (
     to_plain,
 )
 from autograd_mem.schema.config import RunConfig
+from autograd_mem.schema.explain import ExplainReport
 from autograd_mem.schema.files import write_atomic
 from autograd_mem.schema.rules import POSITIVE
 from autograd_mem.schema.run import Environment, Measurement, Metrics, check_per_generation
@@ -56,10 +57,18 @@ class Baseline:
     created_at: str  # ISO 8601, UTC
     tool_version: str = __version__
     schema_version: int = SCHEMA_VERSION
+    # The engine's and built-in workloads' source digest (``_version.engine_revision``);
+    # "unknown" in a baseline saved before it was kept.
+    engine_revision: str = "unknown"
+    # The forensics of one run (saved with ``--explain``): what a failed check's rerun
+    # is set against to name the causes.
+    explain: ExplainReport | None = None
 
 
-def from_measurement(measurement: Measurement, *, created_at: str | None = None) -> Baseline:
-    """The baseline of a measurement: its medians and spread, without timelines."""
+def from_measurement(
+    measurement: Measurement, *, created_at: str | None = None, engine_revision: str = "unknown"
+) -> Baseline:
+    """The baseline of a measurement: its medians and spread and its forensics, no timelines."""
     return Baseline(
         config=measurement.config,
         environment=measurement.environment,
@@ -70,6 +79,8 @@ def from_measurement(measurement: Measurement, *, created_at: str | None = None)
         peak_rss_source=measurement.representative.peak_rss_source,
         created_at=created_at or datetime.now(timezone.utc).isoformat(timespec="seconds"),
         tool_version=measurement.tool_version,
+        engine_revision=engine_revision,
+        explain=measurement.explain,
     )
 
 
@@ -85,6 +96,8 @@ def to_dict(baseline: Baseline) -> dict[str, Any]:
         "metrics": to_plain(baseline.metrics),
         "metrics_min": to_plain(baseline.metrics_min),
         "metrics_max": to_plain(baseline.metrics_max),
+        "engine_revision": baseline.engine_revision,
+        "explain": to_plain(baseline.explain),
     }
 
 
@@ -99,7 +112,9 @@ def from_dict(data: Any, where: str = "baseline") -> Baseline:
     problem = POSITIVE.problem("'runs'", runs, repr(runs))
     if problem:
         raise ResultFormatError(f"{where}: {problem}")
+    _refuse_unknown_keys(data, where)
     environment = from_plain(Environment, data.get("environment"), f"{where}.environment")
+    explain = data.get("explain")
     spread = {
         key: _metrics(data.get(key), environment, f"{where}.{key}")
         for key in ("metrics", "metrics_min", "metrics_max")
@@ -112,7 +127,21 @@ def from_dict(data: Any, where: str = "baseline") -> Baseline:
         peak_rss_source=_text(data, "peak_rss_source", where),
         created_at=_text(data, "created_at", where),
         tool_version=tool_version,
+        engine_revision=_text(data, "engine_revision", where),
+        explain=None if explain is None else from_plain(ExplainReport, explain, f"{where}.explain"),
     )
+
+
+_KEYS = {
+    "schema_version", "kind", "tool", "created_at", "environment", "config", "runs",
+    "peak_rss_source", "metrics", "metrics_min", "metrics_max", "engine_revision", "explain",
+}
+
+
+def _refuse_unknown_keys(data: Mapping[str, Any], where: str) -> None:
+    unknown = sorted(set(data) - _KEYS)
+    if unknown:
+        raise ResultFormatError(f"{where}: unknown keys {unknown}")
 
 
 def save(path: str | os.PathLike[str], baseline: Baseline) -> None:
@@ -231,7 +260,8 @@ def _json_problem(named: str, text: str, exc: json.JSONDecodeError) -> str:
     # JSON strings cannot hold a raw newline: one left open with nothing after it on
     # its line ran into the end of the file.
     cut_in_a_string = exc.msg.startswith("Unterminated string") and "\n" not in rest
-    if exc.pos >= len(text.rstrip()) or cut_in_a_string:
+    cut_in_a_word = bool(rest) and any(word.startswith(rest) for word in ("null", "true", "false"))
+    if exc.pos >= len(text.rstrip()) or cut_in_a_string or cut_in_a_word:
         return f"{named} is truncated: the JSON ends early (line {exc.lineno})"
     return f"{named} is corrupt: not valid JSON ({exc.msg} at line {exc.lineno})"
 

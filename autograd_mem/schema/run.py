@@ -81,6 +81,9 @@ class Metrics:
     # for a workload): the highest summed RSS of the descendants, and of the whole tree.
     children_peak_rss_bytes: int | None = ruled(OrNone(BYTES), None)
     tree_peak_rss_bytes: int | None = ruled(OrNone(BYTES), None)
+    # A program's bytes still allocated when it ended, above those at its start, as the
+    # allocators count them (``probes.allocated``); None where they cannot be read.
+    retained_bytes: int | None = ruled(OrNone(SIGNED_BYTES), None)
 
     # One count per generation: the fields whose length is the interpreter's generations.
     PER_GENERATION: ClassVar[tuple[str, ...]] = (

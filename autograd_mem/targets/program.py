@@ -225,7 +225,10 @@ def _check_script(path: Path, shown: str) -> None:
     try:
         mode = path.stat().st_mode
     except (FileNotFoundError, NotADirectoryError):
-        raise WorkloadError(f"program not found: {shown}") from None
+        raise WorkloadError(
+            f"program not found: {shown} (looked for {path.absolute()}; a program's path is "
+            "read from the current directory)"
+        ) from None
     except OSError as exc:
         raise WorkloadError(f"cannot read program {shown}: {exc.strerror}") from None
     if stat.S_ISDIR(mode):

@@ -155,7 +155,10 @@ def _source_of(spec: WorkloadSpec, text: str, cwd: str) -> tuple[Path | None, st
         if source.is_dir():
             raise WorkloadError(f"workload {spec.path} is a directory, not a Python file")
         if not source.is_file():
-            raise WorkloadError(f"workload file not found: {spec.path}")
+            raise WorkloadError(
+                f"workload file not found: {spec.path} (looked for {source.absolute()}; a "
+                "workload's path is read from the current directory)"
+            )
         return source, spec.path
     assert spec.module is not None
     origin = _find_module_origin(spec.module, [cwd, *sys.path])

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from autograd_mem._version import __version__, engine_revision
 from autograd_mem.cli import cli
 from autograd_mem.measure import runner
 from autograd_mem.schema import baseline as baseline_file
@@ -87,8 +88,8 @@ def test_a_failed_run_leaves_the_previous_baseline(tmp_path: Path) -> None:
     path.write_text(PREVIOUS)
     workload = tmp_path / "broken.py"
     workload.write_text("def step(i):\n    raise ValueError('broken step')\n")
-    code, _, err = agmem("baseline", "save", str(path), "--workload", f"{workload}:step",
-                         "--iterations", "3")
+    code, _, err = agmem("baseline", "save", str(path), "--update",
+                         "--workload", f"{workload}:step", "--iterations", "3")
     assert code == 3
     assert "broken step" in err
     assert path.read_text() == PREVIOUS
@@ -115,7 +116,7 @@ def test_killed_while_measuring_the_previous_baseline_is_intact(tmp_path: Path) 
             time.sleep(0.05)
     """))
     process = subprocess.Popen(
-        [sys.executable, "-m", "autograd_mem", "baseline", "save", str(path), "--quiet",
+        [sys.executable, "-m", "autograd_mem", "baseline", "save", str(path), "--quiet", "--update",
          "--workload", f"{workload}:step", "--iterations", "2000"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
@@ -152,7 +153,7 @@ def stall(fd):
 
 runner.measure = measure
 os.fsync = stall
-sys.exit(main(["baseline", "save", sys.argv[1], "--quiet"]))
+sys.exit(main(["baseline", "save", sys.argv[1], "--quiet", "--update"]))
 """
 
 
@@ -185,3 +186,24 @@ def test_killed_mid_write_the_file_is_old_or_absent_never_half(
         assert not path.exists()
     else:
         assert path.read_text() == previous
+
+
+def test_an_existing_baseline_is_rewritten_only_with_update(tmp_path: Path) -> None:
+    # given a baseline file already there
+    path = tmp_path / "base.json"
+    path.write_text(PREVIOUS)
+    # when saved over without --update, it is refused before any run, and kept
+    code, _, err = agmem("baseline", "save", str(path), "--repeat", "1", "--iterations", "50")
+    assert code == 2
+    assert err == f"agmem: error: baseline {path} exists: give --update to rewrite it (see " \
+        "`agmem check` to compare against it)\n"
+    assert path.read_text() == PREVIOUS
+    # and with --update it is rewritten, recording where it came from
+    code, _, err = agmem("baseline", "save", str(path), "--update", "--repeat", "1",
+                         "--iterations", "50")
+    assert code == 0, err
+    document = json.loads(path.read_text())
+    assert document["engine_revision"] == engine_revision()
+    assert document["tool"]["version"] == __version__
+    assert set(document["environment"]) >= {"python_version", "numpy_version", "gc_layout",
+                                             "gc_threshold", "gc_generations"}

@@ -101,13 +101,22 @@ def test_a_baseline_from_another_python_is_said_plainly(
     other.write_text(json.dumps(document))
     # when checked
     code, out, err = agmem("check", "--baseline", str(other), "--format", "json")
-    # then stderr and the report say so, and exact metrics are judged with the tolerance
+    # then stderr and the report name the difference, and say in one line that the exact
+    # metrics are shown but not gated, while the portable peak growth still is
     assert code == 0, err
-    assert "environment differs from the baseline's (Python CPython 3.9.0 → CPython" in err
+    assert "differs from the baseline: Python CPython 3.9.0 → CPython" in err
+    assert f"exact metrics are shown, not gated: Python 3.9 → {minor()}" in err
     report = json.loads(out)
-    assert report["environment_differences"][0].startswith("Python CPython 3.9.0 → ")
-    live = next(r for r in report["rows"] if r["metric"] == "live_variables_end")
-    assert live["class"] == "tolerance"
+    assert report["differences"][0].startswith("Python CPython 3.9.0 → ")
+    assert report["not_gated"] == f"exact metrics are shown, not gated: Python 3.9 → {minor()}"
+    rows = {r["metric"]: r for r in report["rows"]}
+    assert rows["live_variables_end"]["class"] == "info"
+    assert rows["live_variables_end"]["note"].startswith("not gated")
+    assert rows["peak_rss_growth_bytes"]["class"] == "tolerance"
+
+
+def minor() -> str:
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def test_options_override_the_baseline_configuration(weak_baseline: Path) -> None:

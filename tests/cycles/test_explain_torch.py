@@ -29,7 +29,7 @@ def workload_elements() -> int:
 
 def heap_freed_per_cycle() -> float | None:
     """The C heap (glibc mallinfo2) one gc.collect() frees, per cycle the workload left."""
-    from autograd_mem.probes import native
+    from autograd_mem.probes import allocated
 
     spec = importlib.util.spec_from_file_location("explain_workload_torch_heap", WORKLOAD)
     assert spec is not None and spec.loader is not None
@@ -40,9 +40,9 @@ def heap_freed_per_cycle() -> float | None:
     try:
         for iteration in range(ITERATIONS):
             module.step(iteration)
-        before = native.heap_in_use_bytes()
+        before = allocated.malloc_bytes()
         gc.collect()
-        after = native.heap_in_use_bytes()
+        after = allocated.malloc_bytes()
     finally:
         gc.enable()
     return None if before is None or after is None else (before - after) / ITERATIONS

@@ -1,4 +1,5 @@
-"""The C heap in use (glibc mallinfo2) against what the test itself allocated with malloc."""
+"""Native memory without torch: the C heap in use (glibc mallinfo2) against what the test
+itself allocated with malloc, and numpy's buffers against their nbytes."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import ctypes
 import numpy as np
 import pytest
 
-from autograd_mem.probes import native
+from autograd_mem.probes import allocated, native
 
 pytestmark = pytest.mark.skipif(
-    native.heap_in_use_bytes() is None, reason="the C library has no mallinfo2 (glibc 2.33+)"
+    allocated.malloc_bytes() is None, reason="the C library has no mallinfo2 (glibc 2.33+)"
 )
 
 MIB = 1 << 20
@@ -28,14 +29,14 @@ def libc():
 @pytest.mark.parametrize(("blocks", "block_bytes"), [(1, 48 * MIB), (512, 64 * 1024)])
 def test_bytes_allocated_with_malloc_are_counted_until_freed(libc, blocks, block_bytes):
     # given: one large block (served by mmap) or many small ones (served by the arena)
-    before = native.heap_in_use_bytes()
+    before = allocated.malloc_bytes()
     pointers = [libc.malloc(block_bytes) for _ in range(blocks)]
     assert all(pointers)
     # when: read while they are held, then after they are freed
-    held = native.heap_in_use_bytes() - before
+    held = allocated.malloc_bytes() - before
     for pointer in pointers:
         libc.free(pointer)
-    after = native.heap_in_use_bytes() - before
+    after = allocated.malloc_bytes() - before
     # then: the reading grew by what malloc handed out (each block's header aside)
     requested = blocks * block_bytes
     assert requested <= held <= requested * 1.02 + 64 * 1024
@@ -44,9 +45,9 @@ def test_bytes_allocated_with_malloc_are_counted_until_freed(libc, blocks, block
 
 def test_a_numpy_buffer_is_in_the_heap_and_in_nbytes():
     # given: numpy's data buffers come from malloc (too large for Python's allocator)
-    before = native.heap_in_use_bytes()
+    before = allocated.malloc_bytes()
     arrays = [np.ones(1 << 20) for _ in range(8)]  # 8 MiB each
-    held = native.heap_in_use_bytes() - before
+    held = allocated.malloc_bytes() - before
     # then: the independent measure is the arrays' own size
     expected = sum(a.nbytes for a in arrays)
     assert expected <= held <= expected * 1.02 + 64 * 1024

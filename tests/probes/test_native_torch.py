@@ -7,7 +7,7 @@ import warnings
 
 import pytest
 
-from autograd_mem.probes import native
+from autograd_mem.probes import allocated, native
 
 torch = pytest.importorskip("torch")
 
@@ -18,13 +18,13 @@ ELEMENTS = 1 << 20  # float32: 4 MiB per tensor
 
 def test_a_kept_loss_holds_the_tensors_its_graph_saved():
     # given: a scalar kept, as losses.append(loss) keeps it, with its graph
-    before = native.heap_in_use_bytes()
+    before = allocated.malloc_bytes()
     x = torch.ones(ELEMENTS, requires_grad=True)
     hidden = x.exp()  # saves its result
     loss = hidden.sin().sum()  # sin saves its input (hidden); the sin's output is freed
     del hidden
     gc.collect()
-    held = None if before is None else native.heap_in_use_bytes() - before
+    held = None if before is None else allocated.malloc_bytes() - before
     # when
     counted = native.NativeSizer().bytes_of(loss)
     # then: the leaf and the saved activation, each once, and the scalar itself

@@ -8,7 +8,7 @@ import re
 import sys
 from pathlib import Path
 
-# Imported before any inner session, as in test_marker.py: pytester's in-process
+# Imported before any inner session, as in test_marks.py: pytester's in-process
 # runs drop the modules a session imported, and a second numpy or engine would break.
 import numpy  # noqa: F401
 import pytest
@@ -16,6 +16,7 @@ import pytest
 import autograd_mem.engine
 import autograd_mem.functions  # noqa: F401
 from autograd_mem.schema.codec import SCHEMA_VERSION
+from autograd_mem.schema.pytest_session import MeasuredTest, from_dict
 
 QUIET = ("-p", "no:hypothesispytest", "-p", "no:cacheprovider", "-p", "no:randomly")
 PAYLOAD_BYTES = 64 * 1024
@@ -51,6 +52,12 @@ def line_of(path: Path, marker: str) -> int:
     the source's leading blank lines)."""
     lines = path.read_text(encoding="utf-8").splitlines()
     return next(n for n, text in enumerate(lines, 1) if marker in text)
+
+
+def read_tests(path: Path) -> dict[str, MeasuredTest]:
+    """The tests of an --agmem-json document, read back by its strict reader, by test name."""
+    document = from_dict(json.loads(path.read_text(encoding="utf-8")), str(path))
+    return {test.nodeid.split("::", 1)[1]: test for test in document.tests}
 
 
 def collected_by_a_plain_collection(source: str) -> int:
@@ -134,31 +141,33 @@ def test_agmem_json_figures_match_independent_measures(pytester: pytest.Pytester
     # then it is a versioned document of every test, in run order
     assert document["schema_version"] == SCHEMA_VERSION
     assert document["kind"] == "pytest"
-    tests = {test["nodeid"].split("::")[1]: test for test in document["tests"]}
+    tests = read_tests(pytester.path / "figures.json")
     assert list(tests) == ["test_leaking", "test_clean", "test_big_array", "test_marked_clean"]
-    leaking = tests["test_leaking"]
+    assert document["detail"] == "young"
+    leaking = tests["test_leaking"].figures
     # and the collected count is what a plain collection of the same body frees
-    assert leaking["collected"] == expected_collected
+    assert leaking.collected == expected_collected
     # one cycle per Leaky, as built; the bytes held are the payloads plus the objects
-    assert leaking["cycles"] == LEAKS and leaking["cycles_complete"] is True
-    (shape,) = leaking["shapes"]
-    assert shape["types"][0] == shape["types"][-1] == "Leaky"
-    assert shape["cycles"] == LEAKS
-    assert LEAKS * PAYLOAD_BYTES <= shape["bytes_held"] <= LEAKS * (PAYLOAD_BYTES + 1024)
+    assert leaking.cycles == LEAKS and leaking.cycles_complete is True
+    (shape,) = leaking.shapes
+    assert shape.types[0] == shape.types[-1] == "Leaky"
+    assert [(step.type, step.edge) for step in shape.path] == [("Leaky", ".me")]
+    assert shape.cycles == LEAKS
+    assert LEAKS * PAYLOAD_BYTES <= shape.bytes_held <= LEAKS * (PAYLOAD_BYTES + 1024)
     # made where a Leaky or its payload was allocated (3.11 has no traceback for an
     # instance with a managed __dict__, so there it is the payload's line)
     written = pytester.path / "test_suite.py"
     lines = {line_of(written, "# constructor line"), line_of(written, "# payload line")}
-    assert shape["allocated_at"]["file"].endswith("test_suite.py")
-    assert shape["allocated_at"]["line"] in lines
+    assert shape.allocated_at is not None and shape.allocated_at.file.endswith("test_suite.py")
+    assert shape.allocated_at.line in lines
     # the peak growth of the leaking body covers its payloads, alive until collected
-    assert LEAKS * PAYLOAD_BYTES <= leaking["peak_growth_bytes"] < LEAKS * PAYLOAD_BYTES + 65536
-    big = tests["test_big_array"]
-    assert 2 * 1024 * 1024 <= big["peak_growth_bytes"] < 2 * 1024 * 1024 + 65536
+    assert LEAKS * PAYLOAD_BYTES <= leaking.peak_growth_bytes < LEAKS * PAYLOAD_BYTES + 65536
+    big = tests["test_big_array"].figures
+    assert 2 * 1024 * 1024 <= big.peak_growth_bytes < 2 * 1024 * 1024 + 65536
     for clean in ("test_clean", "test_marked_clean"):
-        assert tests[clean]["collected"] == 0 and tests[clean]["cycles"] == 0
-        assert tests[clean]["shapes"] == []
-    assert tests["test_marked_clean"]["marked"] is True and leaking["marked"] is False
+        figures = tests[clean].figures
+        assert figures.collected == 0 and figures.cycles == 0 and figures.shapes == ()
+    assert tests["test_marked_clean"].marked is True and tests["test_leaking"].marked is False
 
 
 ORDER = """
@@ -220,15 +229,15 @@ def test_a_test_measured_first_or_last_gets_the_same_figures(pytester: pytest.Py
     pytester.makepyfile(test_order=ORDER)
     result = pytester.runpytest_subprocess(*QUIET, "--agmem", "--agmem-json", "order.json")
     result.assert_outcomes(passed=5)
-    document = json.loads((pytester.path / "order.json").read_text(encoding="utf-8"))
-    tests = {test["nodeid"].split("::")[1]: test for test in document["tests"]}
+    tests = read_tests(pytester.path / "order.json")
     for body in ("graphs", "cycles"):
-        first, last = tests[f"test_{body}_first"], tests[f"test_{body}_last"]
+        first = tests[f"test_{body}_first"].figures
+        last = tests[f"test_{body}_last"].figures
         # then the counts are equal, and the peak growth within the tolerance
         for figure in ("collected", "collections", "cycles", "live_variables"):
-            assert first[figure] == last[figure], (body, figure, first, last)
-        assert first["collected"] > 0
-        difference = abs(first["peak_growth_bytes"] - last["peak_growth_bytes"])
+            assert getattr(first, figure) == getattr(last, figure), (body, figure, first, last)
+        assert first.collected > 0
+        difference = abs(first.peak_growth_bytes - last.peak_growth_bytes)
         assert difference <= PEAK_TOLERANCE_BYTES, (body, first, last)
 
 
@@ -261,8 +270,8 @@ def test_max_cycles_passes_within_and_fails_over_the_limit_naming_the_cycle(
     result = run(pytester)
     result.assert_outcomes(passed=2, failed=1)
     text = result.stdout.str()
-    assert "agmem: test_over_the_limit exceeded its memory limits:" in text
-    assert f"garbage cycles left to the cyclic collector: {LEAKS} > limit 6" in text
+    assert "agmem: test_over_the_limit exceeded its memory budget:" in text
+    assert f"max_cycles: garbage cycles left to the cyclic collector: {LEAKS} > limit 6" in text
     # the message names the largest shape, its path, the bytes it held and its source
     match = re.search(
         rf"largest cycle: {LEAKS} × (Leaky\.me → Leaky), ([\d.]+) KiB held\n"
@@ -314,11 +323,11 @@ def test_reads_its_own_garbage():
     assert len(gc.garbage) == garbage_before
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*its own assertion*"])
-    tests = json.loads((pytester.path / "own.json").read_text(encoding="utf-8"))["tests"]
-    failing, reader = tests
-    assert failing["body_raised"] is True and reader["body_raised"] is False
+    tests = read_tests(pytester.path / "own.json")
+    failing, reader = (test.figures for test in tests.values())
+    assert failing.body_raised is True and reader.body_raised is False
     # and its cycles are not counted (the garbage was its own to read), never "0"
-    assert reader["collected"] >= 1 and reader["cycles"] is None
+    assert reader.collected >= 1 and reader.cycles is None
 
 
 def test_without_garbage_the_summary_says_so(pytester: pytest.Pytester) -> None:
@@ -356,8 +365,8 @@ def test_the_agmem_options_are_in_pytest_help(pytester: pytest.Pytester) -> None
 def test_max_live_objects_help_says_it_counts_engine_objects(pytester: pytest.Pytester) -> None:
     result = run(pytester, "--markers")
     text = " ".join(result.stdout.str().split())
-    assert "max_live_objects: agmem engine Variables + Functions the body leaves alive" in text
-    assert "max_cycles: reference cycles of any objects among them" in text
+    assert "max_live_objects: agmem engine Variables + Functions the call leaves alive" in text
+    assert "max_cycles: reference cycles of any objects among what the call leaves" in text
 
 
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="3.11 gives no traceback of instances")
@@ -393,8 +402,7 @@ class LeakTest(unittest.TestCase):
 
     # then both tests are measured, the leak with every self-referencing object it left
     result.assert_outcomes(passed=2)
-    tests = {t["nodeid"]: t for t in json.loads(report.read_text())["tests"]}
-    leaking, clean = "test_unit.py::LeakTest::test_leaking", "test_unit.py::LeakTest::test_clean"
-    assert set(tests) == {leaking, clean}
-    assert tests[leaking]["cycles"] == LEAKS
-    assert tests[clean]["cycles"] == 0
+    tests = read_tests(report)
+    assert set(tests) == {"LeakTest::test_leaking", "LeakTest::test_clean"}
+    assert tests["LeakTest::test_leaking"].figures.cycles == LEAKS
+    assert tests["LeakTest::test_clean"].figures.cycles == 0

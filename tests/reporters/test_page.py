@@ -366,7 +366,7 @@ def _test_ids(browser: Browser) -> list[str]:
 def test_the_pytest_page_sorts_filters_and_opens_a_tests_cycles(browser, pytest_page):
     page, document = pytest_page
     _open(browser, page)
-    tests = {test["nodeid"]: test for test in document["tests"]}
+    tests = {test["nodeid"]: test["figures"] for test in document["tests"]}
     assert sorted(_test_ids(browser)) == sorted(tests)
     # sorted by peak growth, largest first, then the other way round
     browser.evaluate("document.querySelector('button.sort[data-key=\"peak_growth_bytes\"]').click()")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from autograd_mem.errors import EXIT_USAGE, BaselineError
+from autograd_mem.errors import BaselineError, ExitCode
 from autograd_mem.schema import baseline as baseline_file
 from autograd_mem.schema.codec import SCHEMA_VERSION, dumps
 from autograd_mem.schema.config import RunConfig
@@ -68,7 +68,7 @@ def test_a_saved_baseline_loads_back_with_median_and_spread(saved_path: Path) ->
 def load_error(path: Path) -> str:
     with pytest.raises(BaselineError) as caught:
         baseline_file.load(path)
-    assert caught.value.exit_code == EXIT_USAGE
+    assert caught.value.exit_code == ExitCode.USAGE
     message = caught.value.message
     assert "\n" not in message
     return message

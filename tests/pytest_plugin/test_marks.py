@@ -17,7 +17,7 @@ import pytest
 
 import autograd_mem.engine
 import autograd_mem.functions  # noqa: F401
-from autograd_mem.pytest_plugin.plugin import MarkerLimits, limits_from_marker
+from autograd_mem.pytest_plugin.marks import MarkerSettings, read_marker
 
 # Plugins that cost an inner session seconds and have nothing to do with agmem's marker.
 QUIET = ("-p", "no:hypothesispytest", "-p", "no:cacheprovider")
@@ -79,9 +79,9 @@ def test_strong():
     # then the test fails and the report names each exceeded limit, measured vs limit
     result.assert_outcomes(failed=1)
     text = result.stdout.str()
-    assert "agmem: test_strong exceeded its memory limits under reference mode 'strong':" in text
+    assert "agmem: test_strong exceeded its memory budget under reference mode 'strong':" in text
     live = re.search(
-        r"live engine objects left by the body: ([\d,]+) "
+        r"max_live_objects: live engine objects left by the body: ([\d,]+) "
         r"\(([\d,]+) Variables \+ ([\d,]+) Functions\) > limit 0",
         text,
     )
@@ -110,7 +110,7 @@ def test_big():
     result = run(pytester)
     result.assert_outcomes(failed=1)
     result.stdout.re_match_lines(
-        [r".*peak memory growth \(tracemalloc\): 7\.\d MiB > limit 1\.0 MiB"]
+        [r".*max_peak_growth: peak memory growth \(tracemalloc\): 7\.\d MiB > limit 1\.0 MiB"]
     )
 
 
@@ -127,7 +127,7 @@ def test_broken():
     result = run(pytester)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*the test's own assertion*"])
-    assert "exceeded its memory limits" not in result.stdout.str()
+    assert "exceeded its memory budget" not in result.stdout.str()
 
 
 def test_a_bad_marker_argument_is_one_clear_line(pytester: pytest.Pytester) -> None:
@@ -151,22 +151,25 @@ def test_the_marker_is_documented_in_pytest_markers(pytester: pytest.Pytester) -
     result = pytester.runpytest_subprocess("--markers")
     result.stdout.fnmatch_lines(
         ["@pytest.mark.agmem(max_peak_growth=None, *mode='weak', timeout=None): "
-         "Fail the test when its body*"]
+         "fail the test when its call exceeds a memory budget*"]
     )
 
 
 @pytest.mark.parametrize(
     ("kwargs", "expected"),
     [
-        ({"max_peak_growth": "20 MiB"}, MarkerLimits(max_peak_growth_bytes=20 * 1024**2)),
-        ({"max_peak_growth": "1.5 GB"}, MarkerLimits(max_peak_growth_bytes=1_500_000_000)),
+        ({"max_peak_growth": "20 MiB"}, MarkerSettings({"max_peak_growth": 20 * 1024**2})),
+        ({"max_peak_growth": "1.5 GB"}, MarkerSettings({"max_peak_growth": 1_500_000_000})),
         ({"max_live_objects": 0, "mode": "strong"},
-         MarkerLimits(max_live_objects=0, mode="strong")),
-        ({"mode": None}, MarkerLimits(mode=None)),
+         MarkerSettings({"max_live_objects": 0}, mode="strong")),
+        ({"mode": None}, MarkerSettings({}, mode=None)),
+        ({"max_cycles": None}, MarkerSettings({"max_cycles": None})),
     ],
 )
-def test_marker_arguments_are_parsed(kwargs: dict[str, object], expected: MarkerLimits) -> None:
-    assert limits_from_marker((), kwargs) == expected
+def test_marker_arguments_are_parsed(
+    kwargs: dict[str, object], expected: MarkerSettings
+) -> None:
+    assert read_marker((), kwargs) == expected
 
 
 @pytest.mark.parametrize(
@@ -175,16 +178,16 @@ def test_marker_arguments_are_parsed(kwargs: dict[str, object], expected: Marker
         ((1,), {}, "keyword arguments only"),
         ((), {"max_live": 0}, "unknown argument(s) max_live"),
         ((), {"mode": "soft"},
-         "unknown mode 'soft' for mode (choose from strong, weak), or None"),
-        ((), {"max_collected": -1}, "max_collected must be a count of 0 or more, got -1"),
-        ((), {"max_live_objects": 1.5}, "max_live_objects must be a count of 0 or more"),
+         "unknown reference mode 'soft' for mode (choose from strong, weak), or None"),
+        ((), {"max_collected": -1}, "max_collected: must be a count of 0 or more, got -1"),
+        ((), {"max_live_objects": 1.5}, "max_live_objects: must be a count of 0 or more"),
     ],
 )
 def test_marker_mistakes_are_refused(
     args: tuple[object, ...], kwargs: dict[str, object], message: str
 ) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
-        limits_from_marker(args, kwargs)
+        read_marker(args, kwargs)
 
 
 def test_a_body_past_its_timeout_fails_in_one_line(pytester: pytest.Pytester) -> None:
@@ -218,5 +221,5 @@ def test_the_alarm_was_put_back():
 
 def test_a_bad_timeout_is_refused() -> None:
     with pytest.raises(ValueError, match="timeout must be a finite number of seconds above 0"):
-        limits_from_marker((), {"timeout": -1})
-    assert limits_from_marker((), {"timeout": 2}).timeout_seconds == 2.0
+        read_marker((), {"timeout": -1})
+    assert read_marker((), {"timeout": 2}).timeout_seconds == 2.0

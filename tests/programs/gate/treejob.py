@@ -1,0 +1,29 @@
+"""A tiny job building trees whose nodes point back at their parent: cycles for the collector.
+
+A test program for ``agmem check``'s forensics (issue 23): small enough for the
+explain pass to take a second. ``KEEP_TREES``, edited by the tests, keeps that many
+trees (about 52 KiB each) in a global list until the end.
+"""
+
+KEEP_TREES = 0
+kept = []
+
+
+def build(width):
+    root = {"name": "root", "children": [], "parent": None}
+    for i in range(width):
+        root["children"].append({"name": i, "parent": root, "payload": bytearray(1024)})
+    return root
+
+
+def main():
+    nodes = 0
+    for _ in range(30):
+        nodes += len(build(50)["children"])
+    for _ in range(KEEP_TREES):
+        kept.append(build(50))
+    print(f"{nodes} nodes built, {len(kept)} trees kept")
+
+
+if __name__ == "__main__":
+    main()
