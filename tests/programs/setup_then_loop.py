@@ -14,7 +14,7 @@ import numpy as np
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--keep", action="store_true")
-parser.add_argument("--steps", type=int, default=150)
+parser.add_argument("--steps", type=int, default=200)
 parser.add_argument("--report")
 args = parser.parse_args()
 
@@ -22,7 +22,7 @@ model = np.ones(8 * 1024 * 1024)  # the set-up: 64 MiB, touched at once
 kept = []
 started = time.monotonic()
 for step in range(args.steps):
-    batch = np.full(32 * 1024, float(step))  # 256 KiB, every page touched
+    batch = np.full(64 * 1024, float(step))  # 512 KiB, every page touched
     if args.keep:
         kept.append(batch)  # the leak
     time.sleep(0.01)
