@@ -46,7 +46,7 @@ GROWING_SHARE = 0.02
 
 # The end of the window left out: see steady_state.
 END_SHARE = 0.01
-END_SECONDS = 0.03
+END_SECONDS = 0.01
 
 # Fewer samples than this after setup give no slope worth a sentence.
 MIN_SAMPLES = 4
@@ -88,6 +88,19 @@ def setup_end(seconds: Sequence[float], rss: Sequence[int]) -> int:
     return 0
 
 
+def _before_the_last_free(rss: Sequence[int]) -> Sequence[int]:
+    """``rss`` without the samples at its very end (its last :data:`END_SHARE` × 5) that lie
+    below the run's highest by more than the band: a program's globals freed as it ends
+    (when the sampler catches that moment inside the window) are no steady state."""
+    if not rss:
+        return rss
+    floor = max(rss) - max(2 * NOISE_BYTES, BAND_SHARE * max(rss))
+    end, limit = len(rss), len(rss) - max(3, int(len(rss) * END_SHARE * 5))
+    while end > max(limit, 0) and rss[end - 1] < floor:
+        end -= 1
+    return rss[:end]
+
+
 def steady_state(timeline: Timeline, wall_seconds: float) -> SteadyState | None:
     """The run's setup and its slope after; None when the timeline has too few samples.
 
@@ -101,7 +114,8 @@ def steady_state(timeline: Timeline, wall_seconds: float) -> SteadyState | None:
     inside = [i for i, t in enumerate(timeline.seconds) if 0 <= t <= last]
     first = inside[0] if inside else 0
     seconds = timeline.seconds[first : first + len(inside)]
-    rss = timeline.rss_bytes[first : first + len(inside)]
+    rss = _before_the_last_free(timeline.rss_bytes[first : first + len(inside)])
+    seconds = seconds[: len(rss)]
     if len(seconds) < MIN_SAMPLES:
         return None
     first_after = setup_end(seconds, rss)

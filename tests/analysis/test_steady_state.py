@@ -74,3 +74,11 @@ def test_samples_after_the_window_are_not_read():
     state = steady_state(grows, 8.0)
     assert state is not None and state.growing
     assert state.bytes_per_second == pytest.approx(10 * MIB, rel=0.02)
+
+
+def test_a_free_at_the_very_end_of_the_window_is_no_steady_state():
+    # given: growth for 9.98 s, then the program's globals freed just before its window closed
+    grows = timeline(lambda t: BASE + 10 * MIB * t - (90 * MIB if t > 9.98 else 0))
+    state = steady_state(grows, 10.0)
+    assert state is not None and state.growing
+    assert state.bytes_per_second == pytest.approx(10 * MIB, rel=0.02)
