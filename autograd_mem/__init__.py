@@ -50,9 +50,31 @@ __all__ = [
 
 # DeZero's library on the engine (issue 12): its classes, and its modules by name, so
 # ``dezero.layers.Linear`` becomes ``autograd_mem.layers.Linear`` after one import.
-__all__ += ["DataLoader", "Dataset", "Layer", "Model"]
+__all__ += [
+    "DataLoader",
+    "Dataset",
+    "Layer",
+    "Model",
+    "Parameter",
+    "SeqDataLoader",
+    "setup_variable",
+    "test_mode",
+]
 _SUBMODULES = frozenset(
-    {"functions", "layers", "models", "optimizers", "datasets", "dataloaders"}
+    {
+        "core",
+        "core_simple",
+        "cuda",
+        "dataloaders",
+        "datasets",
+        "functions",
+        "functions_conv",
+        "layers",
+        "models",
+        "optimizers",
+        "transforms",
+        "utils",
+    }
 )
 
 _ENGINE_NAMES = frozenset(__all__) - {"__version__"}

@@ -133,9 +133,11 @@ LAYERS: dict[str, int] = {
     "pytest_plugin": 6,
 }
 # The root's public surface: the package itself, ``python -m autograd_mem``, and the
-# DeZero-named modules a user imports (``autograd_mem.functions as F``).
-PUBLIC_SURFACE = {"", "__main__", "functions", "layers", "models", "optimizers", "datasets",
-                  "dataloaders", "utils", "transforms"}
+# DeZero-named modules a user imports (``autograd_mem.functions as F``), one per module
+# path of DeZero 0.0.13 (``core_simple`` is the book's early steps' core).
+PUBLIC_SURFACE = {"", "__main__", "core", "core_simple", "functions", "functions_conv",
+                  "layers", "models", "optimizers", "datasets", "dataloaders", "utils",
+                  "transforms", "cuda"}
 
 
 def _stage(module: str) -> str:

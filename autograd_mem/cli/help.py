@@ -14,7 +14,7 @@ import click
 SECTIONS: dict[str, tuple[str, ...]] = {
     "What to run": (
         "mode", "modes", "workload", "size", "depth", "iterations", "backward", "no_grad",
-        "optimizer", "batch_size", "hidden", "rng_seed", "stdin",
+        "optimizer", "batch_size", "hidden", "bptt_length", "unchain", "rng_seed", "stdin",
     ),
     "How to measure": (
         "gc_policy", "repeat", "sampler", "sample_interval_seconds", "tracemalloc", "uss",

@@ -142,7 +142,7 @@ def field_option(*flags: str, name: str, help: str, metavar: str = "N",
                         multiple=multiple, help=help)
 
 
-_WORKLOAD_HELP = ("Built-in workload (seed, mlp, train, cnn) or your own as "
+_WORKLOAD_HELP = ("Built-in workload (seed, mlp, train, cnn, rnn) or your own as "
                   "package.module:function or path/to/file.py:function, called once per "
                   "iteration with its index.")
 
@@ -201,7 +201,12 @@ def _workload_options(func: F, workload: Callable[[F], F]) -> F:
         field_option("--batch-size", name="batch_size",
                      help="Minibatch of the training workloads (train, cnn)."),
         field_option("--hidden", name="hidden",
-                     help="Hidden width (train) or convolution filters (cnn)."),
+                     help="Hidden width (train, rnn) or convolution filters (cnn)."),
+        field_option("--bptt-length", name="bptt_length",
+                     help="Steps of the rnn workload between two truncations of backprop."),
+        click.option("--unchain/--no-unchain", "unchain", default=True, show_default=True,
+                     help="rnn: cut the graph with unchain_backward() at each truncation, "
+                     "or leave it to the hidden state until the sequence ends."),
         field_option("--seed", name="rng_seed", help="Seed of the workload's random numbers."),
         click.option("--force", is_flag=True,
                      help="Run even if the workload's floor exceeds the memory available."),

@@ -41,7 +41,7 @@ DASHES_TYPED = "agmem.dashes_typed"
 # The options that set a workload's run and mean nothing to a program: refused beside one.
 WORKLOAD_ONLY = (
     "workload", "size", "depth", "iterations", "backward", "no_grad", "optimizer",
-    "batch_size", "hidden", "rng_seed", "force",
+    "batch_size", "hidden", "bptt_length", "unchain", "rng_seed", "force",
 )
 
 

@@ -27,10 +27,11 @@ if TYPE_CHECKING:
         no_grad,
         reference_mode,
         set_reference_mode,
+        setup_variable,
         test_mode,
         using_config,
     )
-    from autograd_mem.engine.dataloaders import DataLoader
+    from autograd_mem.engine.dataloaders import DataLoader, SeqDataLoader
     from autograd_mem.engine.datasets import Dataset
     from autograd_mem.engine.gradient_check import gradient_check
     from autograd_mem.engine.layers import Layer
@@ -46,6 +47,7 @@ _EXPORTS = {
     "Layer": "layers",
     "Model": "models",
     "Parameter": "core",
+    "SeqDataLoader": "dataloaders",
     "Variable": "core",
     "as_array": "core",
     "as_variable": "core",
@@ -55,6 +57,7 @@ _EXPORTS = {
     "no_grad": "core",
     "reference_mode": "core",
     "set_reference_mode": "core",
+    "setup_variable": "core",
     "test_mode": "core",
     "using_config": "core",
 }
@@ -70,6 +73,7 @@ __all__ = [
     "Layer",
     "Model",
     "Parameter",
+    "SeqDataLoader",
     "Variable",
     "as_array",
     "as_variable",
@@ -79,6 +83,7 @@ __all__ = [
     "no_grad",
     "reference_mode",
     "set_reference_mode",
+    "setup_variable",
     "test_mode",
     "using_config",
 ]

@@ -13,7 +13,7 @@ the live count: construction adds one reference, deallocation removes it, in C.
 The obvious alternative, a Python ``__del__`` that decrements a counter, costs a
 finalizer call per object and, worse for a memory profiler, changes the
 collector's work: objects with finalizers in cycles get an extra finalization pass.
-The high-water marks are updated at construction (one ``sys.getrefcount`` call, in
+The high-water marks are updated at construction (two ``sys.getrefcount`` calls, in
 ``enlist``), so they see peaks *inside* an iteration that a per-iteration snapshot
 would miss.
 Measured cost: about 75 ns per Variable made and freed (424 ns against 350 ns
@@ -23,9 +23,10 @@ Readers: ``live_variables()`` and ``live_functions()`` return plain ints and all
 no gc-tracked object, for callers that read once per measured iteration;
 ``snapshot()`` returns all four figures as a tuple (a gc-tracked allocation).
 
-Rule that keeps the count exact: every instance is counted by ``enlist``, the one
-place that binds a token to an instance and updates its peak, so every constructor
-holds the same temporaries while it reads the count; ``calibrate`` (run once when
+Rule that keeps the count exact: every Variable is counted by ``enlist``, the one
+place that updates the peaks (a Function binds its token when called, and the
+``enlist`` of its output, made next, reads its peak), so every count is read with
+the same temporaries alive; ``calibrate`` (run once when
 ``engine.function`` is imported) measures the references that are not instances.
 Copies made by ``copy``, ``deepcopy`` and ``pickle`` hold the same tokens (see
 ``_Token``), so they are counted live; they bypass the constructors, though, so a
@@ -75,17 +76,22 @@ _constructor_offsets = [0, 0]
 _reader_offsets = [0, 0]
 
 
-def enlist(instance: object, token: _Token) -> None:
-    """Count ``instance`` while it lives: bind the token to its ``_census`` slot, raise the peak.
+def enlist(variable: object) -> None:
+    """Count ``variable`` while it lives, and raise both high-water marks if they were passed.
 
-    The one census update: Variables (at construction) and Functions (at their call)
-    both come here, so the temporaries alive while the count is read are the same
-    for every constructor, and ``calibrate`` measures them once.
+    The one census update. A Function binds ``FUNCTION_TOKEN`` itself when it is called
+    (one slot store) and leaves its peak to this call, which every Function makes for
+    its output right after: reading both counts here costs one call per op instead of
+    two, and every reader of the counts holds the same temporaries, so ``calibrate``
+    measures them once.
     """
-    instance._census = token  # type: ignore[attr-defined]
-    count = _getrefcount(token)
-    if count > token.peak:
-        token.peak = count
+    variable._census = VARIABLE_TOKEN  # type: ignore[attr-defined]
+    count = _getrefcount(VARIABLE_TOKEN)
+    if count > VARIABLE_TOKEN.peak:
+        VARIABLE_TOKEN.peak = count
+    count = _getrefcount(FUNCTION_TOKEN)
+    if count > FUNCTION_TOKEN.peak:
+        FUNCTION_TOKEN.peak = count
 
 
 def _raw_counts() -> tuple[int, int]:

@@ -24,6 +24,22 @@ from autograd_mem.engine.config import (
     using_config,
 )
 from autograd_mem.engine.function import Function
+from autograd_mem.engine.ops import (
+    Add,
+    Div,
+    Mul,
+    Neg,
+    Pow,
+    Sub,
+    add,
+    div,
+    mul,
+    neg,
+    pow,
+    rdiv,
+    rsub,
+    sub,
+)
 from autograd_mem.engine.variable import (
     GPUUnavailableError,
     Parameter,
@@ -45,19 +61,35 @@ def setup_variable() -> None:
 
 setup_variable()
 
+# dezero.core's names: the engine's classes and switches, and the arithmetic ops that
+# DeZero defines beside them.
 __all__ = [
+    "Add",
     "Config",
+    "Div",
     "Function",
     "GPUUnavailableError",
+    "Mul",
+    "Neg",
     "Parameter",
+    "Pow",
+    "Sub",
     "Variable",
+    "add",
     "as_array",
     "as_variable",
+    "div",
     "get_reference_mode",
+    "mul",
+    "neg",
     "no_grad",
+    "pow",
+    "rdiv",
     "reference_mode",
+    "rsub",
     "set_reference_mode",
     "setup_variable",
+    "sub",
     "test_mode",
     "using_config",
 ]

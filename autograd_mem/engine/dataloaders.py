@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from importlib.util import find_spec
 
 import numpy as np
 
@@ -64,4 +65,29 @@ class DataLoader:
         return self.__next__()
 
 
-__all__ = ["DataLoader"]
+class SeqDataLoader(DataLoader):
+    """Minibatches of a time series: row ``i`` of each batch walks its own stretch of it.
+
+    The series is cut into ``batch_size`` stretches of ``len // batch_size`` steps, and
+    each batch takes the next step of every stretch, in order, so a recurrent model
+    carries its hidden state from one batch to the next (the book's step 60).
+    """
+
+    def __init__(self, dataset: Dataset, batch_size: int, gpu: bool = False) -> None:
+        super().__init__(dataset=dataset, batch_size=batch_size, shuffle=False, gpu=gpu)
+
+    def __next__(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.iteration >= self.max_iter:
+            self.reset()
+            raise StopIteration
+        jump = self.data_size // self.batch_size
+        indexes = [(i * jump + self.iteration) % self.data_size for i in range(self.batch_size)]
+        batch = [self.dataset[i] for i in indexes]
+        self.iteration += 1
+        return np.array([e[0] for e in batch]), np.array([e[1] for e in batch])
+
+
+# Whether Pillow is installed (DeZero's flag, read here without importing Pillow).
+pil_available = find_spec("PIL") is not None
+
+__all__ = ["DataLoader", "SeqDataLoader", "pil_available"]

@@ -1,5 +1,7 @@
 """Data sets (DeZero's ``dezero.datasets``): the synthetic ones, which need no download.
 
+MNIST, CIFAR, ImageNet and Shakespeare are not here: they are downloaded.
+
 ``get_spiral`` draws the book's Spiral data: three arms of 100 points each, from a
 fixed seed (one for the training set, another for the test set), so every run
 trains on the same points.
@@ -8,9 +10,13 @@ trains on the same points.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from autograd_mem.engine.atomic_file import replacing
+from autograd_mem.engine.utils import cache_dir
 
 SPIRAL_SEEDS = {True: 1984, False: 2020}  # train, test: the book's seeds
 
@@ -78,4 +84,51 @@ class Spiral(Dataset):
         self.data, self.label = get_spiral(self.train)
 
 
-__all__ = ["Dataset", "Spiral", "get_spiral"]
+class SinCurve(Dataset):
+    """A noisy sine (training) or a clean cosine (test) over one period, 1000 points:
+    each example is a value and its label the next one (the book's step 59).
+
+    The noise, uniform in +-0.05, is drawn from numpy's global generator, as DeZero's:
+    ``np.random.seed`` makes it repeatable.
+    """
+
+    def prepare(self) -> None:
+        x = np.linspace(0, 2 * np.pi, 1000)
+        y = np.sin(x) + np.random.uniform(-0.05, 0.05, size=x.shape) if self.train else np.cos(x)
+        self.data = y[:-1, np.newaxis]
+        self.label = y[1:, np.newaxis]
+
+
+# ---------------------------------------------------------------- the cache of prepared sets
+
+
+def _cache_path(filename: str, train: bool) -> Path:
+    name = filename[filename.rfind("/") + 1 :]
+    return Path(cache_dir) / (name + (".train.npz" if train else ".test.npz"))
+
+
+def load_cache_npz(filename: str, train: bool = False) -> tuple[Any, Any]:
+    """``(data, label)`` saved by ``save_cache_npz`` under ``filename``'s base name, or Nones."""
+    path = _cache_path(filename, train)
+    if not path.exists():
+        return None, None
+    with np.load(path) as loaded:
+        return loaded["data"], loaded["label"]
+
+
+def save_cache_npz(data: Any, label: Any, filename: str, train: bool = False) -> str | None:
+    """Keep ``data`` and ``label`` in ``cache_dir`` for ``load_cache_npz``; an existing file stays.
+
+    Written beside its final name and renamed into place, so an interrupted save
+    leaves no file that a later load would take for a whole one.
+    """
+    path = _cache_path(filename, train)
+    if path.exists():
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with replacing(path) as partial, open(partial, "wb") as file:
+        np.savez_compressed(file, data=data, label=label)
+    return str(path)
+
+
+__all__ = ["Dataset", "SinCurve", "Spiral", "get_spiral", "load_cache_npz", "save_cache_npz"]

@@ -16,7 +16,6 @@ import numpy as np
 
 from autograd_mem.engine import census as _census
 from autograd_mem.engine.census import FUNCTION_TOKEN as _FUNCTION_TOKEN
-from autograd_mem.engine.census import enlist as _enlist
 from autograd_mem.engine.config import Config
 from autograd_mem.engine.variable import Variable, as_array, as_variable, variable_of
 
@@ -56,8 +55,9 @@ class Function:
     def __call__(self, *inputs: Any) -> Any:
         # Counted when called, not in __init__: an op's construction then stays in C
         # (no Python __init__ per op), and a Function holds nothing before its call.
-        # Calling one Function twice still counts it once: the token is one slot.
-        _enlist(self, _FUNCTION_TOKEN)
+        # Calling one Function twice still counts it once: the token is one slot. Its
+        # peak is read by the census update of its output, below (census.enlist).
+        self._census = _FUNCTION_TOKEN
 
         if len(inputs) == 1:  # by far the commonest call: spare it the comprehensions
             x = inputs[0]

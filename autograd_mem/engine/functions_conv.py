@@ -7,7 +7,7 @@ builds it as a node of the graph (``im2col`` then ``linear``), where it lives as
 long as the graph does: in strong mode, until the collector runs.
 
 Each op is declared as in ``engine/ops.py``: a ``Function`` with an array forward and
-one ``vjp``. The array kernels (``_im2col_array``...) are what ``vjp`` calls on the
+one ``vjp``. The array kernels (``im2col_array``...) are what ``vjp`` calls on the
 fast path, the ops themselves what it calls when building a graph (:func:`_lib`).
 """
 
@@ -52,7 +52,7 @@ def _lib(gradient: Any) -> SimpleNamespace:
 # ---------------------------------------------------------------- array kernels
 
 
-def _im2col_array(
+def im2col_array(
     img: np.ndarray, kernel_size: Any, stride: Any, pad: Any, to_matrix: bool = True
 ) -> np.ndarray:
     """Patches of ``img`` (N, C, H, W): (N, C, KH, KW, OH, OW), or rows (N*OH*OW, C*KH*KW).
@@ -70,11 +70,11 @@ def _im2col_array(
     return np.ascontiguousarray(windows.transpose(0, 1, 4, 5, 2, 3))
 
 
-def _col2im_array(
+def col2im_array(
     col: np.ndarray, img_shape: tuple[int, ...], kernel_size: Any, stride: Any, pad: Any,
     to_matrix: bool = True,
 ) -> np.ndarray:
-    """The adjoint of :func:`_im2col_array`: each patch added back where it came from."""
+    """The adjoint of :func:`im2col_array`: each patch added back where it came from."""
     n, c, h, w = img_shape
     (kh, kw), (sh, sw), (ph, pw) = pair(kernel_size), pair(stride), pair(pad)
     oh, ow = get_conv_outsize(h, kh, sh, ph), get_conv_outsize(w, kw, sw, pw)
@@ -93,7 +93,7 @@ def _col2im_array(
 def _conv2d_array(
     x: np.ndarray, W: np.ndarray, b: np.ndarray | None, stride: Any, pad: Any
 ) -> np.ndarray:
-    col = _im2col_array(x, W.shape[2:], stride, pad, to_matrix=False)
+    col = im2col_array(x, W.shape[2:], stride, pad, to_matrix=False)
     y = np.tensordot(col, W, ((1, 2, 3), (1, 2, 3)))  # (N, OH, OW, OC)
     if b is not None:
         y += b
@@ -110,7 +110,7 @@ def _deconv2d_array(
     if outsize is None:
         outsize = (get_deconv_outsize(h, kh, sh, ph), get_deconv_outsize(w, kw, sw, pw))
     col = np.moveaxis(np.tensordot(W, x, (0, 1)), 3, 0)  # (N, OC, KH, KW, H, W)
-    y = _col2im_array(col, (n, oc, *pair(outsize)), (kh, kw), stride, pad, to_matrix=False)
+    y = col2im_array(col, (n, oc, *pair(outsize)), (kh, kw), stride, pad, to_matrix=False)
     if b is not None:
         y += b.reshape(1, -1, 1, 1)
     return y
@@ -120,13 +120,13 @@ def _conv2d_grad_w_array(
     x: np.ndarray, gy: np.ndarray, kernel_size: Any, stride: Any, pad: Any
 ) -> np.ndarray:
     """d(conv2d)/dW contracted with ``gy``: each patch weighted by its output's gradient."""
-    col = _im2col_array(x, kernel_size, stride, pad, to_matrix=False)
+    col = im2col_array(x, kernel_size, stride, pad, to_matrix=False)
     return np.tensordot(gy, col, ((0, 2, 3), (0, 4, 5)))
 
 
 def _pooled_columns(x: np.ndarray, kernel_size: Any, stride: Any, pad: Any) -> np.ndarray:
     """Patches of ``x`` as (N, C, KH*KW, OH, OW): one pooling window along axis 2."""
-    col = _im2col_array(x, kernel_size, stride, pad, to_matrix=False)
+    col = im2col_array(x, kernel_size, stride, pad, to_matrix=False)
     n, c, kh, kw, oh, ow = col.shape
     return col.reshape(n, c, kh * kw, oh, ow)
 
@@ -141,7 +141,7 @@ def _pooling_grad_array(
     gcol = np.zeros((n, c, kh * kw, oh, ow), dtype=gy.dtype)
     np.put_along_axis(gcol, indexes[:, :, None], gy[:, :, None], axis=2)
     gcol = gcol.reshape(n, c, kh, kw, oh, ow)
-    return _col2im_array(gcol, x_shape, kernel_size, stride, pad, to_matrix=False)
+    return col2im_array(gcol, x_shape, kernel_size, stride, pad, to_matrix=False)
 
 
 def _pooling_with_indexes_array(
@@ -164,7 +164,7 @@ class Im2col(Function):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.input_shape = x.shape
-        return _im2col_array(x, self.kernel_size, self.stride, self.pad, self.to_matrix)
+        return im2col_array(x, self.kernel_size, self.stride, self.pad, self.to_matrix)
 
     def vjp(self, ops: Any, xs: Any, ys: Any, gys: Any) -> Any:
         gy = gys[0]
@@ -185,7 +185,7 @@ class Col2im(Function):
         self.to_matrix = to_matrix
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        return _col2im_array(
+        return col2im_array(
             x, self.input_shape, self.kernel_size, self.stride, self.pad, self.to_matrix
         )
 
@@ -304,6 +304,19 @@ def conv2d_simple(x: Any, W: Any, b: Any = None, stride: Any = 1, pad: Any = 0) 
     return y.reshape(n, oh, ow, oc).transpose(0, 3, 1, 2)
 
 
+def pooling_simple(x: Any, kernel_size: Any, stride: Any = 1, pad: Any = 0) -> Variable:
+    """Max pooling composed of graph nodes (the book's step 57): im2col, then a row max.
+
+    Padding adds zeros, as in ``pooling``; the im2col matrix is held by the graph.
+    """
+    x = as_variable(x)
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw) = pair(kernel_size), pair(stride), pair(pad)
+    oh, ow = get_conv_outsize(h, kh, sh, ph), get_conv_outsize(w, kw, sw, pw)
+    col = im2col(x, kernel_size, stride, pad, to_matrix=True).reshape(-1, kh * kw)
+    return col.max(axis=1).reshape(n, oh, ow, c).transpose(0, 3, 1, 2)
+
+
 # ---------------------------------------------------------------- pooling
 
 
@@ -378,7 +391,7 @@ class AveragePooling(Function):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.input_shape = x.shape
-        col = _im2col_array(x, self.kernel_size, self.stride, self.pad, to_matrix=False)
+        col = im2col_array(x, self.kernel_size, self.stride, self.pad, to_matrix=False)
         return col.mean(axis=(2, 3))
 
     def vjp(self, ops: Any, xs: Any, ys: Any, gys: Any) -> Any:
@@ -415,8 +428,8 @@ def _pooling_with_indexes(
 # ---------------------------------------------------------------- the two libraries
 
 ARRAY_LIB = SimpleNamespace(
-    im2col=_im2col_array,
-    col2im=_col2im_array,
+    im2col=im2col_array,
+    col2im=col2im_array,
     conv2d=_conv2d_array,
     deconv2d=_deconv2d_array,
     conv2d_grad_w=_conv2d_grad_w_array,
@@ -436,14 +449,35 @@ VARIABLE_LIB = SimpleNamespace(
 )
 assert vars(ARRAY_LIB).keys() == vars(VARIABLE_LIB).keys()
 
+# DeZero's names for three of the classes above.
+Conv2DGradW = Conv2dGradW
+Pooling2DGrad = PoolingGrad
+Pooling2DWithIndexes = PoolingWithIndexes
+
 __all__ = [
+    "AveragePooling",
+    "Col2im",
+    "Conv2DGradW",
+    "Conv2d",
+    "Conv2dGradW",
+    "Deconv2d",
+    "Im2col",
+    "Pooling",
+    "Pooling2DGrad",
+    "Pooling2DWithIndexes",
+    "PoolingGrad",
+    "PoolingWithIndexes",
     "average_pooling",
     "col2im",
+    "col2im_array",
     "conv2d",
     "conv2d_simple",
     "deconv2d",
     "get_conv_outsize",
     "get_deconv_outsize",
     "im2col",
+    "im2col_array",
+    "pair",
     "pooling",
+    "pooling_simple",
 ]

@@ -337,11 +337,21 @@ ARRAY_LIB = SimpleNamespace(exp=np.exp, softmax=_softmax_array)
 VARIABLE_LIB = SimpleNamespace(exp=exp, softmax=softmax)
 assert vars(ARRAY_LIB).keys() == vars(VARIABLE_LIB).keys()
 
+# The spelling DeZero's own layers and tests import (``dezero.functions.batch_nrom``).
+batch_nrom = batch_nrm
+
 __all__ = [
+    "BatchNorm",
+    "Clip",
+    "LeakyReLU",
+    "LogSoftmax",
+    "Softmax",
+    "SoftmaxCrossEntropy",
     "accuracy",
     "average",
     "batch_norm",
     "batch_nrm",
+    "batch_nrom",
     "binary_cross_entropy",
     "clip",
     "dropout",

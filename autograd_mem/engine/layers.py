@@ -11,19 +11,17 @@ makes a model's initialisation repeatable.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from autograd_mem.engine.atomic_file import replacing
 from autograd_mem.engine.core import Parameter
 from autograd_mem.engine.functions_conv import conv2d, deconv2d, pair
 from autograd_mem.engine.functions_nn import batch_nrm, embed_id
-from autograd_mem.engine.ops import linear
+from autograd_mem.engine.ops import linear, sigmoid, tanh
 
 
 class Layer:
@@ -86,16 +84,8 @@ class Layer:
         params_dict: dict[str, Parameter] = {}
         self._flatten_params(params_dict)
         arrays = {key: p.data for key, p in params_dict.items() if p.data is not None}
-        target = Path(path)
-        fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as file:
-                np.savez_compressed(file, **arrays)
-            os.replace(temporary, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+        with replacing(path) as partial, open(partial, "wb") as file:
+            np.savez_compressed(file, **arrays)
 
     def load_weights(self, path: str | os.PathLike[str]) -> None:
         """Set every Parameter saved in ``path`` by :meth:`save_weights` to its array."""
@@ -218,4 +208,78 @@ class EmbedID(Layer):
         return embed_id(x, self.W)
 
 
-__all__ = ["BatchNorm", "Conv2d", "Deconv2d", "EmbedID", "Layer", "Linear", "Parameter"]
+class RNN(Layer):
+    """An Elman recurrent layer: ``h = tanh(x W_x + b + h_prev W_h)`` (the book's step 59).
+
+    The hidden state ``h`` is the last output Variable, graph and all: each call
+    adds a step to a graph that grows until ``reset_state()`` drops it or
+    ``unchain_backward()`` cuts it (truncated backpropagation through time).
+    """
+
+    def __init__(self, hidden_size: int, in_size: int | None = None) -> None:
+        super().__init__()
+        self.x2h = Linear(hidden_size, in_size=in_size)
+        # h2h reads the hidden state, so its input size is hidden_size. DeZero passes
+        # in_size, which fails when the two differ; when in_size is None both are sized
+        # at their first call, in DeZero's order, so a seeded run draws the same weights.
+        h2h_in = None if in_size is None else hidden_size
+        self.h2h = Linear(hidden_size, in_size=h2h_in, nobias=True)
+        self.h: Any = None
+
+    def reset_state(self) -> None:
+        """Forget the hidden state: the next call starts a new sequence."""
+        self.h = None
+
+    def forward(self, x: Any) -> Any:
+        h_new = tanh(self.x2h(x)) if self.h is None else tanh(self.x2h(x) + self.h2h(self.h))
+        self.h = h_new
+        return h_new
+
+
+class LSTM(Layer):
+    """A long short-term memory layer (the book's step 60): gates f, i, o and update u.
+
+    ``c = f * c_prev + i * u`` and ``h = o * tanh(c)``; both states are Variables
+    that carry the graph from step to step, as in ``RNN``.
+    """
+
+    def __init__(self, hidden_size: int, in_size: int | None = None) -> None:
+        super().__init__()
+        h, i = hidden_size, in_size
+        self.x2f, self.x2i = Linear(h, in_size=i), Linear(h, in_size=i)
+        self.x2o, self.x2u = Linear(h, in_size=i), Linear(h, in_size=i)
+        self.h2f, self.h2i = Linear(h, in_size=h, nobias=True), Linear(h, in_size=h, nobias=True)
+        self.h2o, self.h2u = Linear(h, in_size=h, nobias=True), Linear(h, in_size=h, nobias=True)
+        self.reset_state()
+
+    def reset_state(self) -> None:
+        """Forget the hidden and cell states: the next call starts a new sequence."""
+        self.h: Any = None
+        self.c: Any = None
+
+    def forward(self, x: Any) -> Any:
+        if self.h is None:
+            f, i = sigmoid(self.x2f(x)), sigmoid(self.x2i(x))
+            o, u = sigmoid(self.x2o(x)), tanh(self.x2u(x))
+        else:
+            f = sigmoid(self.x2f(x) + self.h2f(self.h))
+            i = sigmoid(self.x2i(x) + self.h2i(self.h))
+            o = sigmoid(self.x2o(x) + self.h2o(self.h))
+            u = tanh(self.x2u(x) + self.h2u(self.h))
+        c_new = i * u if self.c is None else f * self.c + i * u
+        h_new = o * tanh(c_new)
+        self.h, self.c = h_new, c_new
+        return h_new
+
+
+__all__ = [
+    "LSTM",
+    "RNN",
+    "BatchNorm",
+    "Conv2d",
+    "Deconv2d",
+    "EmbedID",
+    "Layer",
+    "Linear",
+    "Parameter",
+]

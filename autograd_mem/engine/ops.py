@@ -179,6 +179,16 @@ def div(x0: Any, x1: Any) -> Variable:
     return _call(Div(), _operand(x0, x1), _operand(x1, x0))
 
 
+def rsub(x0: Any, x1: Any) -> Variable:
+    """``x1 - x0``: DeZero's reflected subtraction (``Variable.__rsub__``)."""
+    return sub(x1, x0)
+
+
+def rdiv(x0: Any, x1: Any) -> Variable:
+    """``x1 / x0``: DeZero's reflected division (``Variable.__rtruediv__``)."""
+    return div(x1, x0)
+
+
 def neg(x: Any) -> Variable:
     return _call(Neg(), x)
 
@@ -580,6 +590,32 @@ VARIABLE_OPS = SimpleNamespace(
 assert vars(ARRAY_OPS).keys() == vars(VARIABLE_OPS).keys()
 
 __all__ = [
+    "Add",
+    "BroadcastTo",
+    "Cos",
+    "Div",
+    "Exp",
+    "GetItem",
+    "GetItemGrad",
+    "Linear",
+    "Log",
+    "MatMul",
+    "Max",
+    "MeanSquaredError",
+    "Min",
+    "Mul",
+    "Neg",
+    "Pow",
+    "ReLU",
+    "Reshape",
+    "Sigmoid",
+    "Sin",
+    "Square",
+    "Sub",
+    "Sum",
+    "SumTo",
+    "Tanh",
+    "Transpose",
     "add",
     "broadcast_to",
     "cos",
@@ -597,8 +633,10 @@ __all__ = [
     "mul",
     "neg",
     "pow",
+    "rdiv",
     "relu",
     "reshape",
+    "rsub",
     "sigmoid",
     "sin",
     "square",

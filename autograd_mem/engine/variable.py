@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from autograd_mem.engine.census import VARIABLE_TOKEN as _VARIABLE_TOKEN
 from autograd_mem.engine.census import enlist as _enlist
 
 _new_object = object.__new__
@@ -52,11 +51,15 @@ def connect(ops: ModuleType, backward: Callable[..., None]) -> None:
 # ---------------------------------------------------------------- conversions
 
 
-def as_array(x: Any, dtype: Any = None) -> np.ndarray:
-    """Return ``x`` as an ndarray: scalars (Python or numpy) become 0-d arrays."""
-    if type(x) is np.ndarray and dtype is None:
+def as_array(x: Any, array_module: Any = np) -> np.ndarray:
+    """Return ``x`` as an ndarray: scalars (Python or numpy) become 0-d arrays.
+
+    ``array_module`` is DeZero's second argument (numpy or CuPy); the engine computes
+    on numpy arrays, so any module given is read as numpy.
+    """
+    if type(x) is np.ndarray:
         return x
-    return np.asarray(x, dtype=dtype)
+    return np.asarray(x)
 
 
 def as_variable(obj: Any) -> Variable:
@@ -100,7 +103,7 @@ class Variable:
         # A Function, or None for a leaf (typed Any: engine.function imports this module).
         self.creator: Any = None
         self.generation = 0
-        _enlist(self, _VARIABLE_TOKEN)  # counted while this reference lives: see census
+        _enlist(self)  # counted while its census slot lives: see census
 
     # -- array-like view of the data
 
@@ -296,5 +299,5 @@ def variable_of(data: np.ndarray) -> Variable:
     v.grad = None
     v.creator = None
     v.generation = 0
-    _enlist(v, _VARIABLE_TOKEN)
+    _enlist(v)
     return v

@@ -48,10 +48,14 @@ class RunConfig:
     uss: bool = ruled(Flag(), False)
     explain: bool = ruled(Flag(), False)
     rng_seed: int = ruled(Integer(0, MAX_RNG_SEED), 0)
-    # The training workloads' own settings (train, cnn); the others ignore them.
+    # The training workloads' own settings (train, cnn, rnn); the others ignore them.
     optimizer: str = ruled(OneOf(TRAIN_OPTIMIZERS, "optimizer"), "sgd")
     batch_size: int = ruled(POSITIVE, 30)
     hidden: int = ruled(POSITIVE, 10)
+    # The rnn workload's: steps between two truncations of backpropagation through time,
+    # and whether the graph is cut there (unchain_backward) or left to the hidden state.
+    bptt_length: int = ruled(POSITIVE, 30)
+    unchain: bool = ruled(Flag(), True)
     # A measured child running longer is ended, with everything it started (exit 3).
     timeout_seconds: float | None = ruled(OrNone(Number(0.0, exclusive=True)), None)
     # A whole program instead of a workload: the words after ``python`` (``program.ProgramSpec.

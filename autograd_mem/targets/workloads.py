@@ -32,13 +32,18 @@ from autograd_mem.errors import WorkloadError
 from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.units import format_count
 
-BUILTIN_WORKLOADS = ("seed", "mlp", "train", "cnn")
+BUILTIN_WORKLOADS = ("seed", "mlp", "train", "cnn", "rnn")
 
 # The figures of the config each built-in reads, as a report names them: the reporters
 # show these words without knowing any workload. A user's function reads none of them.
 PARAMETERS_READ: dict[str, Callable[[RunConfig], list[str]]] = {
     "seed": lambda c: [f"size {format_count(c.size)}", f"depth {c.depth}"],
     "mlp": lambda c: [f"{format_count(c.size)} samples"],
+    "rnn": lambda c: [
+        f"hidden {c.hidden}",
+        f"bptt {c.bptt_length}",
+        "unchain_backward" if c.unchain else "no unchain_backward",
+    ],
 }
 
 # What the measurement itself keeps per iteration, all processes together: the child's
@@ -64,11 +69,13 @@ SPIRAL_POINTS, SPIRAL_CLASSES, SPIRAL_FEATURES, SPIRAL_LEARNING_RATE = 300, 3, 2
 # (padding 1) to ``hidden`` channels, ReLU, 2x2 max pooling, and a linear classifier.
 CNN_IMAGE_SIZE, CNN_CLASSES, CNN_SAMPLES = 8, 4, 300
 CNN_KERNEL, CNN_POOL, CNN_LEARNING_RATE = 3, 2, 0.1
+# rnn: the book's SinCurve is 1000 points, 999 (value, next value) pairs: a sequence.
+SINCURVE_STEPS = 999
 
 Step = Callable[[int], object]
 
 _SPEC_HELP = (
-    "a built-in (seed, mlp, train, cnn), package.module:function or path/to/file.py:function"
+    "a built-in (seed, mlp, train, cnn, rnn), package.module:function or path/to/file.py:function"
 )
 
 
@@ -306,6 +313,8 @@ def make_step(config: RunConfig) -> Step:
         return _train_step(config)
     if spec.builtin == "cnn":
         return _cnn_step(config)
+    if spec.builtin == "rnn":
+        return _rnn_step(config)
     return load_user_function(spec)
 
 
@@ -495,6 +504,57 @@ def _cnn_step(config: RunConfig) -> Step:
     return _training_step(config, net, loader, forward, CNN_LEARNING_RATE)
 
 
+def _rnn_step(config: RunConfig) -> Step:
+    """The book's step 59: a SimpleRNN (an ``RNN`` of ``hidden`` units and a ``Linear``)
+    learns the next value of ``SinCurve``, one value per iteration, with Adam.
+
+    Every ``bptt_length`` steps (and at the sequence's end) the summed loss is
+    backpropagated and the parameters updated: truncated backpropagation through
+    time. With ``unchain`` the graph is then cut (``unchain_backward``), as the book
+    does; without it the hidden state keeps every step of the sequence reachable
+    until the sequence ends and ``reset_state`` drops it. An iteration is one step of
+    the sequence; the sequence restarts every 999 steps. The weights are sized before
+    the first iteration, so they belong to the baseline, as the data does.
+    """
+    import numpy as np
+
+    from autograd_mem.engine import no_grad
+    from autograd_mem.engine.datasets import SinCurve
+    from autograd_mem.engine.layers import RNN, Linear
+    from autograd_mem.engine.models import Model
+    from autograd_mem.engine.ops import mean_squared_error
+    from autograd_mem.engine.optimizers import Adam
+
+    np.random.seed(config.rng_seed)  # SinCurve's noise and the layers' weights
+    data = SinCurve(train=True)
+    xs, ts = data.data.reshape(-1, 1, 1), data.label.reshape(-1, 1, 1)
+    model = Model()
+    model.rnn, model.fc = RNN(config.hidden), Linear(1)
+    with no_grad():
+        model.fc(model.rnn(xs[0]))
+        model.rnn(xs[0])  # h2h is sized at the second step
+    optimizer = Adam().setup(model)
+    held: list[Any] = [0]  # the loss summed over the current window
+
+    def rnn_step(iteration: int) -> None:
+        t = iteration % SINCURVE_STEPS
+        if t == 0:
+            model.rnn.reset_state()
+        held[0] = held[0] + mean_squared_error(model.fc(model.rnn(xs[t])), ts[t])
+        if (t + 1) % config.bptt_length and t + 1 < SINCURVE_STEPS:
+            return
+        loss = held[0]
+        model.cleargrads()
+        loss.backward()
+        if config.unchain:
+            loss.unchain_backward()
+        optimizer.update()
+        held[0] = 0
+
+    rnn_step.model = model  # type: ignore[attr-defined]  # for inspection
+    return rnn_step
+
+
 def _synthetic_images(rng: Any, count: int) -> tuple[Any, Any]:
     """``count`` noisy (1, S, S) float32 images, and their class: the row that is bright."""
     import numpy as np
@@ -522,7 +582,13 @@ def floor_bytes(config: RunConfig) -> int | None:
     growth than was allocated. ``tracemalloc``'s peak, which counts allocations, stays
     above the floor at every size (``tests/measure/test_runner.py`` checks it).
     """
-    floors = {"seed": _seed_floor, "mlp": _mlp_floor, "train": _train_floor, "cnn": _cnn_floor}
+    floors = {
+        "seed": _seed_floor,
+        "mlp": _mlp_floor,
+        "train": _train_floor,
+        "cnn": _cnn_floor,
+        "rnn": _rnn_floor,
+    }
     floor = floors.get(parse_spec(config.workload).builtin or "")
     return None if floor is None else floor(config)
 
@@ -637,3 +703,29 @@ def _cnn_floor(config: RunConfig) -> int:
     in_flight = (2 * f * pixels + classifier) * FLOAT32_BYTES
     parameters = f * k * k + f + classifier
     return _training_floor(config, graph, batch, in_flight, parameters)
+
+
+def _rnn_floor(config: RunConfig) -> int:
+    """``rnn``: the hidden path of the graph at its longest, the gradients and Adam's state.
+
+    Each step of the sequence adds to the graph four ``1 x h`` float64 arrays on the
+    hidden state's path (the input's and the previous state's linear maps, their sum,
+    its tanh); the first step of a sequence has no previous state, so two. With
+    ``unchain`` the graph is at most one window of ``bptt_length`` steps; without it
+    the whole sequence so far, up to its 999 steps. At the end of the first backward
+    the graph is alive with every parameter's gradient (float64, ``h^2 + 3h + 1``
+    values: ``x2h``'s ``1 x h`` and ``h`` bias, ``h2h``'s ``h x h``, the output layer's
+    ``h`` and 1); from the first update on, Adam keeps two float32 moments per
+    parameter. The loss, the outputs and the Variables themselves are left out: this
+    is a lower bound.
+    """
+    h, window, iterations = config.hidden, config.bptt_length, config.iterations
+    longest = min(iterations, SINCURVE_STEPS)
+    steps = min(window, longest) if config.unchain else longest
+    floor = (4 * steps - 2) * h * FLOAT64_BYTES
+    parameters = h * h + 3 * h + 1
+    if iterations >= window:
+        floor += parameters * FLOAT64_BYTES
+    if iterations >= 2 * window:
+        floor += 2 * parameters * FLOAT32_BYTES
+    return floor

@@ -189,6 +189,7 @@ def test_every_optimizer_fits_a_small_regression(name: str, mode: str) -> None:
         "Adam": lambda: O.Adam(alpha=0.1),
     }[name]
     with am.reference_mode(mode):
+        np.random.seed(0)  # the layer's weight: an unseeded draw made AdaDelta's case flaky
         layer = L.Linear(1, in_size=1, dtype=np.float64)
         optimizer = make_optimizer().setup(layer)
         first = None
