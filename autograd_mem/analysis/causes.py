@@ -55,12 +55,19 @@ def line_text(site: SourceLine | None) -> str:
 
 
 def _shape_bytes(shape: CycleShape) -> int:
-    return shape.bytes_held
+    """The most the shape held at once: comparable between two runs of any length."""
+    return shape.bytes_held_at_most
+
+
+def all_shapes(report: ExplainReport) -> tuple[CycleShape, ...]:
+    """The shapes the window's collections found, then those still waiting at its end (a
+    program's kept objects become garbage only when it ends)."""
+    return (*report.shapes, *report.waiting.shapes)
 
 
 def _by_key(report: ExplainReport | None) -> dict[tuple[str, ...], int]:
     totals: dict[tuple[str, ...], int] = {}
-    for shape in () if report is None else report.shapes:
+    for shape in () if report is None else all_shapes(report):
         key = shape_key(shape)
         totals[key] = totals.get(key, 0) + _shape_bytes(shape)
     return totals
@@ -73,13 +80,18 @@ def _own(shape: CycleShape) -> bool:
     return site is not None and not is_library_file(site.file)
 
 
+def _first_of_each(shapes: Iterable[CycleShape]) -> list[CycleShape]:
+    """One shape per key (a shape the window found may be waiting at its end too)."""
+    return list({shape_key(shape): shape for shape in reversed(list(shapes))}.values())[::-1]
+
+
 def cycle_causes(before: ExplainReport | None, after: ExplainReport) -> list[Cause]:
     """Shapes that are new, or hold more than in the baseline's forensics, largest first."""
-    held_before = _by_key(before)
+    held_before, held_now = _by_key(before), _by_key(after)
     causes = []
-    for shape in after.shapes:
+    for shape in _first_of_each(all_shapes(after)):
         key = shape_key(shape)
-        grown = _shape_bytes(shape) - held_before.get(key, 0)
+        grown = held_now[key] - held_before.get(key, 0)
         if grown <= 0:
             continue
         new = key not in held_before
@@ -93,15 +105,17 @@ def cycle_causes(before: ExplainReport | None, after: ExplainReport) -> list[Cau
 def type_causes(before: ExplainReport | None, after: ExplainReport) -> list[Cause]:
     """Types whose live count grew more than in the baseline's forensics.
 
-    Their bytes are not in the explain document yet: 0 bytes, said in the detail, never
-    a guessed figure.
+    Their bytes are the type's growth in the rerun (the explain document's), their line
+    the one that allocated most of it.
     """
     grown_before = {} if before is None else {g.type: g.end - g.start for g in before.growth}
     causes = []
     for growth in after.growth:
         more = (growth.end - growth.start) - grown_before.get(growth.type, 0)
         if more > 0:
-            causes.append(Cause("type", growth.type, 0, "", f"+{more:,} live objects"))
+            grown = max(0, growth.bytes_end - growth.bytes_start)
+            causes.append(Cause("type", growth.type, grown, line_text(growth.allocated_at),
+                                f"+{more:,} live objects"))
     return causes
 
 
@@ -128,13 +142,13 @@ def shape_rows(
     relative margin of its own bytes, or ``min_delta_bytes``). Without the baseline's
     forensics there is nothing to set a shape against: the rows are ``info``.
     """
-    held_before = _by_key(before)
+    held_before, held_now = _by_key(before), _by_key(after)
     rows = []
-    for shape in _own_shapes(after.shapes):
+    for shape in _own_shapes(_first_of_each(all_shapes(after))):
         site = shape.allocated_at
         name = "cycle" if site is None else f"cycle at {os.path.basename(site.file)}:{site.line}"
         path = shape_text(shape)
-        now = _shape_bytes(shape)
+        now = held_now[shape_key(shape)]
         if before is None:
             rows.append(MetricCheck(name, "bytes", INFO, None, now, None, None,
                                     f"{path}; the baseline has no forensics to set it against"))

@@ -1,39 +1,37 @@
-"""Why the collector collected: a ``gc.DEBUG_SAVEALL`` pass explaining what each collection found.
+"""Why the collector collected, and where the memory is: the explain pass around the window.
 
-With ``DEBUG_SAVEALL`` the collector appends everything it finds unreachable to
-``gc.garbage`` instead of freeing it, which is what lets us see it, and also what makes
-this a separate pass: kept garbage would inflate the main measurement's memory.
+- The garbage watcher (:mod:`.watcher`, ``gc.DEBUG_SAVEALL``) hands each collection's
+  garbage over while it still exists; it is tallied by *shape* (its types and labelled
+  references, :mod:`.shapes`), the first cycle of a shape giving an example path, a
+  hint and the user's line that allocated it (:mod:`.hints`); then it is freed shape by
+  shape, and what that frees, by ``tracemalloc``, is the shape's bytes (what its
+  finalizers freed during the collection added).
+- After the window, one more collection finds what was still waiting for the collector:
+  a part of the report of its own (a window whose collections never ran holds it all).
+- The live objects are counted by type before and after the window, the untracked ones
+  among them (:mod:`~autograd_mem.probes.growth`), and ``tracemalloc``'s traces at the
+  end name the lines still holding memory (:mod:`~autograd_mem.probes.allocations`).
 
-Each collection's garbage is read in the collector's ``stop`` callback, while it is
-still there: split into cycles (:mod:`.cycles`), each cycle given a *shape* (its types
-and labelled references) and the bytes it held (:mod:`.payload`); the first cycle of a
-new shape also gets an example path, a hint and the user's line that allocated it
-(:mod:`.hints`, from ``tracemalloc``, which runs in this pass only). Only counts and
-strings are kept. Then the garbage is *defused* (its lists, dicts, sets, cells, frames
-and instances emptied, which breaks every cycle through them) and dropped from
-``gc.garbage``, so reference counting frees it at once and this pass's memory stays
-bounded. Keeping it instead would be wrong as well as costly: a saved tuple holding a
-Variable that sits in an older generation keeps that Variable reachable, and it would
-never be found and counted. A cycle made only of objects that cannot be emptied would
-survive and could be counted again by a later collection; none is known.
-
-The pass also counts live objects by type before and after the window (:mod:`.growth`),
-for what stays alive without being garbage.
+``tracemalloc`` traces the whole window, and is paused while agmem reads a collection
+(:mod:`~autograd_mem.probes.tracing`). Kept garbage would inflate the main measurement's
+memory, and tracing slows every allocation: which is why this is a pass of its own.
 """
 
 from __future__ import annotations
 
-import functools
 import gc
 import sys
+import tracemalloc
 from dataclasses import dataclass, field
 from typing import Any
 
 from autograd_mem.cycles import hints
-from autograd_mem.cycles.defuse import defuse
-from autograd_mem.cycles.shapes import CycleTally
-from autograd_mem.probes import growth
-from autograd_mem.schema.explain import ExplainReport, TypeGrowth
+from autograd_mem.cycles.shapes import CycleTally, ShapeReader, source_line
+from autograd_mem.cycles.watcher import Collection, GarbageWatcher
+from autograd_mem.probes import allocations, sites
+from autograd_mem.probes import growth as growth_probe
+from autograd_mem.probes.tracing import Tracing
+from autograd_mem.schema.explain import ExplainReport, TopLine, TypeGrowth, WaitingGarbage
 
 
 def _engine_groups() -> tuple[type, type] | None:
@@ -56,70 +54,16 @@ def type_group(obj: Any) -> str:
 
 
 @dataclass
-class GarbageTally:
-    """Context manager for the explain pass: ``DEBUG_SAVEALL``, ``tracemalloc`` and a tally of
-    each collection's garbage, by type and by cycle shape, plus the growth of live types."""
+class Part:
+    """What the collections of one part of the pass found: the window's, or the final one's."""
 
+    tally: CycleTally = field(default_factory=CycleTally)
     collections: int = 0
     garbage_objects: int = 0
+    cycles: int = 0
     by_type: dict[str, int] = field(default_factory=dict)
-    cycles: CycleTally = field(default_factory=CycleTally)
-    growth: list[tuple[str, int, int]] = field(default_factory=list)
-    _sampler: hints.TracebackSampler = field(repr=False, default_factory=hints.TracebackSampler)
-    _live_at_start: dict[str, int] = field(repr=False, default_factory=dict)
-    _garbage_before: int = 0  # length of gc.garbage when the pass began: not ours
-    _old_debug: int = 0
-    _failure: BaseException | None = field(default=None, repr=False)
-    # Cycles defuse could not break (none is known): kept, so that a later collection
-    # in the pass does not find and count them again; collected once the pass is over.
-    _kept: list[Any] = field(default_factory=list, repr=False)
 
-    def __enter__(self) -> GarbageTally:
-        self._old_debug = gc.get_debug()
-        self._garbage_before = len(gc.garbage)
-        gc.set_debug(self._old_debug | gc.DEBUG_SAVEALL)
-        gc.callbacks.append(self._on_collection)
-        self._live_at_start = growth.count_by_type(self)
-        self._sampler.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._sampler.stop()
-        self.growth = growth.top_growth(self._live_at_start, growth.count_by_type(self, exc))
-        gc.callbacks.remove(self._on_collection)
-        gc.set_debug(self._old_debug)
-        if self._kept:
-            self._kept.clear()
-            gc.collect()
-        if self._failure is not None and exc[0] is None:
-            # The collector swallows a callback's exception (it only prints it): raised
-            # here, a failed analysis fails the pass rather than leaving wrong counts.
-            raise RuntimeError("the explain pass could not analyse a collection") from self._failure
-
-    def _on_collection(self, phase: str, info: dict[str, int]) -> None:
-        if phase != "stop":
-            return
-        found = gc.garbage[self._garbage_before :]
-        if not found:
-            # Not counted: the pass's own set-up collection finds nothing, and "2
-            # collections" for a run with the collector off would puzzle its reader.
-            return
-        traced = self._sampler.sample(found)
-        with self._sampler.paused():
-            try:
-                if self._failure is None:
-                    self._count(found)
-                    site_of = functools.partial(hints.allocation_site, traced=traced)
-                    self.cycles.add(found, site_of if traced else None)
-                    self._sampler.wanted_types = self.cycles.unsited_type_ids()
-            except Exception as exc:
-                self._failure = exc
-            finally:
-                # Even after a failure: kept, the garbage would pile up in gc.garbage.
-                del gc.garbage[self._garbage_before :]
-                self._kept += defuse(found)
-
-    def _count(self, found: list[Any]) -> None:
+    def count(self, found: list[Any]) -> None:
         self.collections += 1
         self.garbage_objects += len(found)
         # A loop, not Counter.update(generator): update's isinstance(…, Mapping) on a
@@ -129,20 +73,139 @@ class GarbageTally:
             name = type_group(obj)
             by_type[name] = by_type.get(name, 0) + 1
 
+
+class _PartReader(ShapeReader):
+    """Each collection's garbage to the part being read (the window's, then the final
+    collection's), counted by type and tallied by shape."""
+
+    def __init__(self, part: Part, tracing: Tracing) -> None:
+        super().__init__(part.tally, hints.allocation_site, tracing.paused)
+        self.part = part
+
+    def switch_to(self, part: Part) -> None:
+        self.part, self.tally, self.cycles = part, part.tally, 0
+
+    def count(self, found: list[Any]) -> None:
+        self.part.count(found)
+
+    def read(self, collection: Collection) -> list[list[Any]]:
+        groups = super().read(collection)
+        self.part.cycles = self.cycles
+        return groups
+
+
+@dataclass
+class ExplainPass:
+    """Context manager for the explain pass around the window; call :meth:`end_window` last
+    inside it. Then :meth:`report` gives what it found.
+
+    On entry: the live objects are counted, the watcher installed, ``tracemalloc``
+    started (it traces everything the window allocates). :meth:`end_window` collects
+    once more, for what was still waiting, then counts the live objects again and reads
+    ``tracemalloc``'s traces for the lines that still hold memory.
+    """
+
+    count_growth: bool = True  # False: shapes only (the growth counts walk every live object)
+    window: Part = field(default_factory=Part)
+    waiting: Part = field(default_factory=Part)
+    growth: list[allocations.TypeRow] = field(default_factory=list)
+    top_lines: list[allocations.Line] = field(default_factory=list)
+    _start: growth_probe.Census = field(default_factory=growth_probe.Census, repr=False)
+    _reader: _PartReader | None = field(default=None, repr=False)
+    _watcher: GarbageWatcher | None = field(default=None, repr=False)
+    _tracing: Tracing = field(default_factory=lambda: Tracing(hints.TRACEBACK_FRAMES))
+
+    def __enter__(self) -> ExplainPass:
+        self._reader = _PartReader(self.window, self._tracing)
+        self._watcher = GarbageWatcher(self._reader)
+        if self.count_growth:
+            self._start = growth_probe.take_census(self, *sites.caches())
+        self._watcher.__enter__()
+        self._tracing.start()
+        return self
+
+    def end_window(self, *, count_first: bool = False) -> None:
+        """The window is over: what one more collection finds was still waiting for the
+        collector; what is alive and was not in the start count grew.
+
+        ``count_first``: count what grew before that collection, not after. For a
+        program, whose globals become garbage the moment it ends (its functions refer
+        to them): what they hold is what the program kept to its end, as it would be
+        at ``python``'s exit.
+        """
+        assert self._reader is not None
+        self._reader.switch_to(self.waiting)
+        if not count_first:
+            gc.collect()
+        enabled = gc.isenabled()
+        gc.disable()  # the count's own allocations must not start a collection
+        try:
+            if self.count_growth:
+                self._count_growth()
+        finally:
+            if enabled:
+                gc.enable()
+        if count_first:
+            gc.collect()
+        self._tracing.stop()
+
+    def _count_growth(self) -> None:
+        # All agmem's own work: untraced (tracing paused), or it takes ten times as long.
+        with self._tracing.paused():
+            traces = allocations.window_traces(tracemalloc.take_snapshot())
+            linked = allocations.link_new_objects()
+            end = growth_probe.take_census(self, traces, linked, *sites.caches(), keep=True)
+            names = growth_probe.grown_types(self._start, end)
+            self.growth = allocations.type_rows(names, self._start, end, traces, linked)
+            self.top_lines = allocations.top_lines(allocations.with_native(traces, end, linked))
+            del end
+
+    def __exit__(self, *exc: object) -> None:
+        self._tracing.stop()
+        watcher, self._watcher = self._watcher, None
+        if watcher is None:
+            return
+        try:
+            watcher.__exit__(*exc)
+        except RuntimeError as failure:
+            raise RuntimeError(
+                "the explain pass could not analyse a collection"
+            ) from failure.__cause__
+
     def report(self) -> ExplainReport:
-        shapes = self.cycles.results()
-        first_cycle = next((s for s in shapes if s.path), None)
+        window, waiting = self.window, self.waiting
+        shapes = window.tally.results()
+        waiting_shapes = waiting.tally.results()
+        first_cycle = next((s for s in (*shapes, *waiting_shapes) if s.path), None)
         example = () if first_cycle is None else (
             *(step.type for step in first_cycle.path), first_cycle.path[0].type
         )
         return ExplainReport(
-            collections=self.collections,
-            garbage_objects=self.garbage_objects,
-            garbage_by_type=dict(sorted(self.by_type.items(), key=lambda kv: (-kv[1], kv[0]))),
-            array_bytes_held=self.cycles.array_bytes_held,
+            collections=window.collections,
+            garbage_objects=window.garbage_objects,
+            garbage_by_type=dict(sorted(window.by_type.items(), key=lambda kv: (-kv[1], kv[0]))),
+            array_bytes_held=window.tally.array_bytes_held + waiting.tally.array_bytes_held,
             example_cycle=example,
             shapes=tuple(shapes),
-            bytes_held=self.cycles.bytes_held,
-            growth=tuple(TypeGrowth(type=t, start=s, end=e) for t, s, e in self.growth),
+            bytes_held_at_most=window.tally.bytes_held_at_most,
+            bytes_freed_total=window.tally.bytes_freed_total,
+            growth=tuple(_type_growth(row) for row in self.growth),
+            top_lines=tuple(
+                TopLine(line.site.file, line.site.line, line.site.function, line.bytes, line.count)
+                for line in self.top_lines
+            ),
+            waiting=WaitingGarbage(
+                garbage_objects=waiting.garbage_objects,
+                cycles=waiting.cycles,
+                bytes_held=waiting.tally.bytes_freed_total,
+                shapes=tuple(waiting_shapes),
+            ),
         )
 
+
+def _type_growth(row: allocations.TypeRow) -> TypeGrowth:
+    return TypeGrowth(
+        type=row.type, start=row.start, end=row.end,
+        bytes_start=row.bytes_start, bytes_end=row.bytes_end,
+        allocated_at=source_line(row.allocated_at), allocated_in=source_line(row.allocated_in),
+    )

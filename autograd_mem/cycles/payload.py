@@ -143,10 +143,20 @@ class Sizer:
         self.array_bytes = 0  # numpy arrays' own buffers, the ``array_bytes_held`` figure
 
     def size(self, obj: Any) -> int:
+        """``sys.getsizeof`` (a torch Tensor's storage apart: see :meth:`native`)."""
         try:
             size = sys.getsizeof(obj)
         except Exception:  # a __sizeof__ that raises: the object's fixed part at least
             size = type(obj).__basicsize__
         if self.ndarray is not None and isinstance(obj, self.ndarray) and obj.base is None:
             self.array_bytes += obj.nbytes
-        return size + self._native.bytes_of(obj)
+        return size
+
+    def native(self, obj: Any) -> int:
+        """Bytes ``tracemalloc`` never sees: a torch Tensor's storage and what its autograd
+        graph saved for backward (:mod:`~autograd_mem.probes.native`), once per storage
+        (torch allocates it itself; numpy reports its buffers to ``tracemalloc``).
+
+        Asked once per object: a storage is counted for the first tensor seen on it.
+        """
+        return self._native.bytes_of(obj)

@@ -159,26 +159,26 @@ def measure(config: RunConfig, progress: memoryview | None = None) -> dict[str, 
 
 
 @contextmanager
-def _tallied(tally: Any) -> Iterator[None]:
-    """The explain pass's window: the tally around the program, then one last collection.
-
-    With the collector off nothing was collected yet: the collection shows what it would
-    have found; with it on, it adds the cycles the program left when it ended.
-    """
+def _explained(explained: Any) -> Iterator[None]:
+    """The explain pass's window: the pass around the program, then its end (what grew,
+    counted while the program's globals still exist, then one more collection for the
+    cycles the program left when it ended)."""
     gc.collect()  # the set-up's garbage is not the program's
-    with tally:
+    with explained:
         yield
-        gc.collect()
+        explained.end_window(count_first=True)
 
 
 def explain(config: RunConfig, progress: memoryview | None = None) -> dict[str, Any]:
-    """Rerun the program with ``gc.DEBUG_SAVEALL`` and tally what the collector found."""
+    """Rerun the program with the explain pass around it."""
     from autograd_mem.cycles import explain as explain_probe  # numpy: see workload_pass.explain
 
-    tally = explain_probe.GarbageTally()
+    explained = explain_probe.ExplainPass()
     with ExitStack() as modes:
         spec = _prepared(config, modes)
         # A library's import traced costs many times the loop it serves (probes.imports).
         modes.enter_context(UntracedImports())
-        status = run_program(spec, _tallied(tally))
-    return {"status": "ok", "explain": dataclasses.asdict(tally.report()), "exit_status": status}
+        status = run_program(spec, _explained(explained))
+    return {
+        "status": "ok", "explain": dataclasses.asdict(explained.report()), "exit_status": status,
+    }

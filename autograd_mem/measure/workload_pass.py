@@ -277,17 +277,19 @@ def measure(config: RunConfig, progress: memoryview | None = None) -> dict[str, 
 
 
 def explain(config: RunConfig, progress: memoryview | None = None) -> dict[str, Any]:
-    """Rerun with ``gc.DEBUG_SAVEALL`` and tally what the collector found."""
+    """Rerun with the explain pass (:class:`~autograd_mem.cycles.explain.ExplainPass`)
+    around the window: what the collector found, what it had not reached yet when the
+    window ended, and what grew."""
     # Imported here: it needs numpy, and the parent imports this module (for its exit
     # codes) without any need for numpy.
     from autograd_mem.cycles import explain as explain_probe
 
     with ExitStack() as modes:
         step = _prepared_step(config, modes)
-        with explain_probe.GarbageTally() as tally:
+        with explain_probe.ExplainPass() as explained:
             run_window(step, config.iterations, trace_memory=False, progress=progress)
-            # With the collector off nothing was collected yet: one collection now shows
-            # what it would have found; with it on, this adds what the last one left.
-            del step
-            gc.collect()
-    return {"status": "ok", "explain": dataclasses.asdict(tally.report())}
+            # The step stays alive: what it holds is not garbage, and the final
+            # collection finds only what the window left to the collector.
+            explained.end_window()
+        del step
+    return {"status": "ok", "explain": dataclasses.asdict(explained.report())}

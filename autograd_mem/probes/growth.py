@@ -1,23 +1,36 @@
-"""What is alive that isn't garbage: the types whose live count grew over the window.
+"""What is alive that isn't garbage: the types whose live count and bytes grew over the window.
 
 A leak that is no cycle (a global list that grows, a cache that never evicts) leaves
 nothing for the collector to find; it shows as objects that stay alive. Counting the
 live objects by type before and after the window, like objgraph's ``show_growth``,
-names them. ``gc.get_objects()`` walks every tracked object, so this runs in the explain
-pass only, once before and once after the window: never inside the measured run, and
-never with a collection forced inside the window. Objects the collector does not track
-(``bytes``, ``bytearray``, numpy arrays, strings) are not counted; the containers that
-hold them are.
+names them. ``gc.get_objects()`` lists only the objects the collector tracks, and the
+most common payloads (``bytes``, ``bytearray``, ``str``, numpy arrays) are untracked:
+they are found as the referents of tracked containers (``gc.get_referents``), each
+counted once. This walks every live object, so it runs in the explain pass only, once
+before and once after the window: never inside the measured run.
+
+A census keeps counts and ``sys.getsizeof`` sums, plain dicts of strings to ints that
+the collector does not track: holding them does not change the next census. The end
+census also keeps the objects of each type, for :mod:`.allocations` to read where the
+new ones were allocated and what ``tracemalloc`` says they took.
 """
 
 from __future__ import annotations
 
 import gc
+import itertools
+import sys
 import types
+from dataclasses import dataclass, field
 from typing import Any
+
+from autograd_mem.probes.native import NativeSizer
 
 # How many growing types a report lists.
 GROWTH_TYPES = 10
+
+# Referents read per call of gc.get_referents: one C call per batch, not per object.
+BATCH = 4096
 
 _NOT_FOLLOWED = (type, types.ModuleType, types.FunctionType)
 
@@ -37,30 +50,100 @@ def _reachable_ids(roots: tuple[Any, ...]) -> set[int]:
     return seen
 
 
-def count_by_type(*own: Any) -> dict[str, int]:
-    """Live tracked objects per type name, leaving out ``own`` and all they reach.
+def _size(obj: Any) -> int:
+    try:
+        return sys.getsizeof(obj)
+    except Exception:  # a __sizeof__ that raises: the object's fixed part at least
+        return type(obj).__basicsize__
 
-    The counts come back as a plain dict of strings to ints, which the collector does
-    not track: holding it does not change the next count.
+
+def _untracked_referents(tracked: list[Any]) -> list[Any]:
+    """The untracked objects the tracked ones refer to, each once."""
+    found: dict[int, Any] = {}
+    for start in range(0, len(tracked), BATCH):
+        referents = gc.get_referents(*tracked[start : start + BATCH])
+        loose = list(itertools.filterfalse(gc.is_tracked, referents))
+        found.update(zip(map(id, loose), loose, strict=True))
+    return list(found.values())
+
+
+@dataclass
+class Census:
+    """Live objects per type name: how many, their ``sys.getsizeof`` sum, and (end census) them."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
+    objects: dict[str, list[Any]] = field(default_factory=dict, repr=False)
+
+
+def take_census(*own: Any, keep: bool = False) -> Census:
+    """Live objects, tracked and the untracked ones they refer to, leaving out ``own`` and
+    all it reaches; ``keep``: hold the objects too, by type (for the end census).
+
+    Grouped by type first, then counted and sized a type at a time at C speed: the end
+    census runs while ``tracemalloc`` traces, and a Python loop making an int per object
+    (a count, a running sum) cost twenty times as much there.
     """
     leave_out = _reachable_ids(own)
     leave_out.add(id(own))
-    objects = gc.get_objects()
-    leave_out.add(id(objects))
-    counts: dict[str, int] = {}
-    for obj in objects:
-        if id(obj) not in leave_out:
-            name = type(obj).__name__
-            counts[name] = counts.get(name, 0) + 1
-    del objects
-    return counts
+    leave_out.add(id(leave_out))  # a set is tracked: its ids would count as live ints
+    tracked = gc.get_objects()
+    leave_out.add(id(tracked))
+    tracked = [obj for obj in tracked if id(obj) not in leave_out]
+    del leave_out
+    by_type: dict[type, list[Any]] = {}
+    for obj in itertools.chain(tracked, _untracked_referents(tracked)):
+        group = by_type.get(type(obj))
+        if group is None:
+            group = by_type[type(obj)] = []
+        group.append(obj)
+    del tracked
+    census = Census()
+    counts, sizes = census.counts, census.sizes
+    # torch's tensors hold their storage (and their graphs' saved tensors) outside
+    # Python's allocator: counted with them, each storage once per census.
+    native = NativeSizer()
+    for cls, group in by_type.items():
+        name = cls.__name__
+        counts[name] = counts.get(name, 0) + len(group)
+        sizes[name] = sizes.get(name, 0) + sizes_of(group) + native.total(group)
+        if keep:
+            census.objects.setdefault(name, []).extend(group)
+    return census
+
+
+def count_by_type(*own: Any) -> dict[str, int]:
+    """Live objects per type name (tracked, and the untracked ones they refer to)."""
+    return take_census(*own).counts
+
+
+def grown_types(start: Census, end: Census, limit: int = GROWTH_TYPES) -> list[str]:
+    """The types whose count grew, most bytes grown first (then most objects)."""
+    grown = [name for name, count in end.counts.items() if count > start.counts.get(name, 0)]
+
+    def rank(name: str) -> tuple[int, int, str]:
+        return (
+            -(end.sizes[name] - start.sizes.get(name, 0)),
+            -(end.counts[name] - start.counts.get(name, 0)),
+            name,
+        )
+
+    return sorted(grown, key=rank)[:limit]
 
 
 def top_growth(
     start: dict[str, int], end: dict[str, int], limit: int = GROWTH_TYPES
 ) -> list[tuple[str, int, int]]:
-    """``(type, start, end)`` for the types that grew most, largest growth first."""
+    """``(type, start, end)`` for the types whose count grew most, largest growth first."""
     grown = [(name, start.get(name, 0), count) for name, count in end.items()
              if count > start.get(name, 0)]
     grown.sort(key=lambda row: (-(row[2] - row[1]), row[0]))
     return grown[:limit]
+
+
+def sizes_of(objects: list[Any]) -> int:
+    """``sys.getsizeof`` summed over ``objects`` (at C speed unless one refuses to say)."""
+    try:
+        return sum(map(sys.getsizeof, objects))
+    except Exception:  # a __sizeof__ that raises
+        return sum(map(_size, objects))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import shlex
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +64,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Write every measured test's figures to FILE as JSON (every test with --agmem, "
         "the marked ones without).",
     )
+    group.addoption(
+        "--agmem-html", metavar="FILE",
+        help="Write a page of every measured test to FILE: one self-contained HTML file, "
+        "a table to sort and filter whose rows open each test's cycles.",
+    )
     for budget in BUDGETS:
         group.addoption(
             budget.option, metavar="LIMIT", default=None,
@@ -94,20 +100,23 @@ def pytest_configure(config: pytest.Config) -> None:
     budgets, from_options = _session_budgets(config)
     config.stash[_BUDGETS] = budgets
     every_test = bool(config.getoption("agmem")) or from_options
-    json_path = config.getoption("agmem_json")
+    json_path, html_path = config.getoption("agmem_json"), config.getoption("agmem_html")
     top = config.getoption("agmem_top")
     if top < 1:
         raise pytest.UsageError(f"--agmem-top must be 1 or more, got {top}")
-    if json_path is not None:
-        folder = os.path.dirname(os.path.abspath(json_path))
-        if not os.path.isdir(folder):
-            raise pytest.UsageError(f"--agmem-json {json_path}: no such directory {folder}")
-    if every_test or json_path is not None:
+    for option, path in (("--agmem-json", json_path), ("--agmem-html", html_path)):
+        folder = os.path.dirname(os.path.abspath(path)) if path is not None else None
+        if folder is not None and not os.path.isdir(folder):
+            raise pytest.UsageError(f"{option} {path}: no such directory {folder}")
+    if json_path is not None and html_path is not None and (
+            os.path.abspath(json_path) == os.path.abspath(html_path)):
+        raise pytest.UsageError(f"--agmem-json and --agmem-html name the same file {json_path}")
+    if every_test or json_path is not None or html_path is not None:
         from autograd_mem.pytest_plugin.session import Recording
 
         config.stash[_RECORDING] = Recording(
             every_test, bool(config.getoption("agmem_full")), budgets, top, json_path,
-            str(config.invocation_params.dir),
+            str(config.invocation_params.dir), html_path,
         )
 
 
@@ -141,17 +150,34 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
         session.config.workeroutput[WORKER_KEY] = recording.worker_output()  # type: ignore[attr-defined]
         return
-    if recording.json_path is None:
-        return
+    for path, render in ((recording.json_path, _json_text), (recording.html_path, _page_text)):
+        if path is None:
+            continue
+        from autograd_mem.schema.files import write_atomic
+
+        try:
+            write_atomic(path, render(recording, session.config))
+        except OSError as exc:
+            recording.problems.append(f"agmem: error: cannot write {path}: {exc}")
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+
+
+def _json_text(recording: Recording, config: pytest.Config) -> str:
     from autograd_mem.schema.codec import dumps
-    from autograd_mem.schema.files import write_atomic
     from autograd_mem.schema.pytest_session import to_dict
 
-    try:
-        write_atomic(recording.json_path, dumps(to_dict(recording.document())))
-    except OSError as exc:
-        recording.problems.append(f"agmem: error: cannot write {recording.json_path}: {exc}")
-        session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+    return dumps(to_dict(recording.document()))
+
+
+def _page_text(recording: Recording, config: pytest.Config) -> str:
+    """The page, from the very document ``--agmem-json`` writes (read back by its reader)."""
+    from autograd_mem.reporters.page import render_data
+    from autograd_mem.reporters.page_data import pytest_view
+    from autograd_mem.schema.pytest_session import to_dict
+
+    command = shlex.join(["pytest", *config.invocation_params.args])
+    header = [f"rootdir: {recording.root}"]
+    return render_data(pytest_view(to_dict(recording.document()), header), command)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -171,6 +197,10 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if recording.json_path is not None and not recording.problems:
         terminalreporter.write_line(
             f"agmem: figures of {len(recording.tests)} test(s) written to {recording.json_path}"
+        )
+    if recording.html_path is not None and not recording.problems:
+        terminalreporter.write_line(
+            f"agmem: page of {len(recording.tests)} test(s) written to {recording.html_path}"
         )
 
 

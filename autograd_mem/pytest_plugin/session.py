@@ -28,6 +28,7 @@ class Recording:
     top: int
     json_path: str | None
     root: str  # file names are shown relative to it
+    html_path: str | None = None  # --agmem-html: the page of every measured test
     order: dict[str, int] = field(default_factory=dict)  # nodeid -> collection index
     tests: list[tuple[int, MeasuredTest]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # one line each, shown at the end

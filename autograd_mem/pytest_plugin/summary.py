@@ -152,7 +152,7 @@ def shape_lines(shape: CycleShape, root: str) -> list[str]:
 
 def describe_shape(shape: CycleShape) -> str:
     """``10 × Leaky.me → Leaky, 1.0 MiB held``: how many cycles, their path, what they held."""
-    held = format_bytes(shape.bytes_held)
+    held = format_bytes(shape.bytes_held_at_most)
     return f"{format_count(shape.cycles)} × {path_text(shape)}, {held} held"
 
 

@@ -16,7 +16,9 @@ from autograd_mem._version import __version__
 from autograd_mem.errors import ResultFormatError
 from autograd_mem.schema.rules import field_problem, is_int
 
-SCHEMA_VERSION = 2
+# 3: the explain document's bytes_held became bytes_held_at_most and bytes_freed_total,
+# beside growth bytes and lines, top_lines and waiting (issue 22).
+SCHEMA_VERSION = 3
 
 
 def to_plain(value: Any) -> Any:

@@ -1,10 +1,16 @@
-"""The explain document: cycle shapes, their paths, sizes and lines, and what grew.
+"""The explain document: cycle shapes, their paths, sizes and lines, what grew, and where.
+
+Bytes are what was allocated (``tracemalloc``'s figures) wherever the explain pass
+could measure them. Two figures never mix: ``bytes_held_at_most`` is the most that
+was waiting for the collector at once (the most one collection found), and
+``bytes_freed_total`` what the collector freed over the whole window.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from autograd_mem.schema.codec import nested
 
@@ -24,11 +30,20 @@ class PathStep:
 
 @dataclass(frozen=True)
 class SourceLine:
-    """Where an object was allocated: the most recent frame of the user's code."""
+    """Where an object was allocated: a frame's file, line and function.
+
+    ``allocated_at`` is the innermost frame of the user's code (the first outside the
+    standard library, site-packages and agmem; the innermost frame when none is);
+    ``allocated_in``, beside it, the innermost frame of all when that is another one.
+    """
 
     file: str
     line: int
     function: str
+
+
+def _source_line(value: Any, where: str) -> SourceLine | None:
+    return None if value is None else nested(SourceLine, value, where)
 
 
 @dataclass(frozen=True)
@@ -36,17 +51,21 @@ class CycleShape:
     """All the garbage cycles of one shape (same types, same labelled references).
 
     ``path`` is one example cycle; it returns to its first step's type. ``objects``
-    counts the garbage objects these cycles kept, themselves included, and
-    ``bytes_held`` what freeing them freed (every buffer once); both are totals
-    over the window. A shape whose ``cycles`` is 0 is garbage no cycle reached.
+    counts the garbage objects these cycles kept, themselves included (a total over
+    the window). ``bytes_held_at_most``: the most one collection found of this shape,
+    what was waiting for the collector at once; ``bytes_freed_total``: what freeing
+    it freed over the window, what its finalizers freed included. A shape whose
+    ``cycles`` is 0 is garbage no cycle reached.
     """
 
     types: tuple[str, ...]
     path: tuple[PathStep, ...]
     cycles: int
     objects: int
-    bytes_held: int
+    bytes_held_at_most: int
+    bytes_freed_total: int
     allocated_at: SourceLine | None = None
+    allocated_in: SourceLine | None = None
     hint: str | None = None
 
     def __post_init__(self) -> None:
@@ -54,19 +73,59 @@ class CycleShape:
         path = tuple(nested(PathStep, step, "path") for step in self.path)
         object.__setattr__(self, "types", tuple(self.types))
         object.__setattr__(self, "path", path)
-        if self.allocated_at is not None:
-            object.__setattr__(
-                self, "allocated_at", nested(SourceLine, self.allocated_at, "allocated_at")
-            )
+        object.__setattr__(self, "allocated_at", _source_line(self.allocated_at, "allocated_at"))
+        object.__setattr__(self, "allocated_in", _source_line(self.allocated_in, "allocated_in"))
 
 
 @dataclass(frozen=True)
 class TypeGrowth:
-    """Live objects of one type at the start and at the end of the window."""
+    """Live objects of one type at the start and at the end of the window, and their bytes.
+
+    Objects the collector does not track (``bytes``, ``bytearray``, ``str``, numpy
+    arrays) are counted as what tracked objects refer to. Bytes of the objects made in
+    the window are ``tracemalloc``'s (their blocks, and what was allocated with them on
+    the same line); of older ones, ``sys.getsizeof``. ``allocated_at`` is the line that
+    allocated most of the growth (None: no new object of the type was traced).
+    """
 
     type: str
     start: int
     end: int
+    bytes_start: int
+    bytes_end: int
+    allocated_at: SourceLine | None = None
+    allocated_in: SourceLine | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "allocated_at", _source_line(self.allocated_at, "allocated_at"))
+        object.__setattr__(self, "allocated_in", _source_line(self.allocated_in, "allocated_in"))
+
+
+@dataclass(frozen=True)
+class TopLine:
+    """A line by the bytes still allocated at the end of the window by allocations it made
+    during the window (``tracemalloc``; the user's line of each traceback), and how many."""
+
+    file: str
+    line: int
+    function: str
+    bytes: int
+    count: int
+
+
+@dataclass(frozen=True)
+class WaitingGarbage:
+    """What one more collection found once the window had ended: cycles the collector
+    had not reached yet, held when the run ended."""
+
+    garbage_objects: int = 0
+    cycles: int = 0
+    bytes_held: int = 0
+    shapes: tuple[CycleShape, ...] = ()
+
+    def __post_init__(self) -> None:
+        shapes = tuple(nested(CycleShape, s, "waiting.shapes") for s in self.shapes)
+        object.__setattr__(self, "shapes", shapes)
 
 
 @dataclass(frozen=True)
@@ -76,14 +135,23 @@ class ExplainReport:
     collections: int  # the collections that found garbage
     garbage_objects: int
     garbage_by_type: Mapping[str, int]
-    array_bytes_held: int  # numpy arrays' own buffers among what that garbage held
-    example_cycle: tuple[str, ...]  # type names along one reference cycle, first repeated last
-    shapes: tuple[CycleShape, ...] = ()  # by bytes_held, largest first
-    bytes_held: int = 0  # everything the garbage held, all shapes together
-    growth: tuple[TypeGrowth, ...] = ()  # types whose live count grew most, largest first
+    array_bytes_held: int  # numpy arrays' own buffers among all the garbage held (waiting too)
+    # type names along one reference cycle (the window's, else one still waiting), first last too
+    example_cycle: tuple[str, ...]
+    shapes: tuple[CycleShape, ...] = ()  # by bytes_held_at_most, largest first
+    # All shapes together: the most one collection found, and the total freed (what
+    # finalizers freed of objects that did not outlive them included).
+    bytes_held_at_most: int = 0
+    bytes_freed_total: int = 0
+    growth: tuple[TypeGrowth, ...] = ()  # types whose live count grew, most bytes first
+    top_lines: tuple[TopLine, ...] = ()  # lines by bytes still allocated at the end
+    waiting: WaitingGarbage = field(default_factory=WaitingGarbage)  # found after the window
 
     def __post_init__(self) -> None:
         shapes = tuple(nested(CycleShape, s, "shapes") for s in self.shapes)
         growth = tuple(nested(TypeGrowth, g, "growth") for g in self.growth)
+        top_lines = tuple(nested(TopLine, t, "top_lines") for t in self.top_lines)
         object.__setattr__(self, "shapes", shapes)
         object.__setattr__(self, "growth", growth)
+        object.__setattr__(self, "top_lines", top_lines)
+        object.__setattr__(self, "waiting", nested(WaitingGarbage, self.waiting, "waiting"))

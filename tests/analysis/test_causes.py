@@ -18,7 +18,7 @@ def tree(bytes_held: int, file: str = HERE, line: int = 8) -> CycleShape:
         types=("dict", "list"),
         path=(PathStep("dict", "['children']"), PathStep("list", "[0]"),
               PathStep("dict", "['parent']")),
-        cycles=1, objects=52, bytes_held=bytes_held,
+        cycles=1, objects=52, bytes_held_at_most=bytes_held, bytes_freed_total=bytes_held,
         allocated_at=SourceLine(file, line, "work"),
     )
 
@@ -28,7 +28,7 @@ def closure(bytes_held: int) -> CycleShape:
         types=("cell", "function"),
         path=(PathStep("function", ".__closure__['_iterencode']"),
               PathStep("cell", ".cell_contents")),
-        cycles=1, objects=3, bytes_held=bytes_held,
+        cycles=1, objects=3, bytes_held_at_most=bytes_held, bytes_freed_total=bytes_held,
         allocated_at=SourceLine(LIBRARY, 334, "_make_iterencode"),
     )
 
@@ -70,12 +70,14 @@ def test_a_known_shape_fails_only_past_the_tolerance() -> None:
 
 
 def test_without_the_baselines_forensics_shapes_are_info_and_causes_are_all_of_now() -> None:
-    after = report(tree(2048), growth=(TypeGrowth("Record", 10, 2010),))
+    records = TypeGrowth("Record", 10, 2010, 1_000, 201_000, SourceLine(HERE, 3, "work"))
+    after = report(tree(2048), growth=(records,))
     assert [r.judged for r in shape_rows(None, after, Limits())] == [INFO]
     causes = find_causes(None, after)
     assert [(c.kind, c.what) for c in causes] == [("cycle", "dict['children'] → list[0] → "
                                                    "dict['parent'] → dict"), ("type", "Record")]
     assert causes[1].detail == "+2,000 live objects"
+    assert (causes[1].bytes, causes[1].line) == (200_000, f"{HERE}:3")
 
 
 def test_at_most_three_causes_largest_first() -> None:
@@ -83,7 +85,8 @@ def test_at_most_three_causes_largest_first() -> None:
     # every shape has the same key: give them distinct paths
     shapes = [
         CycleShape(types=s.types, path=(PathStep("dict", f"['k{i}']"),), cycles=1, objects=1,
-                   bytes_held=s.bytes_held, allocated_at=s.allocated_at)
+                   bytes_held_at_most=s.bytes_held_at_most, bytes_freed_total=0,
+                   allocated_at=s.allocated_at)
         for i, s in enumerate(shapes)
     ]
     causes = find_causes(None, report(*shapes))

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import gc
 import sys
+import tracemalloc
 from array import array
 from collections.abc import Callable
 
 import numpy as np
 
-from autograd_mem.cycles.explain import GarbageTally
+from autograd_mem.cycles.explain import ExplainPass
 
 KEPT_ALIVE: list[object] = []
+NOISE = 512  # bytes: see test_a_buffer_referred_to_twice_is_counted_once
 
 
 class Holder:
@@ -21,13 +23,14 @@ class Holder:
 
 
 def held(make: Callable[[], object]) -> tuple[int, int]:
-    """(bytes_held, array_bytes_held) of the garbage ``make`` leaves."""
+    """(bytes_freed_total, array_bytes_held) of the garbage ``make`` leaves."""
     gc.collect()
-    with GarbageTally() as garbage:
+    with ExplainPass(count_growth=False) as explained:
         make()
         gc.collect()
-    report = garbage.report()
-    return report.bytes_held, report.array_bytes_held
+        explained.end_window()
+    report = explained.report()
+    return report.bytes_freed_total, report.array_bytes_held
 
 
 def baseline() -> int:
@@ -43,8 +46,10 @@ def test_a_buffer_referred_to_twice_is_counted_once():
         shared = bytearray(1 << 20)
         Holder(shared, shared)
 
-    assert abs(once - buffer_bytes) < 200
-    assert abs(held(twice)[0] - baseline() - buffer_bytes) < 200
+    # counted once, not twice: within a block or two of one buffer (what the interpreter
+    # allocates or keeps in its free lists while a group is freed, about 100 bytes on 3.10)
+    assert abs(once - buffer_bytes) < NOISE
+    assert abs(held(twice)[0] - baseline() - buffer_bytes) < NOISE
 
 
 def test_a_buffer_a_live_object_also_holds_is_not_counted():
@@ -54,7 +59,7 @@ def test_a_buffer_a_live_object_also_holds_is_not_counted():
         Holder(buffer)
 
     try:
-        assert held(shared)[0] - baseline() < 200
+        assert held(shared)[0] - baseline() < NOISE
     finally:
         KEPT_ALIVE.clear()
 
@@ -66,7 +71,7 @@ def test_a_numpy_view_leads_to_its_base_counted_once():
 
     total, arrays = held(views)
     assert arrays == np.ones(100_000).nbytes
-    assert total - baseline() >= np.ones(100_000).nbytes
+    assert total - baseline() >= np.ones(100_000).nbytes - NOISE
 
 
 def test_bytes_arrays_and_memoryviews_are_counted():
@@ -75,5 +80,13 @@ def test_bytes_arrays_and_memoryviews_are_counted():
         Holder(memoryview(data), array("d", bytes(1 << 16)))
 
     total = held(buffers)[0] - baseline()
-    expected = sys.getsizeof(bytes(1 << 16)) + sys.getsizeof(array("d", bytes(1 << 16)))
-    assert expected <= total <= 1.05 * expected
+    # tracemalloc's own count of what the two buffers (and the view) take
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        made = (memoryview(bytes(1 << 16)), array("d", bytes(1 << 16)))
+        expected = tracemalloc.get_traced_memory()[0] - before - sys.getsizeof(made)
+    finally:
+        tracemalloc.stop()
+    del made
+    assert abs(total - expected) <= 0.02 * expected, (total, expected)

@@ -1,6 +1,11 @@
-"""Growth: live objects counted by type, without agmem's own bookkeeping."""
+"""Growth: live objects counted by type, untracked ones too, without agmem's own bookkeeping.
+
+The independent measure is objgraph's way, by hand: walk ``gc.get_objects()`` and count.
+"""
 
 from __future__ import annotations
+
+import gc
 
 from autograd_mem.probes import growth
 
@@ -9,23 +14,41 @@ class Record:
     pass
 
 
+def by_hand(cls: type) -> int:
+    """Tracked objects of ``cls``, counted as objgraph's ``count`` does."""
+    return sum(1 for obj in gc.get_objects() if type(obj) is cls)
+
+
 def test_counts_grow_with_what_stays_alive():
-    before = growth.count_by_type()
+    before = growth.take_census()
     kept = [Record() for _ in range(25)]
-    after = growth.count_by_type()
-    assert after["Record"] - before.get("Record", 0) == 25
-    rows = growth.top_growth(before, after)
-    assert ("Record", before.get("Record", 0), after["Record"]) in rows
+    after = growth.take_census()
+    assert after.counts["Record"] == by_hand(Record)
+    assert after.counts["Record"] - before.counts.get("Record", 0) == 25
+    assert "Record" in growth.grown_types(before, after)
     assert kept
+
+
+def test_untracked_objects_are_counted_as_what_tracked_ones_refer_to():
+    before = growth.take_census()
+    payloads = [bytearray(1000) for _ in range(40)]
+    after = growth.take_census()
+    assert after.counts["bytearray"] - before.counts.get("bytearray", 0) == 40
+    # their bytes are their sizes, buffers included
+    grown = after.sizes["bytearray"] - before.sizes.get("bytearray", 0)
+    assert grown == sum(map(growth.sizes_of, ([p] for p in payloads)))
+    # and the most bytes grown come first
+    assert growth.grown_types(before, after)[0] == "bytearray"
 
 
 def test_what_the_caller_owns_is_left_out():
     mine = {"records": [Record() for _ in range(10)]}
-    with_mine = growth.count_by_type()
-    without = growth.count_by_type(mine)
-    assert with_mine["Record"] - without.get("Record", 0) == 10
+    with_mine = growth.take_census()
+    without = growth.take_census(mine)
+    assert with_mine.counts["Record"] - without.counts.get("Record", 0) == 10
 
 
-def test_the_largest_growth_comes_first_and_shrinking_types_are_left_out():
-    rows = growth.top_growth({"a": 5, "b": 1, "c": 9}, {"a": 6, "b": 40, "c": 2}, limit=5)
-    assert rows == [("b", 1, 40), ("a", 5, 6)]
+def test_the_end_census_keeps_the_objects_by_type():
+    kept = [Record() for _ in range(3)]
+    census = growth.take_census(keep=True)
+    assert all(any(obj is record for obj in census.objects["Record"]) for record in kept)

@@ -143,3 +143,24 @@ def test_agmem_changes_no_outcome_warning_or_output_under_x_and_lf(
     assert any(line.startswith("FAILED test_side.py::test_fails") for line in lines)
     # and --lf ran the failed test alone, with or without agmem
     assert seen["plain"][1][:2] == (1, None)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--agmem-html", "missing/page.html"),
+         "--agmem-html missing/page.html: no such directory"),
+        (("--agmem-json", "same.out", "--agmem-html", "same.out"),
+         "--agmem-json and --agmem-html name the same file same.out"),
+    ],
+)
+def test_a_page_that_cannot_be_written_is_refused_before_any_test_runs(
+    pytester: pytest.Pytester, args: tuple[str, ...], message: str
+) -> None:
+    pytester.makepyfile(test_one="def test_one():\n    pass\n")
+
+    result = pytester.runpytest(*QUIET, "--agmem", *args)
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*{message}*"])
+    assert not (pytester.path / "same.out").exists()

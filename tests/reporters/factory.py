@@ -49,12 +49,14 @@ STRONG_EXPLAIN = ExplainReport(
             ),
             cycles=1_000,
             objects=12_000,
-            bytes_held=40 * MiB,
+            bytes_held_at_most=4 * MiB,
+            bytes_freed_total=40 * MiB,
             allocated_at=SourceLine("workloads.py", 42, "step"),
             hint="the engine in strong mode: use weak mode",
         ),
     ),
-    bytes_held=40 * MiB,
+    bytes_held_at_most=4 * MiB,
+    bytes_freed_total=40 * MiB,
 )
 
 

@@ -344,18 +344,14 @@ def test_grows():
 
 @pytest.fixture
 def pytest_page(pytester: pytest.Pytester, tmp_path: Path) -> tuple[Path, Any]:
-    from autograd_mem.reporters.page import render_data
-    from autograd_mem.reporters.page_data import pytest_view
-
+    """``pytest --agmem --agmem-html``'s page, beside the session's ``--agmem-json``."""
     pytester.makepyfile(test_suite=SUITE)
-    figures = tmp_path / "suite.json"
+    figures, page = tmp_path / "suite.json", tmp_path / "suite.html"
     result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:randomly", "--agmem",
-                                "--agmem-json", str(figures))
+                                "--agmem-json", str(figures), "--agmem-html", str(page))
     result.assert_outcomes(passed=3)
-    document = json.loads(figures.read_text())
-    page = tmp_path / "suite.html"
-    page.write_text(render_data(pytest_view(document), "pytest --agmem"), encoding="utf-8")
-    return page, document
+    result.stdout.fnmatch_lines([f"agmem: page of 3 test(s) written to {page}"])
+    return page, json.loads(figures.read_text())
 
 
 def _test_ids(browser: Browser) -> list[str]:

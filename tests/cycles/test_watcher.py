@@ -1,0 +1,200 @@
+"""The garbage watcher against independent measures: the collector's own count, tracemalloc."""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+import weakref
+from typing import Any
+
+import pytest
+
+from autograd_mem.cycles.watcher import Collection, FunctionReader, GarbageReader, GarbageWatcher
+
+PAYLOAD = 50_000
+
+
+class Leaky:
+    def __init__(self) -> None:
+        self.me = self
+        self.payload = bytearray(PAYLOAD)
+
+
+class Finalized:
+    def __init__(self) -> None:
+        self.me = self
+        self.payload = bytearray(PAYLOAD)
+
+    def __del__(self) -> None:
+        self.payload = None  # what a finalizer frees is gone before the garbage is saved
+
+
+class Holder:
+    def __init__(self) -> None:
+        self.me = self
+        self.generator: Any = None
+
+
+def suspended() -> Holder:
+    """A generator on a cycle, suspended with a payload in its frame: closing it (its
+    finalizer) frees the payload; the holder's own cycle outlives that and is saved."""
+
+    def generator(holder: Holder) -> Any:
+        payload = bytearray(PAYLOAD)
+        yield payload
+        yield holder
+
+    holder = Holder()
+    holder.generator = generator(holder)
+    next(holder.generator)
+    return holder
+
+
+class Census(GarbageReader):
+    """Counts what it is handed; groups it one object's cycle at a time."""
+
+    def __init__(self) -> None:
+        self.objects = 0
+        self.finalized: list[int | None] = []
+        self.freed_bytes: list[int | None] = []
+
+    def read(self, collection: Collection) -> list[list[Any]]:
+        self.objects += len(collection.garbage)
+        self.finalized.append(collection.finalized_bytes)
+        return [[obj] for obj in collection.garbage]
+
+    def freed(self, bytes_per_group: list[int | None]) -> None:
+        self.freed_bytes += bytes_per_group
+
+
+def test_each_collections_garbage_is_read_then_freed():
+    gc.collect()
+    census = Census()
+    with GarbageWatcher(census) as watcher:
+        leaky = Leaky()
+        watch = weakref.ref(leaky)
+        del leaky
+        # the collector's own count, with DEBUG_SAVEALL on: what it found unreachable
+        found = gc.collect()
+        assert watch() is None  # freed, though DEBUG_SAVEALL would have kept it
+        assert gc.garbage == []
+    assert census.objects == found >= 1
+    assert watcher.collections == 1
+    assert gc.get_debug() == 0
+
+
+def test_freed_bytes_are_tracemallocs():
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        kept = [Leaky() for _ in range(20)]
+        made = tracemalloc.get_traced_memory()[0] - before
+        census = Census()
+        with GarbageWatcher(census):
+            del kept
+            gc.collect()
+    finally:
+        tracemalloc.stop()
+    total = sum(b for b in census.freed_bytes if b is not None)
+    assert abs(total - made) <= 0.02 * made, (total, made)
+
+
+@pytest.mark.parametrize("make", [Finalized, suspended], ids=["__del__", "generator"])
+def test_what_finalizers_free_is_measured(make):
+    gc.collect()
+    tracemalloc.start()
+    try:
+        census = Census()
+        with GarbageWatcher(census):
+            objects = [make() for _ in range(5)]
+            del objects
+            gc.collect()
+    finally:
+        tracemalloc.stop()
+    (finalized,) = census.finalized
+    assert finalized is not None
+    assert census.objects > 0
+    assert abs(finalized - 5 * PAYLOAD) <= 0.05 * 5 * PAYLOAD, finalized
+
+
+def test_what_finalizers_free_is_handed_over_even_when_nothing_is_left():
+    def generator(box: list[Any]) -> Any:
+        payload = bytearray(PAYLOAD)
+        yield payload  # closing it frees the payload, and with it the box: nothing is saved
+        yield box
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        census = Census()
+        with GarbageWatcher(census):
+            box: list[Any] = [generator([])]
+            box[0] = generator(box)
+            next(box[0])
+            del box
+            gc.collect()
+    finally:
+        tracemalloc.stop()
+    assert census.objects == 0
+    (finalized,) = census.finalized
+    assert finalized is not None and abs(finalized - PAYLOAD) <= 0.05 * PAYLOAD, finalized
+
+
+def test_without_tracemalloc_no_bytes_are_claimed():
+    gc.collect()
+    census = Census()
+    with GarbageWatcher(census):
+        Leaky()
+        gc.collect()
+    assert census.finalized == [None]
+    assert census.freed_bytes and set(census.freed_bytes) == {None}
+
+
+def test_code_that_sets_its_own_flags_keeps_its_garbage():
+    gc.collect()
+    seen: list[int] = []
+    with GarbageWatcher(FunctionReader(lambda c: seen.append(len(c.garbage)))) as watcher:
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        Leaky()
+        gc.collect()
+    try:
+        assert watcher.flags_taken
+        assert seen == []
+        assert any(isinstance(obj, Leaky) for obj in gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.collect()
+
+
+def test_a_budget_bounds_what_is_read_and_the_rest_is_freed_by_the_collector():
+    gc.collect()
+    seen: list[int] = []
+    with GarbageWatcher(FunctionReader(lambda c: seen.append(len(c.garbage))), budget=3) as w:
+        leaks = [Leaky() for _ in range(5)]
+        watch = weakref.ref(leaks[0])
+        del leaks
+        gc.collect()
+        Leaky()
+        gc.collect()
+        assert watch() is None
+    assert seen == [3]
+    assert not w.complete
+    assert gc.garbage == []
+
+
+def test_a_failing_reader_fails_the_block_and_the_garbage_is_still_freed():
+    def broken(collection: Collection) -> None:
+        raise ValueError("broken")
+
+    gc.collect()
+    watcher = GarbageWatcher(FunctionReader(broken))
+    with pytest.raises(RuntimeError, match="could not read") as failure, watcher:
+        leaky = Leaky()
+        watch = weakref.ref(leaky)
+        del leaky
+        gc.collect()
+        assert watch() is None
+    assert isinstance(failure.value.__cause__, ValueError)
+    assert gc.garbage == []
