@@ -17,16 +17,43 @@ the loop costs the traces of what the loop made before it (its next iterations a
 traced again).
 
 Imports in several threads at once share one depth count: tracing restarts when the last
-of them returns.
+of them returns. An import made by agmem's own work inside the pass (reading a
+collection's garbage, counting what grew) is left traced: stopping then would forget
+the traces that work is about to read. It is told apart by the innermost frame outside
+the standard library and site-packages that asked for it.
 """
 
 from __future__ import annotations
 
 import importlib._bootstrap as bootstrap  # type: ignore[import-not-found]
+import os
+import sys
+import sysconfig
 import threading
 import time
 import tracemalloc
 from typing import Any
+
+_AGMEM = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_LIBRARIES = tuple(
+    os.path.abspath(path) + os.sep
+    for path in {sysconfig.get_path(n) for n in ("stdlib", "platstdlib", "purelib", "platlib")}
+    if path
+)
+
+
+def _asked_by_agmem() -> bool:
+    """Whether the innermost frame outside the libraries (and the import machinery) that
+    asked for this import is agmem's own, rather than the program's."""
+    frame = sys._getframe(3)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if name.startswith(_AGMEM):
+            return True
+        if not (name.startswith("<") or name.startswith(_LIBRARIES)):
+            return False
+        frame = frame.f_back
+    return False
 
 
 class UntracedImports:
@@ -65,7 +92,8 @@ class UntracedImports:
                 return
             self.imports += 1
             self._started = time.monotonic()
-            self._frames = tracemalloc.get_traceback_limit() if tracemalloc.is_tracing() else 0
+            tracing = tracemalloc.is_tracing() and not _asked_by_agmem()
+            self._frames = tracemalloc.get_traceback_limit() if tracing else 0
             if self._frames:
                 tracemalloc.stop()
 
