@@ -97,9 +97,11 @@ def fetch_suite(requirement: str, workdir: Path) -> Path:
 
 
 def outcomes(text: str) -> str:
-    """The last line's counts ("187 passed, 1 skipped"), timing removed."""
-    last = text.strip().splitlines()[-1]
-    return re.sub(r" in [\d.]+s.*$", "", last.strip("= "))
+    """The session's counts ("187 passed, 1 skipped"), timing removed; the last line when
+    no line has them (a session that ended early)."""
+    lines = text.strip().splitlines() or [""]
+    counted = [line for line in lines if re.search(r"\d+ (passed|failed|error)", line)]
+    return re.sub(r" in [\d.]+s.*$", "", (counted or lines)[-1].strip("= "))
 
 
 def cpu_seconds() -> float:

@@ -38,7 +38,9 @@ def is_library_file(path: str) -> bool:
 def shape_key(shape: CycleShape) -> tuple[str, ...]:
     """What makes two shapes the same: their labelled path (types and references)."""
     if shape.path:
-        return tuple(f"{step.type}{step.edge}" for step in shape.path)
+        steps = [f"{step.type}{step.edge}" for step in shape.path]
+        # The same cycle read from another of its objects: the smallest rotation names it.
+        return min(tuple(steps[i:] + steps[:i]) for i in range(len(steps)))
     return shape.types
 
 
@@ -80,6 +82,12 @@ def _own(shape: CycleShape) -> bool:
     return site is not None and not is_library_file(site.file)
 
 
+def _whose(shape: CycleShape) -> str:
+    if shape.allocated_at is None:
+        return " (where it was made was not traced)"
+    return "" if _own(shape) else " (library code)"
+
+
 def _first_of_each(shapes: Iterable[CycleShape]) -> list[CycleShape]:
     """One shape per key (a shape the window found may be waiting at its end too)."""
     return list({shape_key(shape): shape for shape in reversed(list(shapes))}.values())[::-1]
@@ -95,8 +103,9 @@ def cycle_causes(before: ExplainReport | None, after: ExplainReport) -> list[Cau
         if grown <= 0:
             continue
         new = key not in held_before
-        where = "" if _own(shape) else " (library code)"
-        detail = ("new shape" if new else f"{shape.cycles:,} cycles, more bytes") + where
+        plural = "s" if shape.cycles != 1 else ""
+        detail = "new shape" if new else f"{shape.cycles:,} cycle{plural}, more bytes"
+        detail += _whose(shape)
         causes.append(Cause("cycle", shape_text(shape), grown, line_text(shape.allocated_at),
                             detail))
     return causes
@@ -119,18 +128,29 @@ def type_causes(before: ExplainReport | None, after: ExplainReport) -> list[Caus
     return causes
 
 
+def line_causes(before: ExplainReport | None, after: ExplainReport) -> list[Cause]:
+    """Lines holding more bytes at the end than in the baseline's forensics."""
+    held_before = {} if before is None else {(t.file, t.line): t.bytes for t in before.top_lines}
+    causes = []
+    for top in after.top_lines:
+        grown = top.bytes - held_before.get((top.file, top.line), 0)
+        if grown > 0:
+            causes.append(Cause("line", top.function, grown, f"{top.file}:{top.line}",
+                                f"{top.count:,} blocks still allocated"))
+    return causes
+
+
 def find_causes(before: ExplainReport | None, after: ExplainReport) -> tuple[Cause, ...]:
     """The two or three causes that explain most of the difference, largest first.
 
-    Cycles of the user's own code come before library ones of the same size; types
-    (whose bytes are unknown) fill the list only after every cycle with bytes.
+    A cause of the user's own code comes before a library one of the same size; of a type
+    and a line naming the same bytes, both may be listed: they are two views of one leak.
     """
-    cycles = sorted(
-        cycle_causes(before, after),
-        key=lambda c: (-c.bytes, "(library code)" in c.detail),
-    )
-    types = type_causes(before, after)
-    return tuple([*cycles, *types][:MAX_CAUSES])
+    found = [
+        *cycle_causes(before, after), *type_causes(before, after), *line_causes(before, after)
+    ]
+    found.sort(key=lambda c: (-c.bytes, "(library code)" in c.detail))
+    return tuple(found[:MAX_CAUSES])
 
 
 def shape_rows(

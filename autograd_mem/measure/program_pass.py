@@ -79,16 +79,12 @@ class ProgramWindow:
             "census": self._census.snapshot(),
             # Read before any collection: the program's globals, dropped by runpy, may be
             # alive only through a cycle until the next one, and what they hold is retained.
-            "retained": _difference(allocated.allocated_bytes(), self.allocated_start),
+            "retained": allocated.allocated_since(self.allocated_start),
         }
 
     @property
     def wall_seconds(self) -> float:
         return self.end_seconds - self.start_seconds
-
-
-def _difference(end: int | None, start: int | None) -> int | None:
-    return None if end is None or start is None else end - start
 
 
 def _events(window: ProgramWindow, layout: gc_probe.GcLayout) -> tuple[GcEvent, ...]:

@@ -27,7 +27,7 @@ from autograd_mem.measure.window import (
     environment,
     ok_document,
 )
-from autograd_mem.probes import gc_probe, rss
+from autograd_mem.probes import allocated, gc_probe, rss
 from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.run import GcEvent, IterationRecord, Metrics, RunResult
 
@@ -245,6 +245,7 @@ def _metrics(config: RunConfig, window: Window, layout: gc_probe.GcLayout,
         uss_end_bytes=readings["uss"],
         tracemalloc_current_bytes=traced[0],
         tracemalloc_peak_bytes=traced[1],
+        retained_bytes=readings["retained"],
     )
 
 
@@ -256,7 +257,15 @@ def measure(config: RunConfig, progress: memoryview | None = None) -> dict[str, 
     env = environment(layout)
     with ExitStack() as modes:
         step = _prepared_step(config, modes)
-        window = run_window(step, config.iterations, config.tracemalloc, baseline, progress)
+        allocated_at_start: list[int | None] = []
+
+        def ready() -> tuple[int, bool]:
+            # Before the window's own collection, like the baseline: nothing in the window.
+            started = baseline()
+            allocated_at_start.append(allocated.allocated_bytes())
+            return started
+
+        window = run_window(step, config.iterations, config.tracemalloc, ready, progress)
         assert window.ready is not None
         baseline_rss, reset_done = window.ready
         peak_rss, peak_source = rss.peak_rss_bytes(reset_done)
@@ -265,6 +274,7 @@ def measure(config: RunConfig, progress: memoryview | None = None) -> dict[str, 
             "peak_rss": peak_rss,
             "end_rss": rss.current_rss_bytes(),
             "census": census.snapshot(),
+            "retained": allocated.allocated_since(allocated_at_start[0]),
         }
     readings["uss"] = rss.uss_bytes() if config.uss else None
     run = RunResult(

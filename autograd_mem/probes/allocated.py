@@ -93,3 +93,9 @@ def allocated_bytes() -> int | None:
         return None
     small = pymalloc_bytes()
     return None if small is None else heap + small
+
+
+def allocated_since(start: int | None) -> int | None:
+    """Bytes allocated now above ``start`` (an earlier ``allocated_bytes``): what was retained."""
+    now = allocated_bytes()
+    return None if now is None or start is None else now - start

@@ -86,6 +86,19 @@ def cycles(limit: int, figures: BodyFigures) -> Exceeded | None:
     )
 
 
+def retained(limit: int, figures: BodyFigures) -> Exceeded | None:
+    """bytes or a size like "2 MiB": memory the call still holds once it ended and its garbage
+    was collected (tracemalloc; pytest-memray's limit_leaks)."""
+    if figures.retained_bytes <= limit:
+        return None
+    where = f", most allocated at {figures.retained_at}" if figures.retained_at else ""
+    return Exceeded(
+        "max_retained",
+        f"memory retained after the call (tracemalloc): {format_bytes(figures.retained_bytes)} "
+        f"> limit {format_bytes(limit)}{where}",
+    )
+
+
 def _size(value: Any) -> int:
     return parse_size(value)
 
@@ -126,6 +139,7 @@ BUDGETS = (
     Budget("max_live_objects", _count, live_objects),
     Budget("max_collected", _count, collected),
     Budget("max_cycles", _count, cycles),
+    Budget("max_retained", _size, retained, format_bytes),
 )
 BUDGET_NAMES = tuple(budget.name for budget in BUDGETS)
 _BY_NAME = {budget.name: budget for budget in BUDGETS}

@@ -254,7 +254,8 @@ def _measuring(item: pytest.Item, settings: MarkerSettings) -> Any:
     budgets = budgets_for(item.config.stash[_BUDGETS], settings)
     recording = item.config.stash.get(_RECORDING, None)
     full = recording is not None and recording.full
-    return measured(settings, read_all_cycles="max_cycles" in budgets, full=full)
+    return measured(settings, read_all_cycles="max_cycles" in budgets, full=full,
+                    retained_lines="max_retained" in budgets)
 
 
 # The plugin is loaded into every pytest session where agmem is installed, so it must

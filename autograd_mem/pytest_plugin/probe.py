@@ -221,8 +221,13 @@ class BodyProbe:
     collection follows the body when one of its own collections moved its objects on.
     """
 
-    def __init__(self, cycle_budget: int | None = None, full: bool = False) -> None:
+    def __init__(
+        self, cycle_budget: int | None = None, full: bool = False, retained_lines: bool = False
+    ) -> None:
         self.cycle_budget = cycle_budget
+        # Under a max_retained budget: snapshots before and after, for the line that
+        # allocated what the call kept (a snapshot costs a walk of every trace).
+        self.retained_lines = retained_lines
         self.young = None if full else young_generation()
         self.result: BodyFigures | None = None
 
@@ -259,6 +264,8 @@ class BodyProbe:
         if started_tracing:
             tracemalloc.start(TRACEBACK_FRAMES)
         tracemalloc.reset_peak()
+        # Taken before the start is read and alive to the end: its own bytes cancel out.
+        snapshot = tracemalloc.take_snapshot() if self.retained_lines else None
         start_bytes, _ = tracemalloc.get_traced_memory()
         watch = _GarbageWatch(self.cycle_budget)
         watch.install()
@@ -270,10 +277,13 @@ class BodyProbe:
             try:
                 peak_bytes = max(watch.peak_bytes, watch.traced_peak())
                 after_variables, after_functions = engine_census()
+                oldest_during_the_body = watch.oldest_generation
                 # The body's leftover cycles, collected now so the next test starts clean;
                 # the watch is still installed and counts them.
                 if watch.watching:
-                    self._collect_after(watch.oldest_generation)
+                    self._collect_after(oldest_during_the_body)
+                retained = tracemalloc.get_traced_memory()[0] - watch.own_bytes - start_bytes
+                retained_at = _top_line(snapshot) if snapshot is not None and retained > 0 else ""
             finally:
                 watch.uninstall()
                 if started_tracing:
@@ -289,7 +299,24 @@ class BodyProbe:
                 shapes=watch.shapes(),
                 body_raised=raised,
                 collector_watched=watch.watched,
+                older_garbage_possible=(
+                    self.young is not None and oldest_during_the_body >= self.young
+                ),
+                retained_bytes=retained,
+                retained_at=retained_at,
             )
+
+
+def _top_line(before: tracemalloc.Snapshot) -> str:
+    """``file:line`` that allocated most of what is traced now and was not before."""
+    grown = [
+        stat for stat in tracemalloc.take_snapshot().compare_to(before, "lineno")
+        if stat.size_diff > 0 and stat.traceback[0].filename != tracemalloc.__file__
+    ]
+    if not grown:
+        return ""
+    frame = max(grown, key=lambda stat: stat.size_diff).traceback[0]
+    return f"{frame.filename}:{frame.lineno}"
 
 
 def prepare_process() -> None:

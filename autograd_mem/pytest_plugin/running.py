@@ -70,7 +70,7 @@ def _warm_up(mode: str | None, full: bool) -> None:
 
 @contextmanager
 def measured(
-    settings: MarkerSettings, *, read_all_cycles: bool, full: bool
+    settings: MarkerSettings, *, read_all_cycles: bool, full: bool, retained_lines: bool = False
 ) -> Iterator[BodyProbe]:
     """The call's measurement, under the marker's reference mode and time limit.
 
@@ -78,7 +78,8 @@ def measured(
     first ``CYCLE_BUDGET`` garbage objects' worth. ``full``: full collections around it.
     """
     _warm_up(settings.mode, full)
-    probe = BodyProbe(None if read_all_cycles else CYCLE_BUDGET, full=full)
+    probe = BodyProbe(None if read_all_cycles else CYCLE_BUDGET, full=full,
+                      retained_lines=retained_lines)
     with probe.measuring(), _time_limit(settings.timeout_seconds):
         if settings.mode is None:
             yield probe

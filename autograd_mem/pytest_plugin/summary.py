@@ -126,6 +126,9 @@ def _table(tests: Sequence[MeasuredTest], root: str) -> list[str]:
             lines += [f"{indent}{line}" for line in shape_lines(shape, root)]
         elif test.figures.collected and test.figures.cycles is None:
             lines.append(f"{indent}cycles not read: the test set the collector's debug flags")
+        if test.figures.older_garbage_possible:
+            lines.append(f"{indent}collected may include older garbage: a full collection "
+                         "ran during or after the test")
         if not test.figures.collector_watched:
             lines.append(f"{indent}figures incomplete: the test removed agmem's gc callback")
     return lines

@@ -106,8 +106,7 @@ def cause_lines(report: CheckReport) -> list[str]:
     """The causes the forensics found, one line each, and what was done to find them."""
     lines = [report.forensics] if report.forensics else []
     for cause in report.causes:
-        measured = cause.kind != "type"  # a type's bytes are not in the explain document yet
-        size = format_bytes(cause.bytes, signed=True) if measured else "bytes not measured"
+        size = format_bytes(cause.bytes, signed=True)
         where = f" at {cause.line}" if cause.line else ""
         detail = f" ({cause.detail})" if cause.detail else ""
         lines.append(f"cause: {cause.kind} {cause.what}: {size}{where}{detail}")

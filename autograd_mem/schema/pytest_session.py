@@ -59,6 +59,16 @@ class BodyFigures:
     # False when the body removed agmem's collector callback (cleared ``gc.callbacks``):
     # ``collected``, ``collections`` and ``cycles`` then miss what came after.
     collector_watched: bool = True
+    # True when, under the "young" detail, the body's own collections moved its objects to
+    # the oldest generation, so a full collection ran during or after it: that may also
+    # have freed garbage older than the body, which ``collected``, ``cycles`` and
+    # ``shapes`` then include.
+    older_garbage_possible: bool = False
+    # Bytes the call still holds once it ended and its garbage was collected (tracemalloc,
+    # as pytest-memray's limit_leaks), and the line that allocated most of them ("" when
+    # not looked for: only under a max_retained budget, which takes a snapshot).
+    retained_bytes: int = ruled(_CHANGE, 0)
+    retained_at: str = ruled(String(), "")
 
     def __post_init__(self) -> None:
         shapes = tuple(

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
 from autograd_mem.analysis.causes import find_causes, is_library_file, shape_rows
 from autograd_mem.schema.check import INFO, TOLERANCE, Limits
-from autograd_mem.schema.explain import CycleShape, ExplainReport, PathStep, SourceLine, TypeGrowth
+from autograd_mem.schema.explain import (
+    CycleShape,
+    ExplainReport,
+    PathStep,
+    SourceLine,
+    TopLine,
+    TypeGrowth,
+)
 
 HERE = os.path.abspath(__file__)
 LIBRARY = json.__file__  # the standard library's json package
@@ -74,10 +82,21 @@ def test_without_the_baselines_forensics_shapes_are_info_and_causes_are_all_of_n
     after = report(tree(2048), growth=(records,))
     assert [r.judged for r in shape_rows(None, after, Limits())] == [INFO]
     causes = find_causes(None, after)
-    assert [(c.kind, c.what) for c in causes] == [("cycle", "dict['children'] → list[0] → "
-                                                   "dict['parent'] → dict"), ("type", "Record")]
-    assert causes[1].detail == "+2,000 live objects"
-    assert (causes[1].bytes, causes[1].line) == (200_000, f"{HERE}:3")
+    # largest first: the type's 200,000 bytes, then the cycle's 2,048
+    assert [(c.kind, c.what) for c in causes] == [
+        ("type", "Record"), ("cycle", "dict['children'] → list[0] → dict['parent'] → dict")
+    ]
+    assert causes[0].detail == "+2,000 live objects"
+    assert (causes[0].bytes, causes[0].line) == (200_000, f"{HERE}:3")
+
+
+def test_a_line_holding_more_at_the_end_is_a_cause() -> None:
+    before = dataclasses.replace(report(), top_lines=(TopLine(HERE, 9, "keep", 1_000, 10),))
+    after = dataclasses.replace(report(), top_lines=(TopLine(HERE, 9, "keep", 3_001_000, 60),))
+    [cause] = find_causes(before, after)
+    assert (cause.kind, cause.what, cause.bytes, cause.line) == (
+        "line", "keep", 3_000_000, f"{HERE}:9"
+    )
 
 
 def test_at_most_three_causes_largest_first() -> None:
@@ -91,3 +110,14 @@ def test_at_most_three_causes_largest_first() -> None:
     ]
     causes = find_causes(None, report(*shapes))
     assert [c.bytes for c in causes] == [40, 30, 20]
+
+
+def test_the_same_cycle_read_from_another_object_is_the_same_shape() -> None:
+    rotated = CycleShape(
+        types=("dict", "list"),
+        path=(PathStep("dict", "['parent']"), PathStep("dict", "['children']"),
+              PathStep("list", "[0]")),
+        cycles=1, objects=52, bytes_held_at_most=1000, bytes_freed_total=1000,
+        allocated_at=SourceLine(HERE, 8, "work"),
+    )
+    assert find_causes(report(tree(1000)), report(rotated)) == ()

@@ -228,3 +228,26 @@ def test_a_baseline_with_an_impossible_configuration_names_the_file(
     assert (code, out) == (2, "")
     assert err.count("\n") == 1 and err.startswith(f"agmem: error: baseline {path}")
     assert message in err
+
+
+def test_a_user_workload_keeping_memory_across_iterations_fails_on_retained_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a user workload's baseline, whose step frees what it makes
+    monkeypatch.chdir(tmp_path)
+    step = tmp_path / "job.py"
+    step.write_text("kept = []\ndef step(i):\n    data = bytearray(10_000)\n")
+    code, _, err = agmem("baseline", "save", "base.json", "--workload", "job.py:step",
+                         "--iterations", "300", "--repeat", "1")
+    assert code == 0, err
+    # when the step keeps each 10 kB buffer (3 MB over 300 iterations)
+    step.write_text("kept = []\ndef step(i):\n    kept.append(bytearray(10_000))\n")
+    code, out, err = agmem("check", "--baseline", "base.json", "--format", "json",
+                           "--no-explain-on-fail")
+    # then retained memory regressed by about those 3 MB, and the collector was not gated
+    assert code == 1, err
+    document = json.loads(out)
+    assert "retained_bytes" in document["regressed"]
+    retained = next(r for r in document["rows"] if r["metric"] == "retained_bytes")
+    assert 3_000_000 <= retained["change"] <= 3_200_000
+    assert next(r for r in document["rows"] if r["metric"] == "gc_collected")["class"] == "info"

@@ -10,6 +10,7 @@ import numpy  # noqa: F401
 import pytest
 
 import autograd_mem.engine  # noqa: F401
+from autograd_mem.pytest_plugin.probe import young_generation
 from autograd_mem.schema.pytest_session import MeasuredTest, from_dict
 
 QUIET = ("-p", "no:hypothesispytest", "-p", "no:cacheprovider", "-p", "no:randomly")
@@ -110,21 +111,32 @@ def test_young_collections_give_the_full_detail_figures_and_tracemalloc_peaks(
     assert json.loads((pytester.path / "full.json").read_text())["detail"] == "full"
     for name in ("test_big_array", "test_a_few_cycles", "test_many_cycles", "test_clean"):
         coarse, fine = young[name].figures, full[name].figures
-        # and the counts, cycle paths and source lines are the full detail's
-        assert coarse.collected == fine.collected, name
-        assert coarse.cycles == fine.cycles, name
-        assert [(s.path, s.allocated_at) for s in coarse.shapes] == [
-            (s.path, s.allocated_at) for s in fine.shapes
-        ], name
+        # and the counts, cycle paths and source lines are the full detail's, except that
+        # a test during which the collector walked the old generation may also have been
+        # charged garbage older than it (which its figures then say)
+        shapes = [(s.path, s.allocated_at) for s in coarse.shapes]
+        expected = [(s.path, s.allocated_at) for s in fine.shapes]
+        if coarse.older_garbage_possible:
+            assert coarse.collected >= fine.collected and shapes[0] == expected[0], name
+            assert set(expected) <= set(shapes), name
+        else:
+            assert (coarse.collected, coarse.cycles) == (fine.collected, fine.cycles), name
+            assert shapes == expected, name
         # and each peak of 1 MiB or more is within 5% of tracemalloc's alone
         if independent[name] >= 1024**2:
             assert abs(coarse.peak_growth_bytes - independent[name]) <= 0.05 * independent[
                 name
             ], (name, coarse.peak_growth_bytes, independent[name])
     assert young["test_a_few_cycles"].figures.cycles == 10
-    assert young["test_many_cycles"].figures.collected == 30_000
-    assert young["test_many_cycles"].figures.collections > 1  # its own collections ran
+    assert full["test_many_cycles"].figures.collected == 30_000
+    many = young["test_many_cycles"].figures
+    assert many.collected >= 30_000 and many.collections > 1  # its own collections ran
+    # and the tests whose objects a full collection may have met with older garbage say so
+    flagged = {name for name, test in young.items() if test.figures.older_garbage_possible}
+    assert flagged == ({"test_many_cycles"} if young_generation() is not None else set())
     # and what the young collections leave out, as documented: a cycle through an object
     # older than the test, found by the full collection after it
+    # (where the collector has young generations to collect alone)
     assert full["test_through_an_old_object"].figures.cycles == 1
-    assert young["test_through_an_old_object"].figures.cycles == 0
+    expected = 1 if young_generation() is None else 0
+    assert young["test_through_an_old_object"].figures.cycles == expected
