@@ -19,7 +19,7 @@ from autograd_mem.analysis.regression import CheckReport
 from autograd_mem.reporters import check_rows, explain, rows
 from autograd_mem.reporters.chart import run_name
 from autograd_mem.schema.codec import to_plain
-from autograd_mem.schema.explain import ExplainReport, SourceLine
+from autograd_mem.schema.explain import CycleShape, ExplainReport, SourceLine
 from autograd_mem.schema.pytest_session import MeasuredTest, from_dict
 from autograd_mem.schema.run import Measurement
 from autograd_mem.schema.units import format_bytes, format_count
@@ -84,21 +84,36 @@ def _collections(measurement: Measurement) -> dict[str, Any]:
     }
 
 
+def _site(site: SourceLine | None) -> str | None:
+    return explain.site_text(site) if site is not None else None
+
+
+def _shape_view(shape: CycleShape, plain: dict[str, Any]) -> dict[str, Any]:
+    return {**plain, "path_text": explain.path_text(shape),
+            "site_text": _site(shape.allocated_at), "inner_site_text": _site(shape.allocated_in)}
+
+
 def explain_view(report: ExplainReport | None) -> dict[str, Any] | None:
-    """The explain panel: the terminal's sentences, and every shape (the terminal lists five)."""
+    """The explain panel: the terminal's sentences, every shape (the terminal lists five),
+    what grew and the lines holding most, each with its source line written out."""
     if report is None:
         return None
     plain = to_plain(report)
-    shapes = [
-        {
-            **shape_plain,
-            "path_text": explain.path_text(shape),
-            "site_text": explain.site_text(shape.allocated_at) if shape.allocated_at else None,
-        }
-        for shape, shape_plain in zip(report.shapes, plain["shapes"], strict=True)
-    ]
-    # The other fields as the document holds them: what a later schema adds still shows.
-    return {**plain, "summary": explain.summary(report), "shapes": shapes}
+    waiting = plain.get("waiting") or {}
+    return {
+        # The other fields as the document holds them: what a later schema adds still shows.
+        **plain,
+        "summary": explain.summary(report),
+        "waiting_text": explain.waiting_text(report),
+        "shapes": [_shape_view(s, p) for s, p in zip(report.shapes, plain["shapes"], strict=True)],
+        "growth": [{**p, "site_text": _site(g.allocated_at)}
+                   for g, p in zip(report.growth, plain["growth"], strict=True)],
+        "top_lines": [{**p, "site_text": explain.site_text(SourceLine(t.file, t.line, t.function))}
+                      for t, p in zip(report.top_lines, plain["top_lines"], strict=True)],
+        "waiting": {**waiting, "shapes": [
+            _shape_view(s, p)
+            for s, p in zip(report.waiting.shapes, waiting.get("shapes", []), strict=True)]},
+    }
 
 
 def variant(measurement: Measurement, label: str, colour: str) -> dict[str, Any]:
@@ -242,18 +257,8 @@ def _test_row(test: MeasuredTest) -> dict[str, Any]:
         elif unit == "count" and isinstance(value, int):
             complete = key != "cycles" or figures.cycles_complete
             row[f"{key}_text"] = format_count(value) + ("" if complete else "+")
-    row["shapes"] = [
-        {**to_plain(shape), "path_text": explain.path_text(shape),
-         "site_text": _site(shape.allocated_at)}
-        for shape in figures.shapes
-    ]
+    row["shapes"] = [_shape_view(shape, to_plain(shape)) for shape in figures.shapes]
     return row
-
-
-def _site(site: SourceLine | None) -> str | None:
-    if site is None:
-        return None
-    return f"{site.file}:{site.line} in {site.function}"
 
 
 def pytest_view(document: Mapping[str, Any], header: Sequence[str] = ()) -> dict[str, Any]:

@@ -236,9 +236,17 @@ def test_the_explain_panel_lists_every_shape(browser, compare_page):
     _open(browser, page)
     shapes = document["measurements"][0]["explain"]["shapes"]
     rows = browser.evaluate(
-        "[...document.querySelectorAll('#explain-strong table.shapes tbody tr')]"
+        "[...document.querySelector('#explain-strong table.shapes').querySelectorAll('tbody tr')]"
         ".map(r => r.children[1].textContent)")
     assert [_number(text) for text in rows] == [shape["objects"] for shape in shapes]
+    # each shape's bytes, exact under the pointer: the most held at once, and freed in all
+    held = browser.evaluate(
+        "[...document.querySelector('#explain-strong table.shapes').querySelectorAll('tbody tr')]"
+        ".map(r => [r.children[2].title, r.children[3].title])")
+    assert held == [[f"{s['bytes_held_at_most']:,} B", f"{s['bytes_freed_total']:,} B"]
+                    for s in shapes]
+    # and nothing the document holds is shown as an object's name rather than its content
+    assert "[object" not in browser.evaluate("document.body.innerText")
 
 
 @pytest.mark.slow

@@ -15,7 +15,7 @@
       if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
       else node.setAttribute(key, value === true ? "" : value);
     }
-    for (const child of children.flat()) {
+    for (const child of children.flat(Infinity)) {
       if (child === null || child === undefined) continue;
       node.append(child instanceof Node ? child : String(child));
     }
@@ -603,39 +603,74 @@
   }
 
   const KNOWN_EXPLAIN = new Set(["collections", "garbage_objects", "garbage_by_type", "array_bytes_held",
-    "example_cycle", "shapes", "bytes_held", "growth", "summary"]);
+    "example_cycle", "shapes", "bytes_held", "bytes_held_at_most", "bytes_freed_total", "growth",
+    "top_lines", "waiting", "waiting_text", "summary"]);
 
-  function shapesTable(shapes) {
-    return el("div", {class: "table-scroll"}, el("table", {class: "shapes"},
-      el("thead", {}, el("tr", {}, ["cycles", "objects", "bytes held", "path", "allocated at", "hint"].map(
-        (h, i) => el("th", {scope: "col", class: i < 3 ? "num" : null}, h)))),
-      el("tbody", {}, shapes.map((s) => el("tr", {},
-        el("td", {class: "num"}, formatCount(s.cycles)), el("td", {class: "num"}, formatCount(s.objects)),
-        el("td", {class: "num", title: exactBytes(s.bytes_held)}, formatBytes(s.bytes_held)),
-        el("td", {}, el("code", {}, s.path_text)),
-        el("td", {}, s.site_text ? el("code", {class: "site"}, s.site_text) : "unknown (not traced)"),
-        el("td", {}, s.hint || ""))))));
+  // A shape's bytes: the most held at once and the total freed (an older document: held).
+  function shapeBytes(s, key) {
+    const value = s[key] ?? s.bytes_held;
+    return el("td", {class: "num", title: value === undefined ? null : exactBytes(value)}, formatBytes(value));
   }
 
-  function growthList(growth) {
-    return el("ul", {class: "growth"}, growth.map((g) => el("li", {},
-      el("code", {}, g.type), `: ${formatCount(g.start)} → ${formatCount(g.end)} (+${formatCount(g.end - g.start)})`,
-      // Later documents may say where each type was made: shown when present.
-      g.lines ? el("ul", {}, g.lines.map((line) => el("li", {}, el("code", {},
-        typeof line === "string" ? line : `${line.file}:${line.line}${line.function ? ` in ${line.function}` : ""}`),
-        line.count !== undefined ? ` (${formatCount(line.count)})` : ""))) : null)));
+  function siteCell(s) {
+    if (!s.site_text) return el("td", {}, "unknown (not traced)");
+    return el("td", {}, el("code", {class: "site"}, s.site_text),
+      s.inner_site_text ? el("div", {class: "inner"}, "in ", el("code", {class: "site"}, s.inner_site_text)) : null);
+  }
+
+  // As the terminal: the cycle, where it was made and what to do, in one cell under each other.
+  function shapesTable(shapes) {
+    const headings = ["cycles", "objects", "held at most", "freed in all", "cycle, where it was made, and what to do"];
+    return el("div", {class: "table-scroll"}, el("table", {class: "shapes"},
+      el("thead", {}, el("tr", {}, headings.map((h, i) => el("th", {scope: "col", class: i < 4 ? "num" : null}, h)))),
+      el("tbody", {}, shapes.map((s) => el("tr", {},
+        el("td", {class: "num"}, formatCount(s.cycles)), el("td", {class: "num"}, formatCount(s.objects)),
+        shapeBytes(s, "bytes_held_at_most"), shapeBytes(s, "bytes_freed_total"),
+        el("td", {},
+          el("div", {class: "path"}, el("code", {}, s.path_text)),
+          el("div", {class: "made"}, "made at ", s.site_text ? el("code", {class: "site"}, s.site_text) : "unknown (not traced)",
+            s.inner_site_text ? [", in ", el("code", {class: "site"}, s.inner_site_text)] : null),
+          s.hint ? el("div", {class: "hint"}, "hint: ", s.hint) : null))))));
+  }
+
+  function growthTable(growth) {
+    const bytes = (g) => g.bytes_end === undefined ? "–" : formatBytes(g.bytes_end - g.bytes_start, true);
+    return el("div", {class: "table-scroll"}, el("table", {class: "figures growth"},
+      el("thead", {}, el("tr", {}, ["type", "at the start", "at the end", "growth", "bytes", "allocated at"].map(
+        (h, i) => el("th", {scope: "col", class: i > 0 && i < 5 ? "num" : null}, h)))),
+      el("tbody", {}, growth.map((g) => el("tr", {},
+        el("td", {}, el("code", {}, g.type)), el("td", {class: "num"}, formatCount(g.start)),
+        el("td", {class: "num"}, formatCount(g.end)), el("td", {class: "num"}, `+${formatCount(g.end - g.start)}`),
+        el("td", {class: "num"}, bytes(g)), siteCell(g))))));
+  }
+
+  function linesTable(lines) {
+    return el("div", {class: "table-scroll"}, el("table", {class: "figures lines"},
+      el("thead", {}, el("tr", {}, ["bytes", "blocks", "line"].map(
+        (h, i) => el("th", {scope: "col", class: i < 2 ? "num" : null}, h)))),
+      el("tbody", {}, lines.map((line) => el("tr", {},
+        el("td", {class: "num", title: exactBytes(line.bytes)}, formatBytes(line.bytes)),
+        el("td", {class: "num"}, formatCount(line.count)), siteCell(line))))));
   }
 
   function explainBlock(v) {
     const report = v.explain;
-    const extra = Object.entries(report).filter(([key, value]) => !KNOWN_EXPLAIN.has(key) && Array.isArray(value) && value.length
-      && typeof value[0] === "object");
+    // Lists a later document adds, shown as they are until the page learns them.
+    const extra = Object.entries(report).filter(([key, value]) => !KNOWN_EXPLAIN.has(key) && Array.isArray(value)
+      && value.length && typeof value[0] === "object");
+    const waiting = report.waiting || {};
     return el("article", {id: `explain-${cssId(v.label)}`, class: "explain", tabindex: -1},
       el("h3", {}, variants.length > 1 ? `What the collector found in ${v.label}` : "What the collector found"),
       el("p", {}, report.summary),
-      report.shapes && report.shapes.length ? shapesTable(report.shapes) : null,
-      report.growth && report.growth.length
-        ? [el("h4", {}, "Live objects that grew over the run (alive at its end, not garbage)"), growthList(report.growth)]
+      (report.shapes || []).length ? shapesTable(report.shapes) : null,
+      report.waiting_text ? [el("p", {}, report.waiting_text),
+        (waiting.shapes || []).length ? shapesTable(waiting.shapes) : null] : null,
+      (report.growth || []).length
+        ? [el("h4", {}, "Objects that grew over the run and were still there at its end"), growthTable(report.growth)]
+        : null,
+      (report.top_lines || []).length
+        ? [el("h4", {}, "Lines holding the most memory at the end (allocated during the run, not freed)"),
+           linesTable(report.top_lines)]
         : null,
       extra.map(([key, value]) => [el("h4", {}, key.replaceAll("_", " ")), genericTable(value)]));
   }
