@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from autograd_mem._version import __version__
+from autograd_mem.analysis import steady_state
 from autograd_mem.errors import ResultFormatError
 from autograd_mem.schema.codec import check_schema, header
 from autograd_mem.schema.run import Measurement, Metrics, measurement_from_dict, measurement_to_dict
@@ -97,6 +98,8 @@ class Comparison:
     verdicts: tuple[ModeVerdict, ...]
     labels: tuple[str, ...]  # one per measurement, unique
     tool_version: str = __version__  # the agmem that compared them (kept when read back)
+    # Programs only: each one's growth after its setup, in plain words (analysis.steady_state).
+    after_setup: str | None = None
 
     @property
     def reference(self) -> Measurement:
@@ -113,8 +116,12 @@ class Comparison:
 
     @property
     def verdict(self) -> str:
-        """The verdict as the reports print it: one line per mode compared."""
-        return "\n".join(v.sentence for v in self.verdicts)
+        """The verdict as the reports print it: one line per mode compared, and for programs
+        first the line that says which keeps growing after its setup."""
+        lines = [v.sentence for v in self.verdicts]
+        if self.after_setup is not None:
+            lines.insert(0, self.after_setup)
+        return "\n".join(lines)
 
 
 def mode_labels(measurements: Sequence[Measurement]) -> tuple[str, ...]:
@@ -148,7 +155,22 @@ def compare(
         _verdict(reference, m, names[0], label, of_modes)
         for label, m in zip(names[1:], measurements[1:], strict=True)
     )
-    return Comparison(tuple(measurements), ratios, verdicts, names)
+    return Comparison(
+        tuple(measurements), ratios, verdicts, names, after_setup=_after_setup(measurements, names)
+    )
+
+
+def _after_setup(measurements: Sequence[Measurement], names: Sequence[str]) -> str | None:
+    """``leaky.py keeps growing, +1.2 MiB/s after setup; fixed.py levels off`` (programs:
+    a workload's timeline starts after its warm-up, so it has no setup to set apart)."""
+    if any(m.config.program is None for m in measurements):
+        return None
+    return "; ".join(
+        steady_state.growth_phrase(
+            label, steady_state.steady_state(m.timeline, m.metrics.wall_seconds)
+        )
+        for label, m in zip(names, measurements, strict=True)
+    )
 
 
 def _growth_phrase(
@@ -221,6 +243,7 @@ def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
         "labels": list(comparison.labels),
         "ratio": "reference ÷ mode" if comparison.of_modes else "reference ÷ variant",
         "ratios": {label: dict(values) for label, values in comparison.ratios.items()},
+        "after_setup": comparison.after_setup,
         "verdict": [
             {
                 "mode": v.label,  # the variant's label (a mode's, in a comparison of modes)

@@ -157,8 +157,8 @@ class ExplainPass:
             end = growth_probe.take_census(self, traces, linked, *sites.caches(), keep=True)
             names = growth_probe.grown_types(self._start, end)
             self.growth = allocations.type_rows(names, self._start, end, traces, linked)
+            self.top_lines = allocations.top_lines(allocations.with_native(traces, end, linked))
             del end
-            self.top_lines = allocations.top_lines(traces)
 
     def __exit__(self, *exc: object) -> None:
         self._tracing.stop()

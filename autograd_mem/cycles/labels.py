@@ -204,6 +204,20 @@ class _AttributeReader:
                 reading.edges.append((f".{name}", index))
 
 
+_TENSOR_READER = _AttributeReader(_TORCH_TENSOR_ATTRIBUTES)
+_NON_LEAF_READER = _AttributeReader(tuple(n for n in _TORCH_TENSOR_ATTRIBUTES if n != "grad"))
+
+
+def _tensor_attributes(tensor: Any, reading: Reading) -> None:
+    """A Tensor's references; ``.grad`` only where torch keeps one: reading it on a
+    non-leaf tensor (always None there) raises a UserWarning in the user's program."""
+    try:
+        keeps_grad = tensor.is_leaf or tensor.retains_grad
+    except Exception:  # a tensor subclass that refuses: leave .grad unread
+        keeps_grad = False
+    (_TENSOR_READER if keeps_grad else _NON_LEAF_READER)(tensor, reading)
+
+
 def _class_reference(obj: Any, reading: Reading) -> None:
     index = reading.members.get(id(type(obj)))
     if index is not None:
@@ -237,7 +251,7 @@ def _torch_extractors(cls: type) -> list[Extractor]:
     if tensor is None:
         return []
     if issubclass(cls, tensor):
-        return [_AttributeReader(_TORCH_TENSOR_ATTRIBUTES)]
+        return [_tensor_attributes]
     autograd_function = getattr(getattr(torch, "autograd", None), "function", None)
     backward_function = getattr(autograd_function, "BackwardCFunction", None)
     if backward_function is not None and issubclass(cls, backward_function):

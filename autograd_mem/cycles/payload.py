@@ -12,7 +12,9 @@ garbage objects is counted once, when its last holder dies.
 Sizes are ``sys.getsizeof`` (which for ``bytes``, ``bytearray``, ``array.array`` and
 a numpy array that owns its data includes the buffer; a numpy view counts its header
 and leads to its ``base``, counted once), and for a torch Tensor its header plus its
-storage's bytes, once per storage. torch is looked at only when the workload imported it.
+storage's bytes and those of the tensors its autograd graph saved, once per storage
+(:mod:`~autograd_mem.probes.native`). torch is looked at only when the workload
+imported it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from autograd_mem.probes.native import NativeSizer
 
 
 def _refcounts(objects_by_id: dict[int, Any]) -> dict[int, int]:
@@ -132,11 +136,10 @@ class Sizer:
     """Bytes of one collection's dying objects; a torch storage is counted once per collection."""
 
     def __init__(self) -> None:
-        torch = sys.modules.get("torch")
-        self._tensor: type | None = getattr(torch, "Tensor", None) if torch else None
         numpy = sys.modules.get("numpy")
         self.ndarray: type | None = getattr(numpy, "ndarray", None) if numpy else None
-        self._storages: set[int] = set()
+        # A tensor's storage, and what its autograd graph saved (probes.native).
+        self._native = NativeSizer()
         self.array_bytes = 0  # numpy arrays' own buffers, the ``array_bytes_held`` figure
 
     def size(self, obj: Any) -> int:
@@ -150,22 +153,10 @@ class Sizer:
         return size
 
     def native(self, obj: Any) -> int:
-        """Bytes ``tracemalloc`` never sees: a torch Tensor's storage, once per storage
+        """Bytes ``tracemalloc`` never sees: a torch Tensor's storage and what its autograd
+        graph saved for backward (:mod:`~autograd_mem.probes.native`), once per storage
         (torch allocates it itself; numpy reports its buffers to ``tracemalloc``).
 
-        Asked once per object: the storage is counted for the first tensor seen on it.
+        Asked once per object: a storage is counted for the first tensor seen on it.
         """
-        if self._tensor is None or not isinstance(obj, self._tensor):
-            return 0
-        return self._storage_bytes(obj)
-
-    def _storage_bytes(self, tensor: Any) -> int:
-        try:
-            storage = tensor.untyped_storage()
-            pointer, nbytes = storage.data_ptr(), storage.nbytes()
-        except Exception:  # a meta or sparse tensor: no storage of its own
-            return 0
-        if pointer in self._storages:
-            return 0
-        self._storages.add(pointer)
-        return int(nbytes)
+        return self._native.bytes_of(obj)

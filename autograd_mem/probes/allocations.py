@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from autograd_mem.probes import growth, sites
+from autograd_mem.probes import growth, native, sites
 
 # How many lines a report lists.
 TOP_LINES = 10
@@ -112,6 +112,31 @@ def link_new_objects(cap: int = SAMPLED_OBJECTS) -> Linked:
             if len(group) < cap:
                 group.append((id(obj), traceback))
     return linked
+
+
+def with_native(
+    traces: dict[Key, tuple[int, int]], end: growth.Census, linked: Linked
+) -> dict[Key, tuple[int, int]]:
+    """``traces`` with, on each new tensor's traceback, the bytes it holds outside Python's
+    allocator (its storage, and what its autograd graph saved: :mod:`.native`), each
+    storage once: what the lines that made tensors still hold, which ``tracemalloc``
+    alone reads as a few hundred bytes of tensor headers."""
+    sizer = native.NativeSizer()
+    if sizer.tensor_type is None:
+        return traces
+    merged = dict(traces)
+    for cls, found in linked.items():
+        if sizer.tensor_type not in cls.__mro__:
+            continue
+        tracebacks = dict(found)
+        for obj in end.objects.get(cls.__name__, ()):
+            traceback = tracebacks.get(id(obj))
+            held = sizer.bytes_of(obj) if traceback is not None else 0
+            if held:
+                key = tuple(_frames(traceback))
+                size, count = merged.get(key, (0, 0))
+                merged[key] = (size + held, count)
+    return merged
 
 
 def _frames(traceback: Any) -> list[sites.Frame]:

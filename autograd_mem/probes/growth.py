@@ -24,6 +24,8 @@ import types
 from dataclasses import dataclass, field
 from typing import Any
 
+from autograd_mem.probes.native import NativeSizer
+
 # How many growing types a report lists.
 GROWTH_TYPES = 10
 
@@ -98,13 +100,21 @@ def take_census(*own: Any, keep: bool = False) -> Census:
     del tracked
     census = Census()
     counts, sizes = census.counts, census.sizes
+    # torch's tensors hold their storage (and their graphs' saved tensors) outside
+    # Python's allocator: counted with them, each storage once per census.
+    native = NativeSizer()
     for cls, group in by_type.items():
         name = cls.__name__
         counts[name] = counts.get(name, 0) + len(group)
-        sizes[name] = sizes.get(name, 0) + sizes_of(group)
+        sizes[name] = sizes.get(name, 0) + sizes_of(group) + native.total(group)
         if keep:
             census.objects.setdefault(name, []).extend(group)
     return census
+
+
+def count_by_type(*own: Any) -> dict[str, int]:
+    """Live objects per type name (tracked, and the untracked ones they refer to)."""
+    return take_census(*own).counts
 
 
 def grown_types(start: Census, end: Census, limit: int = GROWTH_TYPES) -> list[str]:
@@ -119,6 +129,16 @@ def grown_types(start: Census, end: Census, limit: int = GROWTH_TYPES) -> list[s
         )
 
     return sorted(grown, key=rank)[:limit]
+
+
+def top_growth(
+    start: dict[str, int], end: dict[str, int], limit: int = GROWTH_TYPES
+) -> list[tuple[str, int, int]]:
+    """``(type, start, end)`` for the types whose count grew most, largest growth first."""
+    grown = [(name, start.get(name, 0), count) for name, count in end.items()
+             if count > start.get(name, 0)]
+    grown.sort(key=lambda row: (-(row[2] - row[1]), row[0]))
+    return grown[:limit]
 
 
 def sizes_of(objects: list[Any]) -> int:

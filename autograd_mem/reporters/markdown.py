@@ -54,7 +54,8 @@ def render_run(measurement: Measurement) -> str:
     ]
     notes = rows.incomplete_notes(measurement)
     lines += [f"> **Incomplete:** {_escape(note)}" for note in notes] + ([""] if notes else [])
-    body = [[row.title, rows.cell(measurement, row)] for row in rows.all_rows(measurement)]
+    shown = rows.all_rows(measurement) + rows.setup_rows(measurement)
+    body = [[row.title, rows.cell(measurement, row)] for row in shown]
     lines += _table(["Metric", "Value"], body, ["left", "right"])
     lines += ["", f"### {chart_title([measurement])}", "", *_chart([measurement])]
     lines += _explain(measurement, "What the collector found (--explain)")
@@ -69,7 +70,7 @@ def render_comparison(comparison: Comparison) -> str:
         "",
         *[f"_{line}_" for line in rows.describe_environments(comparison)],
         "",
-        *[f"**Verdict:** {v.sentence}" for v in comparison.verdicts],
+        *[f"**Verdict:** {line}" for line in comparison.verdict.splitlines()],
         "",
     ]
     headings = ["Metric", *comparison.labels, *rows.ratio_headings(comparison)]

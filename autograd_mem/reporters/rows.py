@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from autograd_mem.analysis.compare import Comparison, format_ratio
+from autograd_mem.analysis.steady_state import rate_words, steady_state
 from autograd_mem.schema.run import Measurement, Metrics
 from autograd_mem.schema.units import format_bytes, format_count, format_seconds
 from autograd_mem.targets.workloads import parameters_read
@@ -133,6 +134,24 @@ def time_rows(measurement: Measurement | None = None) -> list[Row]:
     return [
         Row("Wall time (iterations only)", _get("wall_seconds"), format_seconds, "wall_seconds"),
         Row("Time per iteration", _get("seconds_per_iteration"), format_seconds),
+    ]
+
+
+def setup_rows(measurement: Measurement) -> list[Row]:
+    """A program's setup apart from its growth (``analysis.steady_state``), read from the
+    representative run's timeline; none for a workload (its timeline starts after its
+    warm-up) or a timeline too short to tell."""
+    if measurement.config.program is None:
+        return []
+    state = steady_state(measurement.timeline, measurement.metrics.wall_seconds)
+    if state is None:
+        return []
+    verdict = f"keeps growing, {rate_words(state)}" if state.growing else "levels off"
+    return [
+        Row("Setup ends at", lambda _: state.setup_end_seconds, format_seconds),
+        Row("RSS climbed during setup", lambda _: state.setup_bytes, _growth),
+        Row("Growth after setup", lambda _: state.growth_after_setup_bytes, _growth),
+        Row("After setup", lambda _: verdict, str),
     ]
 
 

@@ -75,6 +75,11 @@ def render_run(measurement: Measurement) -> RenderableType:
         _section("Memory", rows.memory_rows(measurement), measurement),
         _section("Collector", rows.collector_rows(measurement), measurement),
         _section("Time", rows.time_rows(measurement), measurement),
+    ]
+    setup = rows.setup_rows(measurement)
+    if setup:
+        parts.append(_section("Setup apart from growth", setup, measurement))
+    parts += [
         Panel(
             Timelines([measurement]),
             title=chart_title([measurement]),
@@ -174,9 +179,9 @@ def render_comparison(comparison: Comparison) -> RenderableType:
 
     # A line of text, not a panel: it wraps cleanly in a narrow terminal and copies whole.
     verdict = Text()
-    for line in comparison.verdicts:
+    for line in comparison.verdict.splitlines():
         verdict.append("Verdict: ", style="bold green")
-        verdict.append(line.sentence + "\n", style="bold")
+        verdict.append(line + "\n", style="bold")
     parts: list[RenderableType] = [
         header,
         table,
