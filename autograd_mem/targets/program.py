@@ -332,7 +332,18 @@ def _execute(spec: ProgramSpec) -> BaseException | None:
 
 
 def _wait_for_threads(threads_before: set[threading.Thread]) -> None:
-    """Join the non-daemon threads the program started, as the interpreter does before exiting."""
+    """End the program's threads as the interpreter does before exiting: first the calls
+    registered with ``threading._register_atexit`` (``concurrent.futures`` and joblib's
+    loky wake their manager threads there, which would otherwise wait forever), then a
+    join of every non-daemon thread the program started."""
+    registered = getattr(threading, "_threading_atexits", None)
+    if registered:
+        for call in reversed(list(registered)):
+            try:
+                call()
+            except Exception:
+                traceback.print_exc()
+        registered.clear()  # run once, as at shutdown
     for thread in threading.enumerate():
         if thread not in threads_before and not thread.daemon and thread.is_alive():
             thread.join()

@@ -315,3 +315,18 @@ def test_a_program_that_owns_its_interpreter_is_measured_without_a_false_figure(
         # rebinding gc.callbacks does not detach the observer: the collector calls the
         # list it was given at start-up, whatever the name now points to
         assert metrics["gc_collected"] >= most and notes == []
+
+
+def test_an_executor_left_open_ends_as_at_interpreter_exit(tmp_path):
+    # given a pool the program never shuts down: python wakes its manager thread at exit
+    # (threading._register_atexit); agmem must too, or wait on it forever
+    ended = run(tmp_path, """
+        import concurrent.futures
+        def plus_one(x):
+            return x + 1
+        if __name__ == "__main__":
+            executor = concurrent.futures.ProcessPoolExecutor(2)
+            print(list(executor.map(plus_one, range(4))))
+    """, "--format", "json", "--timeout", "30")
+    assert ended.returncode == 0, ended.stderr
+    assert "[1, 2, 3, 4]" in ended.stderr
