@@ -131,8 +131,8 @@ class Timeline:
     children_rss_bytes: tuple[int, ...] = ruled(BYTES_COLUMN, ())
 
     def __post_init__(self) -> None:
-        _equal_lengths(self, ("seconds", "rss_bytes", "iteration"),
-                       ("rss_bytes_min", "children_rss_bytes"))
+        _equal_lengths(self, ("seconds", "rss_bytes"),
+                       ("iteration", "rss_bytes_min", "children_rss_bytes"))
 
 
 @dataclass(frozen=True)
