@@ -43,7 +43,7 @@ as it comes (stdout carries the report) and kept for the error message if it fai
 
 """ + exit_code_epilog(
     (ExitCode.OK, ExitCode.USAGE, ExitCode.RUN_FAILED, ExitCode.INTERRUPTED)
-) + PROGRAM_STATUS
+) + "\n" + PROGRAM_STATUS
 
 
 @click.command("run", cls=ProgramCommand, epilog=EPILOG)
