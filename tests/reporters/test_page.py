@@ -52,7 +52,7 @@ def _made(tmp_path_factory: pytest.TempPathFactory, name: str, command: str,
 @pytest.fixture(scope="module")
 def compare_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
     return _made(tmp_path_factory, "compare", "compare", "--modes", "strong,weak",
-                 "--iterations", "150", "--size", "2000", "--explain")
+                 "--iterations", "400", "--size", "2000", "--explain")
 
 
 @pytest.fixture(scope="module")
@@ -287,7 +287,7 @@ def check_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
     folder = tmp_path_factory.mktemp("check")
     page, document = folder / "check.html", folder / "check.json"
     result = CliRunner().invoke(cli, [
-        "check", "--max-collected", "0", "--mode", "strong", "--iterations", "120",
+        "check", "--max-collected", "0", "--mode", "strong", "--iterations", "400",
         "--size", "1000", "--format", "json", "-o", str(document), "--html", str(page), "-q",
     ], prog_name="agmem", catch_exceptions=False)
     assert result.exit_code == 1, result.output  # strong mode leaves cycles: over budget

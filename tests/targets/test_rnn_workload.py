@@ -112,7 +112,7 @@ def test_compare_rnn_shows_the_modes_and_the_cut(tmp_path) -> None:
     def compare(*options: str):
         result = CliRunner().invoke(
             cli,
-            ["compare", "--workload", "rnn", "--iterations", "300", *options, "--format", "json"],
+            ["compare", "--workload", "rnn", "--iterations", "900", *options, "--format", "json"],
         )
         assert result.exit_code == 0, result.stderr
         return comparison_from_dict(json.loads(result.stdout)).measurements
