@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -51,6 +52,14 @@ def fixture_line(stderr: str) -> dict:
 # --- a script with arguments that leaks cycles --------------------------------------------
 
 
+@pytest.mark.xfail(
+    sys.version_info < (3, 11),
+    strict=True,
+    reason="known bug (stop 14): on 3.10 the program's peak growth and retained bytes read "
+    "about 2 MiB under what it holds, whatever its size (11.06 of 12.5 MiB at n=200, "
+    "4.5 of 6.25 MiB at n=100): about 2 MiB agmem holds at the baseline is freed in the "
+    "window",
+)
 def test_a_leaking_script_runs_unchanged_with_its_arguments_and_its_cycles_are_found():
     # given a script that makes 200 self-referencing nodes of 64 KiB each, too few
     # allocations for the collector to run before it ends
