@@ -32,7 +32,6 @@ from autograd_mem.measure.protocol import (
     collector_cells,
 )
 from autograd_mem.probes import allocated, gc_probe, rss
-from autograd_mem.probes.imports import UntracedImports
 from autograd_mem.schema.child import ChildResult, ChildStatus
 from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.run import IterationRecord, Metrics, RunResult
@@ -202,8 +201,6 @@ def explain(config: RunConfig, flight: memoryview | None = None) -> ChildResult:
     explained = explain_probe.ExplainPass()
     with ExitStack() as modes:
         spec = _prepared(config, modes)
-        # A library's import traced costs many times the loop it serves (probes.imports).
-        modes.enter_context(UntracedImports())
         status = run_program(spec, _explained(explained))
     if guard.is_forked_copy():
         guard.end_forked_copy(status)

@@ -19,16 +19,28 @@ it later is a no-op for ``tracemalloc``. What was traced before and freed meanwh
 would keep a stale trace: the reading frees nothing of the workload's (the garbage is
 freed after it, traced, which is how its bytes are measured). The few objects of the
 switch itself (ctypes' arguments) leave stale traces, whose frames are agmem's.
+
+Threads: the explain pass reads ``tracemalloc`` from a sampler thread too
+(:mod:`.peak`). The switch is one process-wide state, so :meth:`Tracing.paused` holds
+a reentrant lock (:data:`SWITCH_LOCK`); pauses nest, in one thread or across threads
+(:meth:`Tracing.pause`, :meth:`Tracing.resume`: a first-time import, :mod:`.imports`, is
+paused while a collection's reading may be too), the outermost switching the hooks;
+and a thread that must not wait (the sampler) asks with ``wait=False`` and
+skips its reading when another thread's pause is open.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import threading
 import tracemalloc
 from collections.abc import Iterator
 
 _RAW = 0
+
+# Held while tracemalloc's hooks are switched, or it is stopped and started: see above.
+SWITCH_LOCK = threading.RLock()
 _DOMAINS = (_RAW, 1, 2)  # PYMEM_DOMAIN_RAW, PYMEM_DOMAIN_MEM, PYMEM_DOMAIN_OBJ
 
 
@@ -76,6 +88,7 @@ class Tracing:
         self._traced: list[_Allocator] = []
         # (domain, plain functions, tracemalloc's) for each domain switched
         self._domains: list[tuple[int, _Allocator, _Allocator]] = []
+        self._depth = 0  # pauses open, all threads together
 
     def start(self) -> None:
         if tracemalloc.is_tracing():
@@ -96,18 +109,44 @@ class Tracing:
         self.owned = True
 
     def stop(self) -> None:
-        if self.owned and tracemalloc.is_tracing():
-            tracemalloc.stop()
-        self.owned = False
+        with SWITCH_LOCK:
+            if self.owned and tracemalloc.is_tracing():
+                tracemalloc.stop()  # puts the hooks it replaced back, whatever is installed
+            self.owned = False
+            self._depth = 0
+
+    def pause(self) -> None:
+        """Tracing off until the matching :meth:`resume` (pauses nest, across threads too:
+        the hooks switch at the outermost); a no-op when the tracing is not ours."""
+        with SWITCH_LOCK:
+            if self._depth == 0 and (not self.owned or not tracemalloc.is_tracing()):
+                return
+            if self._depth == 0:
+                _install(self._domains, 1)
+            self._depth += 1
+
+    def resume(self) -> None:
+        """Ends one :meth:`pause` (the last one open puts ``tracemalloc``'s hooks back)."""
+        with SWITCH_LOCK:
+            if self._depth == 0:
+                return
+            self._depth -= 1
+            if self._depth == 0:
+                _install(self._domains, 2)
 
     @contextlib.contextmanager
-    def paused(self) -> Iterator[None]:
-        """No tracing inside (when the tracing is ours), the same traces after."""
-        if not self.owned or not tracemalloc.is_tracing():
-            yield
+    def paused(self, wait: bool = True) -> Iterator[bool]:
+        """No tracing inside (when the tracing is ours), the same traces after; the lock is
+        held throughout. Yields False, pausing nothing, when ``wait`` is False and another
+        thread holds the lock."""
+        if not SWITCH_LOCK.acquire(blocking=wait):
+            yield False
             return
-        _install(self._domains, 1)
         try:
-            yield
+            self.pause()
+            try:
+                yield True
+            finally:
+                self.resume()
         finally:
-            _install(self._domains, 2)
+            SWITCH_LOCK.release()

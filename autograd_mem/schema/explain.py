@@ -129,6 +129,45 @@ class WaitingGarbage:
 
 
 @dataclass(frozen=True)
+class PeakMoment:
+    """What held the memory at the largest traced moment of the window, sampled.
+
+    A leak held by a function's locals is gone by the window's end; at its peak it held
+    the memory. ``traced_bytes``: ``tracemalloc``'s size at the largest sample (its
+    traces are kept); ``peak_bytes``: ``tracemalloc``'s own peak as the samples saw it
+    (a spike between two samples makes it the larger); ``seconds``: when the sample was
+    taken, from the window's start; ``lines``: the lines by bytes then, as ``top_lines``.
+    All zero and empty when no sample found the traced size above one step (256 KiB).
+    """
+
+    traced_bytes: int = 0
+    peak_bytes: int = 0
+    seconds: float = 0.0
+    lines: tuple[TopLine, ...] = ()
+
+    def __post_init__(self) -> None:
+        lines = tuple(nested(TopLine, t, "peak.lines") for t in self.lines)
+        object.__setattr__(self, "lines", lines)
+
+
+@dataclass(frozen=True)
+class ImportsApart:
+    """Modules imported for the first time during the window: set-up, not growth.
+
+    Their objects are left out of ``growth`` (made untraced, while a module was being
+    imported) and their allocations out of ``top_lines``. ``modules``: entries
+    ``sys.modules`` gained over those imports; ``bytes``: what the allocators held more
+    after them than before (glibc's ``mallinfo2`` and pymalloc's allocated blocks,
+    summed over the outermost imports; None where they cannot be read); ``seconds``:
+    time spent in them.
+    """
+
+    modules: int = 0
+    bytes: int | None = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
 class ExplainReport:
     """What the collector found, from a rerun with ``gc.DEBUG_SAVEALL``, and what grew."""
 
@@ -146,6 +185,8 @@ class ExplainReport:
     growth: tuple[TypeGrowth, ...] = ()  # types whose live count grew, most bytes first
     top_lines: tuple[TopLine, ...] = ()  # lines by bytes still allocated at the end
     waiting: WaitingGarbage = field(default_factory=WaitingGarbage)  # found after the window
+    peak: PeakMoment = field(default_factory=PeakMoment)  # what held memory at the traced peak
+    imports: ImportsApart = field(default_factory=ImportsApart)  # first-time imports, apart
 
     def __post_init__(self) -> None:
         shapes = tuple(nested(CycleShape, s, "shapes") for s in self.shapes)
@@ -155,3 +196,5 @@ class ExplainReport:
         object.__setattr__(self, "growth", growth)
         object.__setattr__(self, "top_lines", top_lines)
         object.__setattr__(self, "waiting", nested(WaitingGarbage, self.waiting, "waiting"))
+        object.__setattr__(self, "peak", nested(PeakMoment, self.peak, "peak"))
+        object.__setattr__(self, "imports", nested(ImportsApart, self.imports, "imports"))
