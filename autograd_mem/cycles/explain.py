@@ -38,7 +38,7 @@ from autograd_mem.probes import allocations, sites
 from autograd_mem.probes import growth as growth_probe
 from autograd_mem.probes.imports import UntracedImports
 from autograd_mem.probes.peak import PeakSampler
-from autograd_mem.probes.tracing import SWITCH_LOCK, Tracing
+from autograd_mem.probes.tracing import Tracing
 from autograd_mem.schema.explain import (
     ExplainReport,
     ImportsApart,
@@ -184,9 +184,8 @@ class ExplainPass:
         at ``python``'s exit.
         """
         assert self._reader is not None
-        with SWITCH_LOCK:  # the sampler sets the collector's switch under it too
-            enabled = gc.isenabled()
-            gc.disable()  # agmem's own allocations from here on must not start a collection
+        enabled = gc.isenabled()
+        gc.disable()  # agmem's own allocations from here on must not start a collection
         try:
             self._end_sampling()
             self._reader.switch_to(self.waiting)

@@ -20,13 +20,10 @@ would keep a stale trace: the reading frees nothing of the workload's (the garba
 freed after it, traced, which is how its bytes are measured). The few objects of the
 switch itself (ctypes' arguments) leave stale traces, whose frames are agmem's.
 
-Threads: the explain pass reads ``tracemalloc`` from a sampler thread too
-(:mod:`.peak`). The switch is one process-wide state, so :meth:`Tracing.paused` holds
-a reentrant lock (:data:`SWITCH_LOCK`); pauses nest, in one thread or across threads
-(:meth:`Tracing.pause`, :meth:`Tracing.resume`: a first-time import, :mod:`.imports`, is
-paused while a collection's reading may be too), the outermost switching the hooks;
-and a thread that must not wait (the sampler) asks with ``wait=False`` and
-skips its reading when another thread's pause is open.
+Pauses nest (:meth:`Tracing.pause`, :meth:`Tracing.resume`): a first-time import
+(:mod:`.imports`) is paused while a collection's reading may be too, and the outermost
+switches the hooks. The switch is one process-wide state, so the count and the switch
+are kept under a reentrant lock (:data:`SWITCH_LOCK`), for the program's threads.
 """
 
 from __future__ import annotations
@@ -135,18 +132,10 @@ class Tracing:
                 _install(self._domains, 2)
 
     @contextlib.contextmanager
-    def paused(self, wait: bool = True) -> Iterator[bool]:
-        """No tracing inside (when the tracing is ours), the same traces after; the lock is
-        held throughout. Yields False, pausing nothing, when ``wait`` is False and another
-        thread holds the lock."""
-        if not SWITCH_LOCK.acquire(blocking=wait):
-            yield False
-            return
+    def paused(self) -> Iterator[None]:
+        """No tracing inside (when the tracing is ours), the same traces after."""
+        self.pause()
         try:
-            self.pause()
-            try:
-                yield True
-            finally:
-                self.resume()
+            yield
         finally:
-            SWITCH_LOCK.release()
+            self.resume()
