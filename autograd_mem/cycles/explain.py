@@ -16,7 +16,9 @@
   end, not at the peak.
 - Modules imported for the first time run untraced, and are set-up, not growth: their
   objects are left out of what grew, and reported apart
-  (:mod:`~autograd_mem.probes.imports`).
+  (:mod:`~autograd_mem.probes.imports`). A program that says where its set-up ends
+  (``autograd_mem.setup_done()``) has the count and the tracing start again there
+  (:meth:`ExplainPass.setup_done`).
 
 ``tracemalloc`` traces the whole window, and is paused while agmem reads a collection
 (:mod:`~autograd_mem.probes.tracing`). Kept garbage would inflate the main measurement's
@@ -134,6 +136,7 @@ class ExplainPass:
     _tracing: Tracing = field(default_factory=lambda: Tracing(hints.TRACEBACK_FRAMES))
     _sampler: PeakSampler | None = field(default=None, repr=False)
     _imports: UntracedImports | None = field(default=None, repr=False)
+    _set_up: bool = field(default=False, repr=False)
 
     def __enter__(self) -> ExplainPass:
         self._reader = _PartReader(self.window, self._tracing)
@@ -171,8 +174,31 @@ class ExplainPass:
         )
         kept.traces = []
 
+    def setup_done(self) -> None:
+        """The program's set-up is over: what is alive now is counted as the start, and
+        tracing starts again (the set-up's traces forgotten), as does the peak's sampling.
+        Only the first call counts; ignored inside a pause (agmem's reading, an import)."""
+        if self._set_up or self._sampler is None or self._tracing.depth:
+            return
+        self._set_up = True
+        enabled = gc.isenabled()
+        gc.disable()  # the count's own allocations must not start a collection
+        try:
+            self._tracing.stop()
+            if self.count_growth:
+                self._start = growth_probe.take_census(self, *sites.caches(), ids=True)
+            self._sampler.restart()
+            self._tracing.start()
+        finally:
+            if enabled:
+                gc.enable()
+
     def _watched_peak(self) -> int:
-        return 0 if self._watcher is None else self._watcher.peak_traced_bytes
+        """The watcher's peak, seen at each collection (its own saved garbage left out);
+        none after a set-up mark, since it counts from before the mark."""
+        if self._watcher is None or self._set_up:
+            return 0
+        return self._watcher.peak_traced_bytes
 
     def end_window(self, *, count_first: bool = False) -> None:
         """The window is over: what one more collection finds was still waiting for the

@@ -103,6 +103,10 @@ class PeakSampler:
         # The bound method refers to this sampler: a cycle, which the watcher would find.
         self._handler = None
 
+    def restart(self) -> None:
+        """Forget the copy kept: the largest moment is sought from now on (after set-up)."""
+        self.peak = PeakTraces()
+
     def _run(self) -> None:
         """Asks the main thread to sample, every interval. Allocates nothing the collector
         counts (no Event, no tuple, no bound method): an allocation here could start a

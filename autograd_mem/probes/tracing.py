@@ -112,6 +112,11 @@ class Tracing:
             self.owned = False
             self._depth = 0
 
+    @property
+    def depth(self) -> int:
+        """Pauses open now (0: tracing, if it is on, is not paused)."""
+        return self._depth
+
     def pause(self) -> None:
         """Tracing off until the matching :meth:`resume` (pauses nest, across threads too:
         the hooks switch at the outermost); a no-op when the tracing is not ours."""
