@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from autograd_mem.cli.report import MAX_RESULT_BYTES
 from autograd_mem.schema.codec import SCHEMA_VERSION
+from autograd_mem.schema.saved import MAX_RESULT_BYTES
 from cli.test_real_runs import SMALL, agmem
 
 
