@@ -21,6 +21,9 @@ from autograd_mem.schema.rules import field_problem, is_int
 SCHEMA_VERSION = 3
 
 
+_SCALARS = frozenset({int, float, str, bool, type(None)})
+
+
 def to_plain(value: Any) -> Any:
     """Dataclasses and tuples to dicts and lists, recursively: the JSON side of a result.
 
@@ -29,6 +32,9 @@ def to_plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, (tuple, list)):
+        # A series (4,096 numbers) is most of a long run's document: copied at C speed.
+        if all(type(v) in _SCALARS for v in value):
+            return list(value)
         return [to_plain(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): to_plain(v) for k, v in value.items()}
@@ -69,8 +75,16 @@ def from_plain(cls: type, data: Any, where: str) -> Any:
 
 
 def nested(cls: type, value: Any, where: str) -> Any:
-    """A nested dataclass, rebuilt (strictly, by ``from_plain``) when it arrives as a mapping."""
-    return from_plain(cls, value, where) if isinstance(value, Mapping) else value
+    """A nested dataclass, rebuilt (strictly, by ``from_plain``) when it arrives as a mapping.
+
+    Anything else that is not already one (a list, a number: a hand-edited document) is
+    refused here, where its name is known, not left to fail where it is first used.
+    """
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, Mapping):
+        return from_plain(cls, value, where)
+    raise ResultFormatError(f"{where} must be an object, got {value!r:.60}")
 
 
 def header(kind: str, tool_version: str = __version__) -> dict[str, Any]:
@@ -106,7 +120,7 @@ def check_schema(data: Any, kind: str, where: str = "document") -> str:
     if found != kind:
         hint = " (save one with `agmem baseline save FILE`)" if kind == "baseline" else ""
         raise ResultFormatError(
-            f"{where}: a {found!r} document, not a {kind}{hint} (expected a {kind!r} document)"
+            f"{where}: a {found!r:.40} document by its 'kind', not a {kind}{hint}"
         )
     tool = data.get("tool")
     if (
@@ -125,5 +139,26 @@ def check_schema(data: Any, kind: str, where: str = "document") -> str:
 
 
 def dumps(document: Mapping[str, Any]) -> str:
-    """JSON text for people and machines alike: indented, keys in a stable order."""
-    return json.dumps(document, indent=2, allow_nan=False) + "\n"
+    """JSON text for people and machines alike: indented, keys in a stable order, and each
+    list of plain values (a series of 4,096 numbers) on one line.
+
+    The one-line series keep a long run's document readable (not 4,096 lines a column)
+    and let the standard library's C encoder write them: ``json.dumps(indent=2)`` takes
+    the pure-Python encoder for the whole document. NaN and infinity are refused, as
+    ``allow_nan=False`` does: they are not JSON.
+    """
+    return _encoded(document, "") + "\n"
+
+
+def _encoded(value: Any, indent: str) -> str:
+    inner = indent + "  "
+    if isinstance(value, Mapping):
+        if not value:
+            return "{}"
+        items = (f"{inner}{json.dumps(str(k))}: {_encoded(v, inner)}" for k, v in value.items())
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+    if isinstance(value, (list, tuple)):
+        if all(type(v) in _SCALARS for v in value):
+            return json.dumps(value, allow_nan=False)
+        return "[\n" + ",\n".join(inner + _encoded(v, inner) for v in value) + "\n" + indent + "]"
+    return json.dumps(value, allow_nan=False)
