@@ -20,7 +20,7 @@ LEAK_LINE = 25  # kept.append(bytearray(32 * 1024))
 
 def explained(*words: str) -> dict:
     result = CliRunner().invoke(
-        cli, ["run", "--explain", "--format", "json", str(PROGRAM), "--", *words]
+        cli, ["run", "--explain", "--format", "json", "--", str(PROGRAM), *words]
     )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
