@@ -36,10 +36,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from autograd_mem.cycles import hints
 from autograd_mem.cycles.shapes import CycleTally, ShapeReader
 from autograd_mem.cycles.watcher import GarbageWatcher
 from autograd_mem.probes.gc_probe import GENERATIONAL, detect_layout
+from autograd_mem.pytest_plugin.origin import RETAINED_FRAMES, cycle_site, retained_line
 from autograd_mem.schema.pytest_session import BodyFigures
 
 # Frames tracemalloc keeps per allocation when the plugin starts it. One: every frame more
@@ -81,12 +81,13 @@ class BodyProbe:
     """
 
     def __init__(
-        self, cycle_budget: int | None = None, full: bool = False, retained_lines: bool = False
+        self, cycle_budget: int | None = None, full: bool = False,
+        retained_limit: int | None = None,
     ) -> None:
         self.cycle_budget = cycle_budget
-        # Under a max_retained budget: snapshots before and after, for the line that
-        # allocated what the call kept (a snapshot costs a walk of every trace).
-        self.retained_lines = retained_lines
+        # Under a max_retained budget: deeper tracebacks, and over it a snapshot, for the
+        # project's line that allocated what the call kept (a snapshot walks every trace).
+        self.retained_limit = retained_limit
         self.young = None if full else young_generation()
         self.result: BodyFigures | None = None
 
@@ -121,14 +122,20 @@ class BodyProbe:
         variables, functions = engine_census()
         started_tracing = not tracemalloc.is_tracing()
         if started_tracing:
-            tracemalloc.start(TRACEBACK_FRAMES)
-        # Every object is traced (one frame each), so its traceback is read when needed.
-        reader = ShapeReader(CycleTally(), hints.first_site)
+            # Deeper under max_retained: its failure walks out to the project's line.
+            deep = self.retained_limit is not None
+            tracemalloc.start(RETAINED_FRAMES if deep else TRACEBACK_FRAMES)
+        # Every object is traced, so its traceback is read when needed.
+        reader = ShapeReader(CycleTally(), cycle_site)
         watcher = GarbageWatcher(reader, budget=self.cycle_budget)
         watcher.__enter__()
         tracemalloc.reset_peak()
-        # Taken before the start is read and alive to the end: its own bytes cancel out.
-        snapshot = tracemalloc.take_snapshot() if self.retained_lines else None
+        # When tracing was on before the call, what it holds is told apart by a snapshot,
+        # taken before the start is read and alive to the end: its own bytes cancel out.
+        snapshot = (
+            tracemalloc.take_snapshot()
+            if self.retained_limit is not None and not started_tracing else None
+        )
         start_bytes = tracemalloc.get_traced_memory()[0] - watcher.own_bytes
         raised = True
         try:
@@ -144,7 +151,8 @@ class BodyProbe:
                 if watcher.watching:
                     self._collect_after(oldest_during_the_body)
                 retained = tracemalloc.get_traced_memory()[0] - watcher.own_bytes - start_bytes
-                retained_at = _top_line(snapshot) if snapshot is not None and retained > 0 else ""
+                over = self.retained_limit is not None and retained > self.retained_limit
+                retained_at = retained_line(snapshot) if over else ""
             finally:
                 watcher.__exit__(None, None, None)
                 if started_tracing:
@@ -178,18 +186,6 @@ class BodyProbe:
             retained_bytes=retained,
             retained_at=retained_at,
         )
-
-
-def _top_line(before: tracemalloc.Snapshot) -> str:
-    """``file:line`` that allocated most of what is traced now and was not before."""
-    grown = [
-        stat for stat in tracemalloc.take_snapshot().compare_to(before, "lineno")
-        if stat.size_diff > 0 and stat.traceback[0].filename != tracemalloc.__file__
-    ]
-    if not grown:
-        return ""
-    frame = max(grown, key=lambda stat: stat.size_diff).traceback[0]
-    return f"{frame.filename}:{frame.lineno}"
 
 
 def prepare_process() -> None:
