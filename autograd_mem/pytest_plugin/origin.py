@@ -47,8 +47,10 @@ def cycle_site(
     Functions are not named ("?"): naming parses the file, which cost a suite measured
     test by test twice its time; the summary quotes the line's code instead.
     """
+    # agmem's own frames (an object agmem made and freed, reused from a free list) say
+    # nothing of the test's code.
     traced = [frames for frames in map(sites.traceback_frames, itertools.islice(objects, tries))
-              if frames]
+              if frames and not sites.made_by_agmem(frames)]
     if not traced:
         return None
     frames = min(traced, key=_ranked)
