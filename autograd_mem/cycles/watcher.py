@@ -67,6 +67,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autograd_mem.cycles.defuse import defuse
+from autograd_mem.probes.gc_probe import GENERATIONAL, detect_layout
 
 
 def traced_bytes() -> int | None:
@@ -180,8 +181,12 @@ class GarbageWatcher:
         if self._kept:
             # Cycles defuse could not break (none is known): kept so that a later
             # collection would not find and count them again; collected now, uncounted.
+            # A collection moves what it saved one generation on: collecting up to that
+            # one finds them without walking the whole heap (a generational collector's).
             self._kept.clear()
-            gc.collect()
+            oldest = self.oldest_generation + 1
+            generational = detect_layout().name == GENERATIONAL
+            gc.collect(min(oldest, 2) if generational and oldest > 0 else 2)
         if self._failure is not None and exc[0] is None:
             raise RuntimeError("agmem could not read a collection's garbage") from self._failure
 

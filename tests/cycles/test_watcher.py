@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import gc
 import tracemalloc
 import weakref
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from autograd_mem.cycles.watcher import Collection, FunctionReader, GarbageReader, GarbageWatcher
+from autograd_mem.probes.gc_probe import GENERATIONAL, detect_layout
 
 PAYLOAD = 50_000
 
@@ -356,3 +358,24 @@ def test_what_reading_keeps_is_left_out_of_the_peak():
     watched = _peak_of_the_watched_code(reader)
     assert len(reader.kept) == 3
     assert abs(watched - alone) <= 4_096, (watched, alone)
+
+
+class Ring(collections.deque):
+    """A deque holding itself: a cycle defuse cannot break (it empties no deque)."""
+
+
+def test_what_defuse_cannot_free_is_collected_at_the_end_without_walking_the_old_generation():
+    gc.collect()
+    full_collections = gc.get_stats()[-1]["collections"]
+    with GarbageWatcher(Census()) as watcher:
+        ring = Ring()
+        ring.append(ring)
+        del ring
+        gc.collect(0)
+        rings = sum(1 for obj in gc.get_objects() if type(obj) is Ring)
+    assert rings == 1  # read, not freed: kept for the end
+    # and collected on the way out, from the generation it moved to
+    assert not any(type(obj) is Ring for obj in gc.get_objects())
+    assert watcher.collections == 1
+    if detect_layout().name == GENERATIONAL:  # no full collection
+        assert gc.get_stats()[-1]["collections"] == full_collections
