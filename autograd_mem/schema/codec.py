@@ -69,8 +69,16 @@ def from_plain(cls: type, data: Any, where: str) -> Any:
 
 
 def nested(cls: type, value: Any, where: str) -> Any:
-    """A nested dataclass, rebuilt (strictly, by ``from_plain``) when it arrives as a mapping."""
-    return from_plain(cls, value, where) if isinstance(value, Mapping) else value
+    """A nested dataclass, rebuilt (strictly, by ``from_plain``) when it arrives as a mapping.
+
+    Anything else that is not already one (a list, a number: a hand-edited document) is
+    refused here, where its name is known, not left to fail where it is first used.
+    """
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, Mapping):
+        return from_plain(cls, value, where)
+    raise ResultFormatError(f"{where} must be an object, got {value!r:.60}")
 
 
 def header(kind: str, tool_version: str = __version__) -> dict[str, Any]:
@@ -106,7 +114,7 @@ def check_schema(data: Any, kind: str, where: str = "document") -> str:
     if found != kind:
         hint = " (save one with `agmem baseline save FILE`)" if kind == "baseline" else ""
         raise ResultFormatError(
-            f"{where}: a {found!r} document, not a {kind}{hint} (expected a {kind!r} document)"
+            f"{where}: a {found!r:.40} document by its 'kind', not a {kind}{hint}"
         )
     tool = data.get("tool")
     if (

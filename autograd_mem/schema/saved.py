@@ -167,7 +167,8 @@ def read_saved(path: str | os.PathLike[str], kinds: Sequence[str], file: JsonFil
     if len(kinds) == 1:
         kind = kinds[0]  # its reader says what else it is, after the schema version
     elif kind not in kinds:
-        shown = f"a {kind!r} document" if isinstance(kind, str) else f"not an agmem {file.what}"
+        shown = (f"a {kind!r} document, by its 'kind'" if isinstance(kind, str)
+                 else f"not an agmem {file.what} (its 'kind' is {kind!r:.40})")
         raise file.error(f"{file.what} {name}: {shown}; {file.kinds_note}")
     try:
         return READERS[kind](data, f"{file.what} {name}")

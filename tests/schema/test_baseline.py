@@ -119,7 +119,7 @@ def test_a_future_schema_names_both_versions(saved_path: Path) -> None:
 def test_a_run_result_is_not_a_baseline(tmp_path: Path) -> None:
     path = tmp_path / "run.json"
     path.write_text(dumps(measurement_to_dict(three_runs())))
-    assert "a 'run' document, not a baseline" in load_error(path)
+    assert "a 'run' document by its 'kind', not a baseline" in load_error(path)
 
 
 @pytest.mark.parametrize(
