@@ -21,6 +21,9 @@ from autograd_mem.schema.rules import field_problem, is_int
 SCHEMA_VERSION = 3
 
 
+_SCALARS = frozenset({int, float, str, bool, type(None)})
+
+
 def to_plain(value: Any) -> Any:
     """Dataclasses and tuples to dicts and lists, recursively: the JSON side of a result.
 
@@ -29,6 +32,9 @@ def to_plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, (tuple, list)):
+        # A series (4,096 numbers) is most of a long run's document: copied at C speed.
+        if all(type(v) in _SCALARS for v in value):
+            return list(value)
         return [to_plain(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): to_plain(v) for k, v in value.items()}

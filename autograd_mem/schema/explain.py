@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autograd_mem.schema.codec import nested
-from autograd_mem.schema.rules import BYTES, COUNT, Each, OrNone, Record, String, Table, ruled
+from autograd_mem.schema.rules import BYTES, COUNT, Each, Nested, OrNone, String, Table, ruled
 
-_SOURCE_LINE = OrNone(Record())  # a SourceLine, or None where no frame was traced
+_SOURCE_LINE = OrNone(Nested())  # a SourceLine, or None where no frame was traced
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class CycleShape:
     """
 
     types: tuple[str, ...] = ruled(Each(String()))
-    path: tuple[PathStep, ...] = ruled(Each(Record()))
+    path: tuple[PathStep, ...] = ruled(Each(Nested()))
     cycles: int = ruled(COUNT)
     objects: int = ruled(COUNT)
     bytes_held_at_most: int = ruled(BYTES)
@@ -124,7 +124,7 @@ class WaitingGarbage:
     garbage_objects: int = ruled(COUNT, 0)
     cycles: int = ruled(COUNT, 0)
     bytes_held: int = ruled(BYTES, 0)
-    shapes: tuple[CycleShape, ...] = ruled(Each(Record()), ())
+    shapes: tuple[CycleShape, ...] = ruled(Each(Nested()), ())
 
     def __post_init__(self) -> None:
         shapes = tuple(nested(CycleShape, s, "waiting.shapes") for s in self.shapes)
@@ -143,17 +143,17 @@ class ExplainReport:
     # type names along one reference cycle (the window's, else one still waiting), first last too
     example_cycle: tuple[str, ...] = ruled(Each(String()))
     # by bytes_held_at_most, largest first
-    shapes: tuple[CycleShape, ...] = ruled(Each(Record()), ())
+    shapes: tuple[CycleShape, ...] = ruled(Each(Nested()), ())
     # All shapes together: the most one collection found, and the total freed (what
     # finalizers freed of objects that did not outlive them included).
     bytes_held_at_most: int = ruled(BYTES, 0)
     bytes_freed_total: int = ruled(BYTES, 0)
     # types whose live count grew, most bytes first
-    growth: tuple[TypeGrowth, ...] = ruled(Each(Record()), ())
+    growth: tuple[TypeGrowth, ...] = ruled(Each(Nested()), ())
     # lines by bytes still allocated at the end
-    top_lines: tuple[TopLine, ...] = ruled(Each(Record()), ())
+    top_lines: tuple[TopLine, ...] = ruled(Each(Nested()), ())
     # found after the window
-    waiting: WaitingGarbage = field(default_factory=WaitingGarbage, metadata={"rule": Record()})
+    waiting: WaitingGarbage = field(default_factory=WaitingGarbage, metadata={"rule": Nested()})
 
     def __post_init__(self) -> None:
         shapes = tuple(nested(CycleShape, s, "shapes") for s in self.shapes)

@@ -122,7 +122,7 @@ class Each:
 
 
 @dataclass(frozen=True)
-class Record:
+class Nested:
     """A nested record, read by its own dataclass: an object (or that dataclass already)."""
 
     def problem(self, name: str, value: Any, shown: str) -> str | None:
@@ -149,7 +149,7 @@ class Table:
         return None
 
 
-Rule = Integer | Number | OneOf | Flag | String | OrNone | Each | Record | Table
+Rule = Integer | Number | OneOf | Flag | String | OrNone | Each | Nested | Table
 
 POSITIVE = Integer(1)
 COUNT = Integer(0, kind="a count of 0 or more")
