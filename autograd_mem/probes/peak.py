@@ -130,6 +130,8 @@ class PeakSampler:
     def _on_request(self, signum: int, frame: Any) -> None:
         """The handler, in the main thread between two of the program's bytecodes: never
         raises into the program."""
+        if self.tracing.switching:  # interrupted a pause's own switch: the next sample will do
+            return
         with contextlib.suppress(Exception):  # agmem's sampling must not end the program
             self.sample()
 

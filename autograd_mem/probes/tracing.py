@@ -86,6 +86,7 @@ class Tracing:
         # (domain, plain functions, tracemalloc's) for each domain switched
         self._domains: list[tuple[int, _Allocator, _Allocator]] = []
         self._depth = 0  # pauses open, all threads together
+        self.switching = False  # the hooks are being switched (see _switch)
 
     def start(self) -> None:
         if tracemalloc.is_tracing():
@@ -120,21 +121,32 @@ class Tracing:
     def pause(self) -> None:
         """Tracing off until the matching :meth:`resume` (pauses nest, across threads too:
         the hooks switch at the outermost); a no-op when the tracing is not ours."""
-        with SWITCH_LOCK:
+        with SWITCH_LOCK, self._switching():
             if self._depth == 0 and (not self.owned or not tracemalloc.is_tracing()):
                 return
-            if self._depth == 0:
-                _install(self._domains, 1)
             self._depth += 1
+            if self._depth == 1:
+                _install(self._domains, 1)
 
     def resume(self) -> None:
         """Ends one :meth:`pause` (the last one open puts ``tracemalloc``'s hooks back)."""
-        with SWITCH_LOCK:
+        with SWITCH_LOCK, self._switching():
             if self._depth == 0:
                 return
             self._depth -= 1
             if self._depth == 0:
                 _install(self._domains, 2)
+
+    @contextlib.contextmanager
+    def _switching(self) -> Iterator[None]:
+        # A signal handler (the peak sampler's) may run between any two lines, in this
+        # thread, where the lock does not keep it out: it reads ``switching`` and skips.
+        outer = self.switching
+        self.switching = True
+        try:
+            yield
+        finally:
+            self.switching = outer
 
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:
