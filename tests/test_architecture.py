@@ -199,7 +199,7 @@ def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
 CIRCLES_LEFT: list[list[str]] = []
 REPORTERS_READING_UPSTREAM = {
     "autograd_mem.reporters.chart imports autograd_mem.targets.program",
-    "autograd_mem.reporters.rows imports autograd_mem.targets.workloads",
+    "autograd_mem.reporters.rows imports autograd_mem.targets.workload_spec",
 }
 
 

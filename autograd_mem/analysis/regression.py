@@ -51,7 +51,7 @@ from autograd_mem.schema.check import (
 from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.explain import ExplainReport
 from autograd_mem.schema.run import Environment, Measurement, Metrics
-from autograd_mem.targets.workloads import parse_spec
+from autograd_mem.targets.workload_spec import parse_spec
 
 __all__ = ["BUDGET", "CLASSES", "EXACT", "INFO", "TOLERANCE", "Limits", "MetricCheck"]
 

@@ -31,7 +31,7 @@ from autograd_mem.targets.program import (
     parse_program_args,
     unused_workload,
 )
-from autograd_mem.targets.workloads import _find_module_origin
+from autograd_mem.targets.workload_spec import find_module_origin
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -197,8 +197,8 @@ def confine_program(config: RunConfig, where: str) -> ProgramSpec:
         source: Path | None = Path(spec.script)
     else:
         assert spec.module is not None
-        origin = _find_module_origin(f"{spec.module}.__main__", [os.getcwd(), *sys.path])
-        origin = origin or _find_module_origin(spec.module, [os.getcwd(), *sys.path])
+        origin = find_module_origin(f"{spec.module}.__main__", [os.getcwd(), *sys.path])
+        origin = origin or find_module_origin(spec.module, [os.getcwd(), *sys.path])
         source = Path(origin) if origin and os.path.isabs(origin) else None
     if source is not None and source.resolve().is_relative_to(root):
         return spec

@@ -15,7 +15,7 @@ from autograd_mem.analysis.compare import Comparison, format_ratio
 from autograd_mem.analysis.steady_state import rate_words, steady_state
 from autograd_mem.schema.run import Measurement, Metrics
 from autograd_mem.schema.units import format_bytes, format_count, format_seconds
-from autograd_mem.targets.workloads import parameters_read
+from autograd_mem.targets.workload_spec import parameters_read
 
 Read = Callable[[Metrics], Any]
 Format = Callable[[Any], str]

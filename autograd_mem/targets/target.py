@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from autograd_mem.schema.config import RunConfig
-from autograd_mem.targets import workloads
+from autograd_mem.targets import workload_spec
 from autograd_mem.targets.program import check_program, parse_program_args
 
 
@@ -77,13 +77,13 @@ class WorkloadTarget:
         return False
 
     def check(self) -> None:
-        workloads.check_workload(self.config.workload)
+        workload_spec.check_workload(self.config.workload)
 
     def floor_bytes(self) -> int | None:
-        return workloads.floor_bytes(self.config)
+        return workload_spec.floor_bytes(self.config)
 
     def bookkeeping_bytes(self) -> int:
-        return self.config.iterations * workloads.BOOKKEEPING_BYTES_PER_ITERATION
+        return self.config.iterations * workload_spec.BOOKKEEPING_BYTES_PER_ITERATION
 
 
 @dataclass(frozen=True)
