@@ -45,7 +45,7 @@ def extra_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     workloads.registry.cache_clear()
     parse_spec.cache_clear()
     for name in [m for m in sys.modules if m.startswith("autograd_mem.targets.workloads.")]:
-        if not name.rpartition(".")[2] in {*workloads.names(), "_training"}:
+        if name.rpartition(".")[2] not in {*workloads.names(), "_training"}:
             del sys.modules[name]
 
 
