@@ -414,6 +414,18 @@ _INERT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast
           ast.Assign, ast.AnnAssign, ast.Pass)
 
 
+def runs_nothing_warning(spec: ProgramSpec) -> str | None:
+    """A warning for a script that defines a workload function and calls none of its code."""
+    function = unused_workload(spec)
+    if function is None:
+        return None
+    return (
+        f"{spec.script} defines {function}() but runs nothing at its top level, so agmem "
+        f"measures an interpreter doing nothing: to run {function} once per iteration, name "
+        f"it {spec.script}:{function}"
+    )
+
+
 def unused_workload(spec: ProgramSpec) -> str | None:
     """The function to suggest when a script only defines functions and calls none of them.
 
