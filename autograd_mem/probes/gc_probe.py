@@ -53,6 +53,8 @@ class GcLayout:
         return tuple(totals)
 
 
+# The labels are also the schema's (schema.run.GC_LABELS, which reads documents); this
+# module imports nothing of agmem, and tests/probes/test_gc_probe.py holds the two equal.
 _LAYOUTS = {
     GENERATIONAL: GcLayout(GENERATIONAL, ("0", "1", "2"), (0, 1, 2)),
     # 3.14.0-3.14.4: "there are now only two generations: young and old"; gc.collect(1)

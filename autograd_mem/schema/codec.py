@@ -109,8 +109,19 @@ def check_schema(data: Any, kind: str, where: str = "document") -> str:
             f"{where}: a {found!r} document, not a {kind}{hint} (expected a {kind!r} document)"
         )
     tool = data.get("tool")
-    version_text = tool.get("version") if isinstance(tool, Mapping) else None
-    return version_text if isinstance(version_text, str) else "unknown"
+    if (
+        not isinstance(tool, Mapping)
+        or set(tool) != {"name", "version"}
+        or tool["name"] != "agmem"
+        or not isinstance(tool["version"], str)
+        or not tool["version"]
+    ):
+        # The version is shown with the figures ("written by agmem X"): a report must not
+        # print whatever a hand-edited document put there.
+        raise ResultFormatError(
+            f"{where}.tool must be {{\"name\": \"agmem\", \"version\": \"...\"}}, got {tool!r:.80}"
+        )
+    return tool["version"]
 
 
 def dumps(document: Mapping[str, Any]) -> str:

@@ -32,7 +32,16 @@ from autograd_mem.schema.rules import (
     ruled,
 )
 
-GC_LAYOUTS = ("generational", "incremental", "free-threaded")
+# The generations' labels of each collector layout, as a document may name them: a
+# reader refuses any other label (an unknown generation would be shown as if it were
+# one). ``probes.gc_probe`` detects the layout with the same labels; it imports nothing
+# of agmem (it runs as a script on bare interpreters), and a test holds the two equal.
+GC_LABELS: Mapping[str, tuple[str, ...]] = {
+    "generational": ("0", "1", "2"),
+    "incremental": ("young", "old"),
+    "free-threaded": (),
+}
+GC_LAYOUTS = tuple(GC_LABELS)
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,19 @@ class Environment:
     gc_generations: tuple[str, ...] = ruled(Each(String()))
     gc_layout: str = ruled(OneOf(GC_LAYOUTS, "collector layout"))
     gc_threshold: tuple[int, ...] = ruled(Each(COUNT))
+
+    def __post_init__(self) -> None:
+        labels = GC_LABELS[self.gc_layout]
+        if self.gc_generations != labels:
+            raise ResultFormatError(
+                f"gc_generations must be {list(labels)!r} for a {self.gc_layout} collector, "
+                f"got {list(self.gc_generations)!r}"
+            )
+        if len(self.gc_threshold) != 3:  # gc.get_threshold() has three, in every build
+            raise ResultFormatError(
+                f"gc_threshold must have gc.get_threshold()'s three values, got "
+                f"{list(self.gc_threshold)!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -418,9 +440,27 @@ def _refuse_what_the_runs_do_not_say(data: Mapping[str, Any], m: Measurement, wh
         raise ResultFormatError(f"{where}: unknown keys {unknown}")
     for key in expected:
         if key not in ("runs", "tool") and data.get(key) != expected[key]:
+            path = where + _first_difference(data.get(key), expected[key], f".{key}")
             raise ResultFormatError(
-                f"{where}.{key} is not what its runs measured (was the document edited?)"
+                f"{path} is not what its runs measured (was the document edited?)"
             )
+
+
+def _first_difference(found: Any, expected: Any, path: str) -> str:
+    """The path of the innermost field where ``found`` differs from ``expected``: the
+    message names the figure that was changed, not the whole block it sits in."""
+    if isinstance(found, Mapping) and isinstance(expected, Mapping):
+        for key in expected:
+            if key not in found:
+                return f"{path}.{key}"
+            if found[key] != expected[key]:
+                return _first_difference(found[key], expected[key], f"{path}.{key}")
+        return path
+    if isinstance(found, list) and isinstance(expected, list) and len(found) == len(expected):
+        for i, (a, b) in enumerate(zip(found, expected, strict=True)):
+            if a != b:
+                return _first_difference(a, b, f"{path}[{i}]")
+    return path
 
 
 def check_per_generation(metrics: Metrics, environment: Environment, where: str) -> None:

@@ -207,7 +207,7 @@ def test_the_collector_counts_are_gated_only_with_gate_collector(project: Projec
     # given a baseline, and the program building twice as many short-lived trees: twice
     # the objects for the collector, the same memory at the end
     project.save()
-    source = project.original.replace("range(30)", "range(60)")
+    source = project.original.replace("SHORT_LIVED_TREES = 80", "SHORT_LIVED_TREES = 160")
     # then the check passes, the collector's counts shown as info
     code, document, _ = project.check(source)
     assert code == 0, document["summary"]

@@ -102,7 +102,8 @@ def test_other_documents_and_broken_files_are_refused_in_one_line(invoke, fake_m
         invoke, tmp_path / "base.json")
     assert f"written by a newer agmem (schema_version {SCHEMA_VERSION + 1}" in _refused(
         invoke, tmp_path / "newer.json")
-    assert "metrics is not what its runs measured" in _refused(invoke, tmp_path / "edited.json")
+    assert "edited.json.metrics.peak_rss_bytes is not what its runs measured" in _refused(
+        invoke, tmp_path / "edited.json")
     assert "not an agmem result" in _refused(invoke, tmp_path / "list.json")
     assert "is truncated" in _refused(invoke, tmp_path / "cut.json")
     assert "is empty" in _refused(invoke, tmp_path / "empty.json")

@@ -144,3 +144,13 @@ def test_a_released_recorder_is_freed_by_reference_counting(released: bool) -> N
     finally:
         gc.enable()
     assert (left_to_the_collector == 0) is released
+
+
+@pytest.mark.parametrize(("version", "gil_disabled"), [((3, 13, 0), False), ((3, 14, 1), False),
+                                                     ((3, 13, 0), True)])
+def test_every_detected_layout_has_the_labels_a_document_reader_accepts(version, gil_disabled):
+    # (gc_probe imports nothing of agmem, so the schema keeps its own table: held equal here)
+    from autograd_mem.schema.run import GC_LABELS
+
+    layout = gc_probe.detect_layout(version, gil_disabled=gil_disabled)
+    assert GC_LABELS[layout.name] == layout.labels
