@@ -19,9 +19,9 @@ from typing import Any
 from autograd_mem._version import __version__
 from autograd_mem.analysis import steady_state
 from autograd_mem.analysis.target_view import target_view
-from autograd_mem.errors import ResultFormatError
-from autograd_mem.schema.codec import check_schema, header
-from autograd_mem.schema.run import Measurement, Metrics, measurement_from_dict, measurement_to_dict
+from autograd_mem.schema import comparison as comparison_document
+from autograd_mem.schema.comparison import ComparisonRecord
+from autograd_mem.schema.run import Measurement, Metrics
 from autograd_mem.schema.units import format_bytes, format_count
 
 # Two figures closer than this (relative to the larger) are "about the same": RSS moves
@@ -229,23 +229,18 @@ def _verdict(
     return ModeVerdict(label, ref_label, direction, factor, sentence)
 
 
-# --- JSON ---------------------------------------------------------------------------
+# --- JSON (the document's shape and its reader are the schema's) -----------------------
 
 
 def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
-    """The JSON document of a comparison (``kind: "comparison"``).
-
-    Each measurement is embedded as its own ``kind: "run"`` document, so a reader
-    that understands one run understands every part of a comparison.
-    """
-    return {
-        **header("comparison", comparison.tool_version),
-        "reference": comparison.labels[0],
-        "labels": list(comparison.labels),
-        "ratio": "reference ÷ mode" if comparison.of_modes else "reference ÷ variant",
-        "ratios": {label: dict(values) for label, values in comparison.ratios.items()},
-        "after_setup": comparison.after_setup,
-        "verdict": [
+    """The JSON document of a comparison (``kind: "comparison"``, ``schema.comparison``)."""
+    record = ComparisonRecord(comparison.tool_version, comparison.labels, comparison.measurements)
+    return comparison_document.to_dict(
+        record,
+        ratio="reference ÷ mode" if comparison.of_modes else "reference ÷ variant",
+        ratios=comparison.ratios,
+        after_setup=comparison.after_setup,
+        verdict=[
             {
                 "mode": v.label,  # the variant's label (a mode's, in a comparison of modes)
                 "peak_growth": v.peak_growth_direction,
@@ -254,34 +249,15 @@ def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
             }
             for v in comparison.verdicts
         ],
-        "measurements": [measurement_to_dict(m) for m in comparison.measurements],
-    }
+    )
+
+
+def from_record(record: ComparisonRecord) -> Comparison:
+    """The comparison of a saved document's runs: ratios and verdict computed again, not trusted."""
+    return dataclasses.replace(compare(record.measurements, record.labels),
+                               tool_version=record.tool_version)
 
 
 def comparison_from_dict(data: Any, where: str = "comparison") -> Comparison:
-    """Read a comparison document back; its ratios and verdict are recomputed, not trusted.
-
-    A document without ``labels`` (written before variants had labels of their own)
-    names its measurements by their modes, as every comparison then did.
-    """
-    tool_version = check_schema(data, "comparison", where)
-    documents = data.get("measurements")
-    if not isinstance(documents, list) or len(documents) < 2:
-        raise ResultFormatError(f"{where}: 'measurements' must list at least two runs")
-    measurements = [
-        measurement_from_dict(d, f"{where}.measurements[{i}]") for i, d in enumerate(documents)
-    ]
-    labels = data.get("labels")
-    if labels is None:
-        labels = list(mode_labels(measurements))
-    if (
-        not isinstance(labels, list)
-        or len(labels) != len(measurements)
-        or not all(isinstance(label, str) and label for label in labels)
-        or len(set(labels)) != len(labels)
-    ):
-        raise ResultFormatError(
-            f"{where}: 'labels' must name each of the {len(measurements)} measurements "
-            f"once, got {labels!r}"
-        )
-    return dataclasses.replace(compare(measurements, labels), tool_version=tool_version)
+    """Read a comparison document back (``schema.comparison``) and compare its runs again."""
+    return from_record(comparison_document.from_dict(data, where))

@@ -34,7 +34,7 @@ from autograd_mem.cli.programs import (
 )
 from autograd_mem.errors import ExitCode, UsageError, WorkloadError, exit_code_epilog
 from autograd_mem.reporters import check_rows
-from autograd_mem.schema import baseline as baseline_file
+from autograd_mem.schema import saved as saved_file
 from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.rules import COUNT
 from autograd_mem.schema.units import parse_size
@@ -212,7 +212,7 @@ def command(ctx: click.Context, baseline_path: str | None, **options: Any) -> in
     if baseline_path is None:
         saved, config = None, config_with_program(ctx, options)
     else:
-        saved = baseline_file.load(baseline_path)
+        saved = saved_file.read_baseline(baseline_path)
         config = _baselines_config(ctx, saved.config, options, baseline_path, output)
     [measurement] = pipeline.measure(
         [config], force=options["force"], quiet=output.quiet, echo=program_echo(output.quiet)

@@ -51,8 +51,10 @@ def iterations_done(update: Any) -> int | None:
     return getattr(update, "iterations_done", None)
 
 
-def _readout(rss_bytes: int) -> str:
-    return f"RSS {format_bytes(rss_bytes):>{_BYTES_WIDTH}}"
+def _readout(rss_bytes: int | None) -> str:
+    """``RSS 52.0 MiB``; a dash until the sampler's first reading (never a made-up 0 B)."""
+    shown = "–" if rss_bytes is None else format_bytes(rss_bytes)
+    return f"RSS {shown:>{_BYTES_WIDTH}}"
 
 
 def _count(done: int, total: int | None, width: int) -> str:

@@ -2,35 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from typing import Any
 
 import click
 
-from autograd_mem.analysis.compare import Comparison, comparison_from_dict
+from autograd_mem.analysis.compare import Comparison, from_record
 from autograd_mem.cli.help import SectionedCommand
 from autograd_mem.cli.options import output_from_options, render_output_options
 from autograd_mem.cli.output import deliver
-from autograd_mem.errors import ExitCode, ResultFormatError, exit_code_epilog
-from autograd_mem.schema.baseline import JsonFile, read_json
-from autograd_mem.schema.run import Measurement, measurement_from_dict
-
-# A run document holds bounded series (at most 4,096 points each) per run; a comparison
-# of a few variants repeated a few times stays within a few tens of MiB. Reading at most
-# this much bounds what a hostile file can make agmem parse.
-MAX_RESULT_BYTES = 64 * 1024**2
-
-RESULT_FILE = JsonFile(
-    "result", MAX_RESULT_BYTES, ResultFormatError,
-    "a saved run or comparison is at most a few tens of MiB",
-    "save one with `agmem run --format json -o {name}`",
-)
-
-# The documents agmem can render again, by their ``kind``; each reader checks its schema.
-READERS: Mapping[str, Callable[[Any, str], Measurement | Comparison]] = {
-    "run": measurement_from_dict,
-    "comparison": comparison_from_dict,
-}
+from autograd_mem.errors import ExitCode, exit_code_epilog
+from autograd_mem.schema import saved
+from autograd_mem.schema.comparison import ComparisonRecord
+from autograd_mem.schema.run import Measurement
 
 EPILOG = """\b
 Examples:
@@ -46,20 +29,13 @@ Examples:
 
 
 def read_result(path: str) -> Measurement | Comparison:
-    """A saved run or comparison, read through the schema's codecs; anything else is one line.
+    """A saved run or comparison, read by the schema's one reader of saved files; a
+    comparison's ratios and verdict are computed again from its runs.
 
     Used by ``agmem report`` and by ``agmem compare a.json b.json``.
     """
-    data = read_json(path, RESULT_FILE)
-    kind = data.get("kind") if isinstance(data, Mapping) else None
-    reader = READERS.get(kind) if isinstance(kind, str) else None
-    if reader is None:
-        shown = f"a {kind!r} document" if isinstance(kind, str) else "not an agmem result"
-        raise ResultFormatError(
-            f"result {path}: {shown}; agmem report reads a saved run or comparison "
-            "(written by `agmem run` or `agmem compare` with --format json)"
-        )
-    return reader(data, f"result {path}")
+    document = saved.read_result(path)
+    return from_record(document) if isinstance(document, ComparisonRecord) else document
 
 
 @click.command("report", cls=SectionedCommand, epilog=EPILOG)

@@ -58,7 +58,7 @@ class Progress:
     run_index: int
     runs_total: int
     seconds: float
-    rss_bytes: int
+    rss_bytes: int | None  # None before the sampler's first reading
     # Iterations the child has finished, read from its flight record; None for a
     # program, which has no iterations.
     iterations_done: int | None = None

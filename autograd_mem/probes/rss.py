@@ -219,7 +219,7 @@ class RssSampler:
         self.tree = tree
         # Two points fewer than a timeline holds: it adds the child's readings at its edges.
         self.samples = Samples(capacity=4094)
-        self.latest_rss_bytes = 0
+        self.latest_rss_bytes: int | None = None  # None until the first sample
         self.error: str | None = None
         # The moment from which samples are kept (0 until known: the measured window's
         # start, which the child publishes); None keeps every sample.

@@ -172,7 +172,10 @@ def _run_view(measurement: Measurement) -> dict[str, Any]:
             ("Memory", rows.memory_rows(measurement)),
             ("Collector", rows.collector_rows(measurement)),
             ("Time", rows.time_rows(measurement)),
+            # a program's setup apart from its growth, as the terminal shows it
+            ("Setup apart from growth", rows.setup_rows(measurement)),
         )
+        if body
     ]
     label = run_name(measurement)
     return {
@@ -182,6 +185,7 @@ def _run_view(measurement: Measurement) -> dict[str, Any]:
         "verdict": [],
         "passed": None,
         "table": _table(["", "value"], sections),
+        "notes": [f"incomplete: {note}" for note in rows.incomplete_notes(measurement)],
         "variants": [variant(measurement, label, _colours([label])[0])],
     }
 
@@ -199,7 +203,8 @@ def _comparison_view(comparison: Comparison) -> dict[str, Any]:
         "heading": "agmem compare",
         "header": [rows.describe_shared_config(comparison),
                    *rows.describe_environments(comparison)],
-        "verdict": [v.sentence for v in comparison.verdicts],
+        # the terminal's verdict, a program's line on growth after its setup first
+        "verdict": comparison.verdict.splitlines(),
         "passed": None,
         "table": _table(headings, [("", body)], ratio_from=1 + len(comparison.labels)),
         "variants": [

@@ -12,16 +12,14 @@ trusted before it is checked.
 
 from __future__ import annotations
 
-import json
 import os
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from autograd_mem._version import __version__
-from autograd_mem.errors import BaselineError, OutputError, ResultFormatError, UsageError
+from autograd_mem.errors import BaselineError, OutputError, ResultFormatError
 from autograd_mem.schema.codec import (
     SCHEMA_VERSION,
     check_schema,
@@ -119,6 +117,7 @@ def from_dict(data: Any, where: str = "baseline") -> Baseline:
         key: _metrics(data.get(key), environment, f"{where}.{key}")
         for key in ("metrics", "metrics_min", "metrics_max")
     }
+    _refuse_a_spread_out_of_order(spread, where)
     return Baseline(
         config=from_plain(RunConfig, data.get("config"), f"{where}.config"),
         environment=environment,
@@ -138,6 +137,29 @@ _KEYS = {
 }
 
 
+def _refuse_a_spread_out_of_order(spread: Mapping[str, Metrics], where: str) -> None:
+    """Each figure's median lies within its runs' min and max, and is missing in all three or
+    in none: a gate judging against a spread that cannot be would pass or fail on nothing."""
+    low, middle, high = (to_plain(spread[k]) for k in ("metrics_min", "metrics", "metrics_max"))
+    for name, median in middle.items():
+        values = [low[name], median, high[name]]
+        if not isinstance(median, list):
+            values = [[v] for v in values]
+        lows, medians, highs = values
+        if any(v is None for v in (*lows, *medians, *highs)):
+            if not all(v is None for v in (*lows, *medians, *highs)):
+                raise ResultFormatError(
+                    f"{where}.metrics.{name} must be missing in metrics_min, metrics and "
+                    "metrics_max alike, or in none"
+                )
+            continue
+        if not all(a <= b <= c for a, b, c in zip(lows, medians, highs, strict=True)):
+            raise ResultFormatError(
+                f"{where}.metrics.{name} must lie within metrics_min and metrics_max "
+                f"(got {medians!r:.60} against {lows!r:.60} and {highs!r:.60})"
+            )
+
+
 def _refuse_unknown_keys(data: Mapping[str, Any], where: str) -> None:
     unknown = sorted(set(data) - _KEYS)
     if unknown:
@@ -152,118 +174,6 @@ def save(path: str | os.PathLike[str], baseline: Baseline) -> None:
         raise BaselineError(f"cannot write baseline {os.fspath(path)}: {_reason(exc)}") from None
     except OutputError as exc:  # files.write_atomic's own error
         raise BaselineError(f"cannot write baseline {os.fspath(path)}: {exc.reason}") from None
-
-
-@dataclass(frozen=True)
-class JsonFile:
-    """A kind of JSON file agmem reads: how messages name it, how large it may be, its error.
-
-    Baselines and saved results (``agmem report``) are read by the same careful reader;
-    only these differ.
-    """
-
-    what: str  # "baseline": how a message names the file
-    max_bytes: int
-    error: type[UsageError]
-    size_note: str  # why the cap: "a baseline is a few kilobytes"
-    create_hint: str = ""  # what to run when the file is missing; "{name}" is its path
-
-
-BASELINE_FILE = JsonFile(
-    "baseline", MAX_BASELINE_BYTES, BaselineError, "a baseline is a few kilobytes",
-    "create it with `agmem baseline save {name}`",
-)
-
-
-def load(path: str | os.PathLike[str]) -> Baseline:
-    """Read a baseline file; every way it can be wrong is one ``BaselineError`` line (exit 2)."""
-    name = os.fspath(path)
-    data = read_json(name, BASELINE_FILE)
-    try:
-        return from_dict(data, where=f"baseline {name}")
-    except ResultFormatError as exc:
-        raise BaselineError(exc.message) from None
-
-
-def read_json(path: str | os.PathLike[str], kind: JsonFile) -> Any:
-    """A file's JSON, read at most ``kind.max_bytes``; every way it can be wrong is one line.
-
-    Raises ``kind.error`` (a UsageError: exit 2) for a missing, unreadable, oversized,
-    empty, non-UTF-8, truncated, corrupt or hostile (too deep, too long a number) file.
-    """
-    name = os.fspath(path)
-    raw = _read_capped(name, kind)
-    if not raw.strip():
-        raise kind.error(f"{kind.what} {name} is empty")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise kind.error(f"{kind.what} {name} is corrupt: not UTF-8 text") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise kind.error(_json_problem(f"{kind.what} {name}", text, exc)) from None
-    except RecursionError:
-        raise kind.error(f"{kind.what} {name} is corrupt: nested too deeply") from None
-    except ValueError:  # an integer of more digits than int() converts (4,300 by default)
-        raise kind.error(
-            f"{kind.what} {name} is corrupt: an integer too long to read"
-        ) from None
-
-
-def _read_capped(name: str, kind: JsonFile) -> bytes:
-    """The file's bytes, if it is a regular file of at most ``kind.max_bytes``.
-
-    Opened without blocking and checked after opening (not before: the path could be
-    swapped in between), so a FIFO cannot hang ``agmem check`` and a device cannot feed
-    it forever.
-    """
-    try:
-        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        hint = f" ({kind.create_hint.format(name=name)})" if kind.create_hint else ""
-        raise kind.error(f"{kind.what} file not found: {name}{hint}") from None
-    except OSError as exc:
-        raise kind.error(f"cannot read {kind.what} {name}: {_reason(exc)}") from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            what = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
-            raise kind.error(f"cannot read {kind.what} {name}: {what}")
-        raw = _read_at_most(fd, kind.max_bytes + 1)
-    except OSError as exc:
-        raise kind.error(f"cannot read {kind.what} {name}: {_reason(exc)}") from None
-    finally:
-        os.close(fd)
-    if len(raw) > kind.max_bytes:
-        raise kind.error(
-            f"{kind.what} {name} is too large to be a {kind.what} (over "
-            f"{kind.max_bytes // 1024**2} MiB; {kind.size_note})"
-        )
-    return raw
-
-
-def _read_at_most(fd: int, limit: int) -> bytes:
-    chunks, size = [], 0
-    while size < limit:
-        chunk = os.read(fd, limit - size)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
-
-
-def _json_problem(named: str, text: str, exc: json.JSONDecodeError) -> str:
-    """Tell a file cut short (a save interrupted by an older tool, a partial copy) from garbage."""
-    rest = text[exc.pos :].rstrip()
-    # JSON strings cannot hold a raw newline: one left open with nothing after it on
-    # its line ran into the end of the file.
-    cut_in_a_string = exc.msg.startswith("Unterminated string") and "\n" not in rest
-    cut_in_a_word = bool(rest) and any(word.startswith(rest) for word in ("null", "true", "false"))
-    if exc.pos >= len(text.rstrip()) or cut_in_a_string or cut_in_a_word:
-        return f"{named} is truncated: the JSON ends early (line {exc.lineno})"
-    return f"{named} is corrupt: not valid JSON ({exc.msg} at line {exc.lineno})"
 
 
 def _reason(exc: OSError) -> str:

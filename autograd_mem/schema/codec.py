@@ -21,6 +21,9 @@ from autograd_mem.schema.rules import field_problem, is_int
 SCHEMA_VERSION = 3
 
 
+_SCALARS = frozenset({int, float, str, bool, type(None)})
+
+
 def to_plain(value: Any) -> Any:
     """Dataclasses and tuples to dicts and lists, recursively: the JSON side of a result.
 
@@ -29,6 +32,9 @@ def to_plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, (tuple, list)):
+        # A series (4,096 numbers) is most of a long run's document: copied at C speed.
+        if all(type(v) in _SCALARS for v in value):
+            return list(value)
         return [to_plain(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): to_plain(v) for k, v in value.items()}
@@ -69,8 +75,16 @@ def from_plain(cls: type, data: Any, where: str) -> Any:
 
 
 def nested(cls: type, value: Any, where: str) -> Any:
-    """A nested dataclass, rebuilt (strictly, by ``from_plain``) when it arrives as a mapping."""
-    return from_plain(cls, value, where) if isinstance(value, Mapping) else value
+    """A nested dataclass, rebuilt (strictly, by ``from_plain``) when it arrives as a mapping.
+
+    Anything else that is not already one (a list, a number: a hand-edited document) is
+    refused here, where its name is known, not left to fail where it is first used.
+    """
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, Mapping):
+        return from_plain(cls, value, where)
+    raise ResultFormatError(f"{where} must be an object, got {value!r:.60}")
 
 
 def header(kind: str, tool_version: str = __version__) -> dict[str, Any]:
@@ -106,7 +120,7 @@ def check_schema(data: Any, kind: str, where: str = "document") -> str:
     if found != kind:
         hint = " (save one with `agmem baseline save FILE`)" if kind == "baseline" else ""
         raise ResultFormatError(
-            f"{where}: a {found!r} document, not a {kind}{hint} (expected a {kind!r} document)"
+            f"{where}: a {found!r:.40} document by its 'kind', not a {kind}{hint}"
         )
     tool = data.get("tool")
     if (

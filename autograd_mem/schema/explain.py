@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autograd_mem.schema.codec import nested
+from autograd_mem.schema.rules import BYTES, COUNT, Each, Nested, OrNone, String, Table, ruled
+
+_SOURCE_LINE = OrNone(Nested())  # a SourceLine, or None where no frame was traced
 
 
 @dataclass(frozen=True)
@@ -24,8 +27,8 @@ class PathStep:
     (a frame's local); ``?`` when nothing names the reference.
     """
 
-    type: str
-    edge: str
+    type: str = ruled(String())
+    edge: str = ruled(String())
 
 
 @dataclass(frozen=True)
@@ -37,9 +40,9 @@ class SourceLine:
     ``allocated_in``, beside it, the innermost frame of all when that is another one.
     """
 
-    file: str
-    line: int
-    function: str
+    file: str = ruled(String())
+    line: int = ruled(COUNT)
+    function: str = ruled(String())
 
 
 def _source_line(value: Any, where: str) -> SourceLine | None:
@@ -58,15 +61,15 @@ class CycleShape:
     ``cycles`` is 0 is garbage no cycle reached.
     """
 
-    types: tuple[str, ...]
-    path: tuple[PathStep, ...]
-    cycles: int
-    objects: int
-    bytes_held_at_most: int
-    bytes_freed_total: int
-    allocated_at: SourceLine | None = None
-    allocated_in: SourceLine | None = None
-    hint: str | None = None
+    types: tuple[str, ...] = ruled(Each(String()))
+    path: tuple[PathStep, ...] = ruled(Each(Nested()))
+    cycles: int = ruled(COUNT)
+    objects: int = ruled(COUNT)
+    bytes_held_at_most: int = ruled(BYTES)
+    bytes_freed_total: int = ruled(BYTES)
+    allocated_at: SourceLine | None = field(default=None, metadata={"rule": _SOURCE_LINE})
+    allocated_in: SourceLine | None = field(default=None, metadata={"rule": _SOURCE_LINE})
+    hint: str | None = ruled(OrNone(String()), None)
 
     def __post_init__(self) -> None:
         # Read back from JSON, the nested parts arrive as plain mappings.
@@ -88,13 +91,13 @@ class TypeGrowth:
     allocated most of the growth (None: no new object of the type was traced).
     """
 
-    type: str
-    start: int
-    end: int
-    bytes_start: int
-    bytes_end: int
-    allocated_at: SourceLine | None = None
-    allocated_in: SourceLine | None = None
+    type: str = ruled(String())
+    start: int = ruled(COUNT)
+    end: int = ruled(COUNT)
+    bytes_start: int = ruled(BYTES)
+    bytes_end: int = ruled(BYTES)
+    allocated_at: SourceLine | None = field(default=None, metadata={"rule": _SOURCE_LINE})
+    allocated_in: SourceLine | None = field(default=None, metadata={"rule": _SOURCE_LINE})
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "allocated_at", _source_line(self.allocated_at, "allocated_at"))
@@ -106,11 +109,11 @@ class TopLine:
     """A line by the bytes still allocated at the end of the window by allocations it made
     during the window (``tracemalloc``; the user's line of each traceback), and how many."""
 
-    file: str
-    line: int
-    function: str
-    bytes: int
-    count: int
+    file: str = ruled(String())
+    line: int = ruled(COUNT)
+    function: str = ruled(String())
+    bytes: int = ruled(BYTES)
+    count: int = ruled(COUNT)
 
 
 @dataclass(frozen=True)
@@ -118,10 +121,10 @@ class WaitingGarbage:
     """What one more collection found once the window had ended: cycles the collector
     had not reached yet, held when the run ended."""
 
-    garbage_objects: int = 0
-    cycles: int = 0
-    bytes_held: int = 0
-    shapes: tuple[CycleShape, ...] = ()
+    garbage_objects: int = ruled(COUNT, 0)
+    cycles: int = ruled(COUNT, 0)
+    bytes_held: int = ruled(BYTES, 0)
+    shapes: tuple[CycleShape, ...] = ruled(Each(Nested()), ())
 
     def __post_init__(self) -> None:
         shapes = tuple(nested(CycleShape, s, "waiting.shapes") for s in self.shapes)
@@ -132,20 +135,25 @@ class WaitingGarbage:
 class ExplainReport:
     """What the collector found, from a rerun with ``gc.DEBUG_SAVEALL``, and what grew."""
 
-    collections: int  # the collections that found garbage
-    garbage_objects: int
-    garbage_by_type: Mapping[str, int]
-    array_bytes_held: int  # numpy arrays' own buffers among all the garbage held (waiting too)
+    collections: int = ruled(COUNT)  # the collections that found garbage
+    garbage_objects: int = ruled(COUNT)
+    garbage_by_type: Mapping[str, int] = ruled(Table(COUNT))
+    # numpy arrays' own buffers among all the garbage held (waiting too)
+    array_bytes_held: int = ruled(BYTES)
     # type names along one reference cycle (the window's, else one still waiting), first last too
-    example_cycle: tuple[str, ...]
-    shapes: tuple[CycleShape, ...] = ()  # by bytes_held_at_most, largest first
+    example_cycle: tuple[str, ...] = ruled(Each(String()))
+    # by bytes_held_at_most, largest first
+    shapes: tuple[CycleShape, ...] = ruled(Each(Nested()), ())
     # All shapes together: the most one collection found, and the total freed (what
     # finalizers freed of objects that did not outlive them included).
-    bytes_held_at_most: int = 0
-    bytes_freed_total: int = 0
-    growth: tuple[TypeGrowth, ...] = ()  # types whose live count grew, most bytes first
-    top_lines: tuple[TopLine, ...] = ()  # lines by bytes still allocated at the end
-    waiting: WaitingGarbage = field(default_factory=WaitingGarbage)  # found after the window
+    bytes_held_at_most: int = ruled(BYTES, 0)
+    bytes_freed_total: int = ruled(BYTES, 0)
+    # types whose live count grew, most bytes first
+    growth: tuple[TypeGrowth, ...] = ruled(Each(Nested()), ())
+    # lines by bytes still allocated at the end
+    top_lines: tuple[TopLine, ...] = ruled(Each(Nested()), ())
+    # found after the window
+    waiting: WaitingGarbage = field(default_factory=WaitingGarbage, metadata={"rule": Nested()})
 
     def __post_init__(self) -> None:
         shapes = tuple(nested(CycleShape, s, "shapes") for s in self.shapes)

@@ -121,7 +121,35 @@ class Each:
         return None
 
 
-Rule = Integer | Number | OneOf | Flag | String | OrNone | Each
+@dataclass(frozen=True)
+class Nested:
+    """A nested record, read by its own dataclass: an object (or that dataclass already)."""
+
+    def problem(self, name: str, value: Any, shown: str) -> str | None:
+        if isinstance(value, Mapping) or dataclasses.is_dataclass(value):
+            return None
+        return f"{name} must be an object, got {shown}"
+
+
+@dataclass(frozen=True)
+class Table:
+    """An object whose keys are names and whose every value the inner rule accepts."""
+
+    rule: Rule
+
+    def problem(self, name: str, value: Any, shown: str) -> str | None:
+        if not isinstance(value, Mapping):
+            return f"{name} must be an object, got {shown}"
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{name} must have names for keys, got {key!r}"
+            problem = self.rule.problem(f"{name}[{key!r}]", item, repr(item))
+            if problem:
+                return problem
+        return None
+
+
+Rule = Integer | Number | OneOf | Flag | String | OrNone | Each | Nested | Table
 
 POSITIVE = Integer(1)
 COUNT = Integer(0, kind="a count of 0 or more")

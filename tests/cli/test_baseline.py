@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from autograd_mem._version import __version__, engine_revision
 from autograd_mem.cli import cli
 from autograd_mem.measure import runner
-from autograd_mem.schema import baseline as baseline_file
+from autograd_mem.schema import saved as saved_file
 
 SMALL = ["--iterations", "100", "--size", "1000"]
 PREVIOUS = '{"previous": "a complete baseline"}\n'
@@ -38,7 +38,7 @@ def test_save_writes_a_baseline_of_the_configuration(tmp_path: Path) -> None:
     # then the file holds the configuration, the environment and both runs' spread
     assert code == 0, err
     assert out == ""
-    saved = baseline_file.load(path)
+    saved = saved_file.read_baseline(path)
     assert (saved.config.mode, saved.config.iterations, saved.config.size) == ("weak", 100, 1000)
     assert saved.runs == 2
     assert saved.metrics_min.peak_rss_growth_bytes <= saved.metrics_max.peak_rss_growth_bytes

@@ -140,7 +140,7 @@ def test_options_override_the_baseline_configuration(weak_baseline: Path) -> Non
         (json.dumps({"schema_version": SCHEMA_VERSION + 1, "kind": "baseline"}),
          f"schema_version {SCHEMA_VERSION + 1}"),
         (json.dumps({"schema_version": SCHEMA_VERSION, "kind": "run"}),
-         "a 'run' document, not a baseline"),
+         "a 'run' document by its 'kind', not a baseline"),
     ],
 )
 def test_a_bad_baseline_file_is_one_line_and_exit_2(

@@ -48,6 +48,16 @@ def test_on_a_terminal_the_bar_shows_the_mode_run_and_rss(monkeypatch):
     assert "RSS    52.0 MiB" in drawn
 
 
+def test_before_the_first_sample_the_rss_is_a_dash_not_zero(monkeypatch):
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    config = RunConfig(mode="weak")
+    with run_progress([config], ["weak"], quiet=False) as progress:
+        on_progress = progress.callback("weak", config)
+        on_progress(Progress(run_index=0, runs_total=1, seconds=0.01, rss_bytes=None))
+        drawn = _drawn(progress)
+    assert "RSS           –" in drawn and "0 B" not in drawn
+
+
 def test_the_explain_pass_is_named_as_such(monkeypatch):
     stderr = _Terminal()
     monkeypatch.setattr(sys, "stderr", stderr)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from autograd_mem.cli.report import MAX_RESULT_BYTES
 from autograd_mem.schema.codec import SCHEMA_VERSION
+from autograd_mem.schema.saved import MAX_RESULT_BYTES
 from cli.test_real_runs import SMALL, agmem
 
 
@@ -98,8 +98,8 @@ def test_other_documents_and_broken_files_are_refused_in_one_line(invoke, fake_m
         elif content is not None:
             (tmp_path / name).write_text(json.dumps(content))
 
-    assert "a 'baseline' document; agmem report reads a saved run or comparison" in _refused(
-        invoke, tmp_path / "base.json")
+    assert ("a 'baseline' document, by its 'kind'; agmem report reads a saved run or "
+            "comparison") in _refused(invoke, tmp_path / "base.json")
     assert f"written by a newer agmem (schema_version {SCHEMA_VERSION + 1}" in _refused(
         invoke, tmp_path / "newer.json")
     assert "edited.json.metrics.peak_rss_bytes is not what its runs measured" in _refused(

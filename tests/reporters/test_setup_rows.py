@@ -53,3 +53,19 @@ def test_a_workload_has_no_setup_section():
     from reporters.factory import make_measurement
 
     assert "Setup apart from growth" not in rendered_table(make_measurement())
+
+
+def test_the_page_shows_the_same_setup_rows_and_the_comparisons_setup_verdict():
+    from autograd_mem.analysis.compare import compare
+    from autograd_mem.reporters import page_data
+
+    growing, level = program_run(2 * MiB), program_run(0)
+    run_view = page_data.view(growing)
+    [setup] = [section["rows"] for section in run_view["table"]["sections"]
+               if section["title"] == "Setup apart from growth"]
+    shown = {row["title"]: row["cells"][0] for row in setup}
+    assert "keeps growing, +2.0 MiB/s" in shown["After setup"]
+    # a comparison's verdict on the page starts with the same line as the terminal's
+    comparison = compare([growing, level], ["growing", "level"])
+    assert comparison.after_setup is not None
+    assert page_data.view(comparison)["verdict"][0] == comparison.after_setup

@@ -9,6 +9,7 @@ import pytest
 
 from autograd_mem.errors import BaselineError, ExitCode
 from autograd_mem.schema import baseline as baseline_file
+from autograd_mem.schema import saved as saved_file
 from autograd_mem.schema.codec import SCHEMA_VERSION, dumps
 from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.run import (
@@ -52,7 +53,7 @@ def saved_path(tmp_path: Path) -> Path:
 
 def test_a_saved_baseline_loads_back_with_median_and_spread(saved_path: Path) -> None:
     # when a baseline of three runs is saved and loaded
-    loaded = baseline_file.load(saved_path)
+    loaded = saved_file.read_baseline(saved_path)
     # then it keeps the configuration, the environment, the median and the min–max
     assert loaded == baseline_file.from_measurement(three_runs(), created_at=loaded.created_at)
     assert loaded.metrics.peak_rss_growth_bytes == 2_000_000
@@ -67,7 +68,7 @@ def test_a_saved_baseline_loads_back_with_median_and_spread(saved_path: Path) ->
 
 def load_error(path: Path) -> str:
     with pytest.raises(BaselineError) as caught:
-        baseline_file.load(path)
+        saved_file.read_baseline(path)
     assert caught.value.exit_code == ExitCode.USAGE
     message = caught.value.message
     assert "\n" not in message
@@ -118,7 +119,7 @@ def test_a_future_schema_names_both_versions(saved_path: Path) -> None:
 def test_a_run_result_is_not_a_baseline(tmp_path: Path) -> None:
     path = tmp_path / "run.json"
     path.write_text(dumps(measurement_to_dict(three_runs())))
-    assert "a 'run' document, not a baseline" in load_error(path)
+    assert "a 'run' document by its 'kind', not a baseline" in load_error(path)
 
 
 @pytest.mark.parametrize(
