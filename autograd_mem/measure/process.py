@@ -20,8 +20,10 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+
+import psutil
 
 from autograd_mem.measure import tree
 from autograd_mem.probes.process_tree import descendants
@@ -76,15 +78,28 @@ def _owner_is_gone(folder: Path) -> bool:
     return _start_time(pid) != started
 
 
+def _children_of(pid: int) -> list[int]:
+    """The direct children of ``pid`` (by their parent pid, which covers re-parented ones)."""
+    try:
+        return [child.pid for child in psutil.Process(pid).children()]
+    except psutil.Error:
+        return []
+
+
 # --- the child ------------------------------------------------------------------------------
 
 
 class MeasuredChild:
     """A started child and the processes below it, ended together by :meth:`end`."""
 
-    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+    def __init__(self, process: subprocess.Popen[bytes], own_children: frozenset[int] = frozenset(),
+                 made_subreaper: bool = False) -> None:
         self.process = process
         self.pid = process.pid
+        # This process's children before the child started: any other one found at the
+        # end is an orphan of the child's tree, re-parented here (see ``start``).
+        self._own_children = own_children
+        self._made_subreaper = made_subreaper
         self._held: dict[int, tree.Held] = {}
         self._lock = threading.Lock()
         self._pidfd: int | None = None
@@ -94,10 +109,15 @@ class MeasuredChild:
     @classmethod
     def start(cls, command: list[str], env: dict[str, str], stdin: int | None,
               stdout: int, stderr: int) -> MeasuredChild:
+        # The child is the subreaper of its own tree, but once it has ended (a program's
+        # os._exit) a process it started a moment before, too late for any sample to see
+        # it, would go to init: this process reaps the child's orphans for the run.
+        made_subreaper = not tree.is_subreaper() and tree.become_subreaper()
+        before = frozenset(_children_of(os.getpid()))
         process = subprocess.Popen(
             command, stdin=stdin, stdout=stdout, stderr=stderr, env=env, start_new_session=True
         )
-        return cls(process)
+        return cls(process, before, made_subreaper)
 
     def track(self, pids: tuple[int, ...]) -> None:
         """Hold every descendant the sampler found (called from its thread at each sample).
@@ -157,6 +177,7 @@ class MeasuredChild:
             self._held = {}
         if not self.has_exited(0):
             held.update({pid: tree.Held(pid) for pid in descendants(self.pid) if pid not in held})
+        held.update(self._orphans(exclude=held))
         self._signal_group(first_signal)
         deadline = time.monotonic() + grace
         tree.end_processes(held.values(), first_signal, grace)
@@ -164,9 +185,23 @@ class MeasuredChild:
             time.sleep(0.01)
         self._signal_group(signal.SIGKILL)
         self.process.wait()
+        # Orphaned while the child was being ended (its own children, once it died).
+        tree.end_processes(self._orphans(exclude=held).values(), first_signal, grace)
+        if self._made_subreaper:
+            tree.stop_being_subreaper()
+            self._made_subreaper = False
         if self._pidfd is not None:
             os.close(self._pidfd)
             self._pidfd = None
+
+    def _orphans(self, exclude: Mapping[int, tree.Held]) -> dict[int, tree.Held]:
+        """The child's orphans re-parented to this process, and everything below them."""
+        found: dict[int, tree.Held] = {}
+        for orphan in set(_children_of(os.getpid())) - self._own_children - {self.pid}:
+            for pid in (orphan, *descendants(orphan)):
+                if pid not in exclude and pid not in found:
+                    found[pid] = tree.Held(pid)
+        return found
 
     def _signal_group(self, signum: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):

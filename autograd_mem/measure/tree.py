@@ -43,6 +43,25 @@ def become_subreaper() -> bool:
     return _prctl(_PR_SET_CHILD_SUBREAPER, 1)
 
 
+_PR_GET_CHILD_SUBREAPER = 37
+
+
+def is_subreaper() -> bool:
+    """Whether this process already reaps its orphaned descendants (False where unknown)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        flag = ctypes.c_int(0)
+        return int(libc.prctl(_PR_GET_CHILD_SUBREAPER, ctypes.byref(flag), 0, 0, 0)) == 0 \
+            and flag.value != 0
+    except (OSError, AttributeError):
+        return False
+
+
+def stop_being_subreaper() -> bool:
+    """Let orphaned descendants go to init again (the attribute is the whole process's)."""
+    return _prctl(_PR_SET_CHILD_SUBREAPER, 0)
+
+
 def signal_on_parent_death(signum: int) -> bool:
     """Ask the kernel to send ``signum`` to this process when its parent dies; False elsewhere."""
     return _prctl(_PR_SET_PDEATHSIG, signum)

@@ -139,5 +139,26 @@ def check_schema(data: Any, kind: str, where: str = "document") -> str:
 
 
 def dumps(document: Mapping[str, Any]) -> str:
-    """JSON text for people and machines alike: indented, keys in a stable order."""
-    return json.dumps(document, indent=2, allow_nan=False) + "\n"
+    """JSON text for people and machines alike: indented, keys in a stable order, and each
+    list of plain values (a series of 4,096 numbers) on one line.
+
+    The one-line series keep a long run's document readable (not 4,096 lines a column)
+    and let the standard library's C encoder write them: ``json.dumps(indent=2)`` takes
+    the pure-Python encoder for the whole document. NaN and infinity are refused, as
+    ``allow_nan=False`` does: they are not JSON.
+    """
+    return _encoded(document, "") + "\n"
+
+
+def _encoded(value: Any, indent: str) -> str:
+    inner = indent + "  "
+    if isinstance(value, Mapping):
+        if not value:
+            return "{}"
+        items = (f"{inner}{json.dumps(str(k))}: {_encoded(v, inner)}" for k, v in value.items())
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+    if isinstance(value, (list, tuple)):
+        if all(type(v) in _SCALARS for v in value):
+            return json.dumps(value, allow_nan=False)
+        return "[\n" + ",\n".join(inner + _encoded(v, inner) for v in value) + "\n" + indent + "]"
+    return json.dumps(value, allow_nan=False)

@@ -330,3 +330,21 @@ def test_an_executor_left_open_ends_as_at_interpreter_exit(tmp_path):
     """, "--format", "json", "--timeout", "30")
     assert ended.returncode == 0, ended.stderr
     assert "[1, 2, 3, 4]" in ended.stderr
+
+
+# A daemon started the moment before the program ends its process: no sample sees it.
+EXIT_AT_ONCE = """
+import os, subprocess, sys
+daemon = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"],
+                          start_new_session=True)
+open("daemon.pid", "w").write(str(daemon.pid))
+os._exit(7)
+"""
+
+
+def test_a_daemon_started_just_before_os_exit_is_ended_too(tmp_path):
+    ended = run(tmp_path, EXIT_AT_ONCE, "--quiet")
+    assert ended.returncode == 7, ended.stderr
+    daemon = int((tmp_path / "daemon.pid").read_text())
+    assert wait_gone(daemon, 5.0)
+    assert scratch_folders(tmp_path) == []

@@ -93,3 +93,19 @@ def test_a_long_run_keeps_at_most_max_points_with_exact_extremes(tmp_path, monke
     pairs = zip(record.live_variables_min, record.live_variables, strict=True)
     assert all(lo <= hi for lo, hi in pairs)
     assert len(measurement.timeline.seconds) <= series.MAX_POINTS
+
+
+@pytest.mark.parametrize(
+    ("rule_name", "bad"),
+    [*(("BYTES", bad) for bad in (True, -1, 2**63, 10**400, float("nan"), float("inf"), "1")),
+     *(("SECONDS", bad) for bad in (True, -1.0, 10**400, float("nan"), float("inf"), "1"))],
+)
+def test_a_series_is_checked_item_by_item_when_any_item_is_wrong(rule_name, bad):
+    # (a column of plain numbers is passed at C speed; one wrong item is still named)
+    from autograd_mem.schema import rules
+
+    rule = rules.Each(getattr(rules, rule_name))
+    column = [0, 1, 2, bad, 4]
+    assert rule.problem("timeline.x", [0, 1, 2, 3, 4], "") is None
+    problem = rule.problem("timeline.x", column, repr(column))
+    assert problem is not None and problem.startswith("timeline.x[3] must be")
