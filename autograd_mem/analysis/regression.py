@@ -345,7 +345,7 @@ def tolerance_limit(name: str, unit: str, base: _Spread, limits: Limits) -> floa
 
 def _budget_rows(now: Metrics, limits: Limits) -> list[MetricCheck]:
     budgets = (
-        ("peak_rss_growth_bytes", "bytes", limits.max_peak_growth_bytes,
+        ("peak_rss_growth_bytes", "bytes", limits.max_peak_rss_growth_bytes,
          now.peak_rss_growth_bytes, ""),
         ("live_objects_end", "count", limits.max_live_objects,
          now.live_variables_end + now.live_functions_end, "Variables + Functions"),

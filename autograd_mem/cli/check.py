@@ -56,7 +56,7 @@ limit starts from the largest value the baseline's own runs saw:
              baseline's peak growth, or --min-delta. Cycle shapes of your
              code (with forensics): a new shape, or one holding more bytes.
              With --max-slowdown, wall time too.
-  budget     --max-peak-growth, --max-live-objects, --max-collected:
+  budget     --max-peak-rss-growth, --max-live-objects, --max-collected:
              absolute limits, with or without a baseline.
   info       shown, never failing.
 
@@ -84,7 +84,7 @@ Examples:
   agmem check --baseline base.json
   agmem check --baseline base.json --mode strong       override the baseline's mode
   agmem check --baseline base.json --format markdown -o comment.md
-  agmem check --workload mlp --max-collected 0 --max-peak-growth 50MiB
+  agmem check --workload mlp --max-collected 0 --max-peak-rss-growth 50MiB
   agmem check --max-collected 0 -- train.py --epochs 1   a program, with budgets
 
 \b
@@ -182,8 +182,10 @@ class Factor(click.ParamType):
 @click.option("--max-slowdown", type=Factor(), default=None,
               help="Also gate wall time: at most this factor x the baseline's (not gated "
               "by default: shared CI machines are noisy).")
-@click.option("--max-peak-growth", "max_peak_growth_bytes", type=Size(), default=None,
+@click.option("--max-peak-rss-growth", "max_peak_rss_growth_bytes", type=Size(), default=None,
               help="Budget: peak RSS growth above the run's baseline RSS, e.g. 50MiB.")
+@click.option("--max-peak-growth", "old_max_peak_growth", type=Size(), default=None,
+              hidden=True, callback=lambda ctx, param, value: _renamed(param, value))
 @click.option("--max-live-objects", type=IntAtLeast.of(COUNT), metavar="COUNT", default=None,
               help="Budget: Variables + Functions still alive at the end, e.g. 0.")
 @click.option("--max-collected", type=IntAtLeast.of(COUNT), metavar="COUNT", default=None,
@@ -202,11 +204,16 @@ def command(ctx: click.Context, baseline_path: str | None, **options: Any) -> in
     change it; the defaults shown apply to a check with budgets alone.
     """
     explain_on_fail = options.pop("explain_on_fail")
+    old = options.pop("old_max_peak_growth")
+    if old is not None:
+        if options["max_peak_rss_growth_bytes"] is not None:
+            raise UsageError("give --max-peak-rss-growth only (--max-peak-growth is its old name)")
+        options["max_peak_rss_growth_bytes"] = old
     limits = regression.Limits(**{name: options.pop(name) for name in _LIMIT_FIELDS})
     if baseline_path is None and not limits.budgets:
         raise UsageError(
             "nothing to check: give --baseline FILE, or a budget "
-            "(--max-peak-growth, --max-live-objects, --max-collected)"
+            "(--max-peak-rss-growth, --max-live-objects, --max-collected)"
         )
     output = output_from_options(options)
     if baseline_path is None:
@@ -228,6 +235,17 @@ def command(ctx: click.Context, baseline_path: str | None, **options: Any) -> in
         # The report went to a file or a machine: CI logs still get the verdict.
         note(output, report.summary)
     return report.exit_code
+
+
+def _renamed(param: click.Parameter, value: int | None) -> int | None:
+    """The old spelling still works, with one line on stderr: it named RSS here and
+    tracemalloc's peak in the pytest plugin, one name for two metrics."""
+    if value is not None:
+        click.echo(
+            "agmem: note: --max-peak-growth is now --max-peak-rss-growth (it limits RSS; "
+            "the pytest plugin's max_peak_growth is tracemalloc's peak)", err=True,
+        )
+    return value
 
 
 def _explained(

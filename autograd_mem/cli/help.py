@@ -23,7 +23,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "Output": ("output_format", "output_path", "svg_path", "html_path", "quiet"),
     "Gate (what fails the check)": (
         "baseline_path", "tolerance", "min_delta_bytes", "max_slowdown",
-        "max_peak_growth_bytes", "max_live_objects", "max_collected",
+        "max_peak_rss_growth_bytes", "max_live_objects", "max_collected",
     ),
 }
 OTHER = "Other options"

@@ -34,9 +34,21 @@ Why one protocol, written once:
 - Sizes are what was allocated: freeing each group the reader returns is measured by
   ``tracemalloc``'s current size before and after, so a group's bytes are its objects'
   blocks (inline values and managed dicts included) and whatever died with them.
-- A bit of the debug flags that CPython does not use is set beside ``DEBUG_SAVEALL``:
-  code that sets its own flags clears it, and from then on the garbage is its own, the
-  watcher leaves ``gc.garbage`` alone and :attr:`GarbageWatcher.flags_taken` says so.
+- ``DEBUG_SAVEALL`` is on only while a collection runs: set in the collection's
+  ``start`` callback, taken off in its ``stop`` callback. Between collections the
+  watched code sees its own debug flags; code that turns ``DEBUG_SAVEALL`` on itself
+  keeps its garbage (the watcher leaves ``gc.garbage`` alone for those collections and
+  :attr:`GarbageWatcher.flags_taken` says so).
+- Watched code may empty ``gc.callbacks`` (some leak checkers do). The watcher keeps
+  the collector's own list, removes only what is still in it, and frees what a
+  collection saved for it even when its ``stop`` callback or its freeing callback was
+  taken away; :attr:`GarbageWatcher.watched` then says the count may be short.
+- The watcher's own allocations are not the watched code's: what reading keeps
+  allocated (a reader's tallies) and ``gc.garbage``'s own growth are measured by
+  ``tracemalloc`` before and after each collection's reading and freeing
+  (:attr:`GarbageWatcher.own_bytes`) and left out of :meth:`GarbageWatcher.peak_bytes`,
+  which is also read before each collection, so what reading allocates for a moment
+  never reaches it.
 - ``budget`` bounds the garbage objects read (reading costs far more than making
   them): the first collections are read up to it, then ``DEBUG_SAVEALL`` goes off and
   the collector frees the rest itself; :attr:`GarbageWatcher.complete` then says
@@ -55,10 +67,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autograd_mem.cycles.defuse import defuse
-
-# A bit of the collector's debug flags that CPython does not use (its flags are 1, 2, 4
-# and 32): see the module's docstring.
-AGMEM_FLAG = 1 << 16
+from autograd_mem.probes.gc_probe import GENERATIONAL, detect_layout
 
 
 def traced_bytes() -> int | None:
@@ -112,29 +121,37 @@ class GarbageReader:
 
 @dataclass
 class GarbageWatcher:
-    """Context manager: ``DEBUG_SAVEALL`` on, each collection's garbage to ``reader``, then freed.
+    """Context manager: each collection's garbage to ``reader`` (``DEBUG_SAVEALL`` on for the
+    collection), then freed.
 
-    After the block: ``collections`` that found garbage, ``collected`` objects in all
-    collections (read or not), ``complete`` (False when garbage went unread: the budget
-    ran out), ``flags_taken`` (the watched code set the collector's debug flags itself),
-    and ``peak_traced_bytes``: ``tracemalloc``'s peak seen before each collection and
-    without ``gc.garbage``'s own growth, at its highest (the watched code's, not the
-    reader's: the peak is reset after each collection's garbage is freed).
+    After the block: ``collections`` that found garbage and were read, ``collections_run``
+    (every collection seen), ``collected`` objects in all collections (read or not),
+    ``oldest_generation`` collected (-1: none ran), ``complete`` (False when garbage went
+    unread: the budget ran out, or a collection's callbacks were taken away),
+    ``flags_taken`` (the watched code turned ``DEBUG_SAVEALL`` on itself), ``watched``
+    (False: the watched code removed the callback), and :meth:`peak_bytes`.
     """
 
     reader: GarbageReader
     budget: int | None = None
     collections: int = 0
+    collections_run: int = 0
     collected: int = 0
+    oldest_generation: int = -1
     complete: bool = True
     flags_taken: bool = False
-    peak_traced_bytes: int = 0
-    _flags: int = 0
-    _old_flags: int = 0
+    watched: bool = True
+    peak_traced_bytes: int = 0  # tracemalloc's peak before each collection, less own_bytes
+    _callbacks: list[Any] = field(default_factory=list, repr=False)
+    _body_flags: int = 0  # the watched code's flags during the collection under way
+    _saving: bool = False  # DEBUG_SAVEALL is on, set by the watcher, for this collection
     _reading: bool = True
     _start_length: int = 0
     _start_list_bytes: int = 0
+    _enter_list_bytes: int = 0
     _start_traced: int | None = None
+    _read_bytes: int = 0  # what reading kept allocated, over all collections
+    _stop_traced: int | None = None
     _groups: list[list[Any]] = field(default_factory=list, repr=False)
     _measured: int = 0  # how many of _groups the reader asked for (the rest is not its)
     _kept: list[Any] = field(default_factory=list, repr=False)
@@ -144,45 +161,93 @@ class GarbageWatcher:
         # Once before any collection: 3.10 keeps a frame object per function after its
         # first call, which would otherwise be allocated while a group's freeing is read.
         defuse(_warm_up_garbage())
-        self._old_flags = gc.get_debug()
-        self._flags = self._old_flags | gc.DEBUG_SAVEALL | AGMEM_FLAG
-        gc.set_debug(self._flags)
-        gc.callbacks.append(self._on_collection)
+        # The collector's own list: code that rebinds ``gc.callbacks`` does not change it.
+        self._callbacks = gc.callbacks
+        self._enter_list_bytes = sys.getsizeof(gc.garbage)
+        self._callbacks.append(self._on_collection)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        gc.callbacks.remove(self._on_collection)
-        if self._free in gc.callbacks:  # the block ended inside a collection's callbacks
-            self._free("stop", {})
-        if gc.get_debug() == self._flags:  # else the watched code set its own: leave them
-            gc.set_debug(self._old_flags)
+        if self._on_collection in self._callbacks:
+            self._callbacks.remove(self._on_collection)
+        else:
+            self.watched = False
+        if self._saving:
+            # A collection's stop never reached the watcher (its callback was taken away
+            # during the collection): what it saved since is the watcher's to free.
+            self._lost_stop()
+        if self._free in self._callbacks or self._groups:
+            self._free("stop", {})  # ended inside a collection's callbacks, or _free was removed
         if self._kept:
             # Cycles defuse could not break (none is known): kept so that a later
             # collection would not find and count them again; collected now, uncounted.
+            # A collection moves what it saved one generation on: collecting up to that
+            # one finds them without walking the whole heap (a generational collector's).
             self._kept.clear()
-            gc.collect()
+            oldest = self.oldest_generation + 1
+            generational = detect_layout().name == GENERATIONAL
+            gc.collect(min(oldest, 2) if generational and oldest > 0 else 2)
         if self._failure is not None and exc[0] is None:
             raise RuntimeError("agmem could not read a collection's garbage") from self._failure
 
+    @property
+    def watching(self) -> bool:
+        """Whether the callback is still installed (the watched code may have removed it)."""
+        return self._on_collection in self._callbacks
+
+    @property
+    def own_bytes(self) -> int:
+        """What the watcher holds of ``tracemalloc``'s current size: what reading kept (a
+        reader's tallies) and the growth of ``gc.garbage``'s own array."""
+        grown = max(sys.getsizeof(gc.garbage) - self._enter_list_bytes, 0)
+        return self._read_bytes + grown
+
+    def peak_bytes(self) -> int:
+        """``tracemalloc``'s peak over the block so far, without the watcher's own bytes (0
+        when not tracing). The watched code's: reading is done after the peak was read and
+        is followed by a reset."""
+        if not tracemalloc.is_tracing():
+            return self.peak_traced_bytes
+        return max(self.peak_traced_bytes, tracemalloc.get_traced_memory()[1] - self.own_bytes)
+
     def _on_collection(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
-            self._start_length = len(gc.garbage)
-            self._start_list_bytes = sys.getsizeof(gc.garbage)
-            if tracemalloc.is_tracing():
-                current, peak = tracemalloc.get_traced_memory()
-                self._start_traced = current
-                self.peak_traced_bytes = max(self.peak_traced_bytes, peak)
-            else:
-                self._start_traced = None
+            self._start(info.get("generation", -1))
+        else:
+            self._stop(info)
+
+    def _start(self, generation: int) -> None:
+        if self._groups:  # the last collection's freeing callback was taken away
+            self._free("stop", {})
+        self.oldest_generation = max(self.oldest_generation, generation)
+        self._start_length = len(gc.garbage)
+        self._start_list_bytes = sys.getsizeof(gc.garbage)
+        self._start_traced = None
+        if tracemalloc.is_tracing():
+            self._start_traced = tracemalloc.get_traced_memory()[0]
+            self.peak_traced_bytes = max(self.peak_traced_bytes, self.peak_bytes())
+        flags = gc.get_debug()
+        if flags & gc.DEBUG_SAVEALL:
+            self.flags_taken = True  # the watched code's own: its garbage is its to read
             return
+        if self._reading:
+            self._body_flags = flags
+            self._saving = True
+            gc.set_debug(flags | gc.DEBUG_SAVEALL)
+
+    def _stop(self, info: dict[str, int]) -> None:
         self.collected += info.get("collected", 0)
-        if gc.get_debug() != self._flags:
-            # The watched code set flags of its own: what gc.garbage holds is its to read.
-            self.flags_taken = True
+        self.collections_run += 1
+        if not self._saving:
+            if not self._reading:
+                self.complete = self.complete and info.get("collected", 0) == 0
             return
-        if not self._reading:
-            self.complete = self.complete and info.get("collected", 0) == 0
+        self._saving = False
+        if gc.get_debug() != self._body_flags | gc.DEBUG_SAVEALL:
+            self.flags_taken = True  # changed during the collection: the garbage is not ours
             return
+        gc.set_debug(self._body_flags)
+        self._stop_traced = traced_bytes()
         found = gc.garbage[self._start_length :]
         finalized = self._finalized_bytes()
         if not found and not finalized:
@@ -192,6 +257,17 @@ class GarbageWatcher:
         # Also when finalizers freed all they found: what they freed is still the reader's.
         self._read(found, finalized, info.get("generation", -1))
 
+    def _lost_stop(self) -> None:
+        """Undo a collection whose ``stop`` never came: flags back, its saved garbage freed."""
+        self._saving = False
+        self.complete = False
+        if gc.get_debug() == self._body_flags | gc.DEBUG_SAVEALL:
+            gc.set_debug(self._body_flags)
+        found = gc.garbage[self._start_length :]
+        del gc.garbage[self._start_length :]
+        self._kept += defuse(found)
+        del found
+
     def _finalized_bytes(self) -> int | None:
         """What finalizers freed in this collection: tracemalloc's fall over it, less the growth
         of gc.garbage itself (the collector frees nothing else under DEBUG_SAVEALL)."""
@@ -199,7 +275,7 @@ class GarbageWatcher:
             return None
         current, peak = tracemalloc.get_traced_memory()
         saved = sys.getsizeof(gc.garbage) - self._start_list_bytes
-        self.peak_traced_bytes = max(self.peak_traced_bytes, peak - saved)
+        self.peak_traced_bytes = max(self.peak_traced_bytes, peak - self.own_bytes)
         return max(0, self._start_traced - (current - saved))
 
     def _read(self, found: list[Any], finalized: int | None, generation: int) -> None:
@@ -227,18 +303,37 @@ class GarbageWatcher:
             self._groups, self._measured = [*groups, rest], len(groups)
             del grouped, rest
         del found, groups
-        gc.callbacks.append(self._free)
+        # Freed by a callback appended now, which runs after every other callback of this
+        # collection: one the watched code installed may read gc.garbage too.
+        self._callbacks.append(self._free)
 
     def _free(self, phase: str, info: dict[str, int]) -> None:
         """Drop this collection's garbage from gc.garbage and free it group by group."""
-        gc.callbacks.remove(self._free)
+        if self._free in self._callbacks:
+            self._callbacks.remove(self._free)
         groups, self._groups = self._groups, []
+        list_bytes = sys.getsizeof(gc.garbage)
         if len(gc.garbage) == self._start_length + sum(map(len, groups)):
             del gc.garbage[self._start_length :]  # the usual case: nothing else saved since
         else:
             ours = set(map(id, (obj for group in groups for obj in group)))
             gc.garbage[:] = [obj for obj in gc.garbage if id(obj) not in ours]
             del ours
+        list_bytes -= sys.getsizeof(gc.garbage)
+        freed = self._free_groups(groups)
+        self._count_read_bytes(freed, list_bytes)
+        if self._failure is None and self._measured:
+            try:
+                self.reader.freed(freed[: self._measured])
+            except Exception as exc:
+                self._failure = exc
+        if self.budget is not None and self.budget <= 0:
+            self._reading = False  # read all it may: the collector frees the rest itself
+        if tracemalloc.is_tracing():
+            tracemalloc.reset_peak()
+
+    def _free_groups(self, groups: list[list[Any]]) -> list[int | None]:
+        """Free each group in turn; what freeing each freed, by tracemalloc (None: not tracing)."""
         freed: list[int | None] = []
         groups.reverse()
         while groups:
@@ -254,18 +349,16 @@ class GarbageWatcher:
                 freed.append(None)
             else:
                 freed.append(before - after + (second - first))
-        if self._failure is None and self._measured:
-            try:
-                self.reader.freed(freed[: self._measured])
-            except Exception as exc:
-                self._failure = exc
-        if self.budget is not None and self.budget <= 0 and self._reading:
-            # Read all it may: the collector frees the rest of the garbage itself.
-            self._reading = False
-            self._flags = self._old_flags
-            gc.set_debug(self._flags)
-        if tracemalloc.is_tracing():
-            tracemalloc.reset_peak()
+        return freed
+
+    def _count_read_bytes(self, freed: list[int | None], list_shrunk: int) -> None:
+        """Add what reading this collection kept allocated: tracemalloc's change from the
+        collection's stop to now, less the garbage freed and gc.garbage's shrinking."""
+        stop, self._stop_traced = self._stop_traced, None
+        now = traced_bytes()
+        if stop is None or now is None or None in freed:
+            return
+        self._read_bytes += max(0, now - stop + sum(b for b in freed if b) + list_shrunk)
 
 
 ReaderFunction = Callable[[Collection], None]

@@ -70,19 +70,43 @@ def collected(limit: int, figures: BodyFigures) -> Exceeded | None:
 
 
 def cycles(limit: int, figures: BodyFigures) -> Exceeded | None:
-    """reference cycles of any objects among what the call leaves to the collector."""
+    """garbage cycles the call left to the collector that the project's own code made (those
+    only the standard library or a dependency made are listed apart, and counted with the
+    marker's include_library=True)."""
     if figures.cycles is None:
-        return Exceeded(
-            "max_cycles",
-            "garbage cycles could not be counted: the body set the collector's debug flags "
-            "itself",
-        )
+        return _uncounted()
+    from autograd_mem.pytest_plugin.origin import is_library_shape
+
+    library = sum(shape.cycles for shape in figures.shapes if is_library_shape(shape))
+    own = max(figures.cycles - library, 0)
+    if own <= limit:
+        return None
+    apart = f" ({format_count(library)} more made by libraries, not counted)" if library else ""
+    return Exceeded(
+        "max_cycles",
+        f"garbage cycles made by the test's own code: {format_count(own)} "
+        f"> limit {format_count(limit)}{apart}",
+    )
+
+
+def cycles_with_library(limit: int, figures: BodyFigures) -> Exceeded | None:
+    """reference cycles of any objects, whoever made them, among what the call left to the
+    collector (max_cycles under include_library=True)."""
+    if figures.cycles is None:
+        return _uncounted()
     if figures.cycles <= limit:
         return None
     return Exceeded(
         "max_cycles",
         f"garbage cycles left to the cyclic collector: {format_count(figures.cycles)} "
         f"> limit {format_count(limit)}",
+    )
+
+
+def _uncounted() -> Exceeded:
+    return Exceeded(
+        "max_cycles",
+        "garbage cycles could not be counted: the body set the collector's debug flags itself",
     )
 
 
@@ -119,6 +143,10 @@ class Budget:
     read: Callable[[Any], int]  # raises ValueError naming the problem
     judge: Callable[[int, BodyFigures], Exceeded | None] = field(repr=False)
     show: Callable[[int], str] = field(repr=False, default=format_count)  # for people
+    # The judge under the marker's include_library=True, where it differs.
+    judge_with_library: Callable[[int, BodyFigures], Exceeded | None] | None = field(
+        repr=False, default=None
+    )
 
     @property
     def option(self) -> str:
@@ -138,7 +166,7 @@ BUDGETS = (
     Budget("max_peak_growth", _size, peak_growth, format_bytes),
     Budget("max_live_objects", _count, live_objects),
     Budget("max_collected", _count, collected),
-    Budget("max_cycles", _count, cycles),
+    Budget("max_cycles", _count, cycles, judge_with_library=cycles_with_library),
     Budget("max_retained", _size, retained, format_bytes),
 )
 BUDGET_NAMES = tuple(budget.name for budget in BUDGETS)
@@ -149,6 +177,8 @@ RUN_ARGUMENTS = {
     f"it as it is; default {DEFAULT_MODE!r})",
     "timeout": "seconds after which the call is interrupted and the test fails (a SIGALRM "
     "timer: main thread only)",
+    "include_library": "True: max_cycles counts the cycles the standard library and "
+    "dependencies made too (default False: only the project's own)",
 }
 ARGUMENT_NAMES = (*BUDGET_NAMES, *RUN_ARGUMENTS)
 
@@ -163,10 +193,18 @@ def read_budget(name: str, value: Any) -> int:
     return _BY_NAME[name].read(value)
 
 
-def judge(budgets: Mapping[str, int], figures: BodyFigures) -> list[Exceeded]:
-    """Every budget the figures exceed, in the budgets' order; [] when all hold."""
-    verdicts = (_BY_NAME[name].judge(budgets[name], figures) for name in BUDGET_NAMES
-                if budgets.get(name) is not None)
+def judge(
+    budgets: Mapping[str, int], figures: BodyFigures, include_library: bool = False
+) -> list[Exceeded]:
+    """Every budget the figures exceed, in the budgets' order; [] when all hold.
+    ``include_library``: the marker's, for the budgets whose judge it changes."""
+    verdicts = []
+    for name in BUDGET_NAMES:
+        if budgets.get(name) is None:
+            continue
+        budget = _BY_NAME[name]
+        judged = (budget.judge_with_library if include_library else None) or budget.judge
+        verdicts.append(judged(budgets[name], figures))
     return [verdict for verdict in verdicts if verdict is not None]
 
 
@@ -177,6 +215,7 @@ class MarkerSettings:
     budgets: Mapping[str, int | None]
     mode: str | None = DEFAULT_MODE
     timeout_seconds: float | None = None
+    include_library: bool = False
 
 
 # An unmarked test measured by --agmem: the session's budgets, its reference mode left as is.
@@ -210,7 +249,10 @@ def read_marker(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> MarkerSetti
                 budgets[name] = None if value is None else read_budget(name, value)
             except ValueError as exc:
                 raise ValueError(f"{where}: {name}: {exc}") from None
-    return MarkerSettings(budgets, mode, _seconds(kwargs.get("timeout")))
+    include_library = kwargs.get("include_library", False)
+    if not isinstance(include_library, bool):
+        raise ValueError(f"{where}: include_library must be True or False, got {include_library!r}")
+    return MarkerSettings(budgets, mode, _seconds(kwargs.get("timeout")), include_library)
 
 
 def _seconds(value: Any) -> float | None:
@@ -233,7 +275,8 @@ def budgets_for(session: Mapping[str, int], marker: MarkerSettings) -> dict[str,
 def marker_line() -> str:
     """The marker's line in ``pytest --markers``: its signature and what each argument does."""
     arguments = ", ".join(
-        [*(f"{name}=None" for name in BUDGET_NAMES), f"mode={DEFAULT_MODE!r}", "timeout=None"]
+        [*(f"{name}=None" for name in BUDGET_NAMES), f"mode={DEFAULT_MODE!r}", "timeout=None",
+         "include_library=False"]
     )
     said = "; ".join(
         [*(f"{budget.name}: {budget.help}" for budget in BUDGETS),

@@ -235,7 +235,7 @@ def _verdict(
     if figures is None:
         return None
     budgets = budgets_for(item.config.stash[_BUDGETS], settings)
-    exceeded = [] if figures.body_raised else judge(budgets, figures)
+    exceeded = [] if figures.body_raised else judge(budgets, figures, settings.include_library)
     if recording is not None:
         recording.add(MeasuredTest(
             item.nodeid, marked, settings.mode, figures, tuple(v.budget for v in exceeded)
@@ -245,7 +245,8 @@ def _verdict(
     from autograd_mem.pytest_plugin.summary import failure_text
 
     root = str(item.config.invocation_params.dir)
-    return failure_text(item.name, exceeded, figures, settings.mode, root)
+    return failure_text(item.name, exceeded, figures, settings.mode, root,
+                        settings.include_library)
 
 
 def _measuring(item: pytest.Item, settings: MarkerSettings) -> Any:
@@ -255,7 +256,7 @@ def _measuring(item: pytest.Item, settings: MarkerSettings) -> Any:
     recording = item.config.stash.get(_RECORDING, None)
     full = recording is not None and recording.full
     return measured(settings, read_all_cycles="max_cycles" in budgets, full=full,
-                    retained_lines="max_retained" in budgets)
+                    retained_limit=budgets.get("max_retained"))
 
 
 # The plugin is loaded into every pytest session where agmem is installed, so it must

@@ -12,15 +12,15 @@ fresh interpreter: each figure is measured so that earlier tests cannot pollute 
   with no garbage from setup or earlier tests. Then ``gc.callbacks`` add up what every
   collection during the body freed, and one more ``gc.collect()`` after the body counts
   the cycles it left behind (they would be collected later, on some other test's time).
-- Cycles: ``gc.DEBUG_SAVEALL`` is on during the body and that last collection, so each
-  collection's garbage is read (``probes.shapes``, as ``--explain`` reads it) while it
-  still exists; it is then
-  emptied and dropped at once, so memory stays bounded by one collection's garbage.
+- Cycles: each collection's garbage is read while it still exists, through the one
+  garbage watcher (``cycles.watcher``, ``DEBUG_SAVEALL`` on only while a collection runs)
+  and the shape reader ``--explain`` uses (``cycles.shapes``); it is then freed at once,
+  so memory stays bounded by one collection's garbage.
 - Peak growth: ``tracemalloc``'s peak (reset before the body) minus its current size at
   the start. It covers Python objects and numpy's buffers, which numpy reports to
   ``tracemalloc``. RSS would not do: memory freed by earlier tests stays in the
   allocator's pools and is reused without the RSS moving. What agmem itself allocates to
-  read a collection's cycles is left out (the peak is read before, and reset after).
+  read a collection's cycles is left out (the watcher's ``own_bytes`` and ``peak_bytes``).
 
 A fresh interpreter per test would add a second or more of start-up to every test and
 measure nothing more; ``agmem run`` and ``agmem check`` are the tools for RSS.
@@ -36,11 +36,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from autograd_mem.cycles import hints
-from autograd_mem.cycles.defuse import defuse
-from autograd_mem.cycles.shapes import CycleTally
+from autograd_mem.cycles.shapes import CycleTally, ShapeReader
+from autograd_mem.cycles.watcher import GarbageWatcher
 from autograd_mem.probes.gc_probe import GENERATIONAL, detect_layout
-from autograd_mem.schema.explain import CycleShape
+from autograd_mem.pytest_plugin.origin import RETAINED_FRAMES, cycle_site, retained_line
 from autograd_mem.schema.pytest_session import BodyFigures
 
 # Frames tracemalloc keeps per allocation when the plugin starts it. One: every frame more
@@ -55,146 +54,6 @@ def engine_census() -> tuple[int, int]:
     if census is None:
         return 0, 0
     return census.live_variables(), census.live_functions()
-
-
-class _GarbageWatch:
-    """A ``gc.callbacks`` entry: counts each collection and reads its garbage's cycles.
-
-    ``DEBUG_SAVEALL`` is set in the collection's ``start`` callback and taken off in its
-    ``stop`` callback, so it is on only while a collection runs: between collections the
-    body sees its own debug flags, and a body that empties ``gc.callbacks`` turns the
-    saving off with the reading (its figures are then marked, its outcome is its own).
-    A body that sets debug flags of its own keeps its garbage to itself.
-
-    Reading cycles costs far more than making them (a Python graph walk against the C
-    allocations of the body, every step of it traced by tracemalloc), so a budget of
-    garbage objects bounds it: the first collections are read up to the budget, a part
-    of a larger one as far as the budget goes (the cycles among a part of the garbage are
-    real cycles), and then the collector frees the rest of the body's garbage itself.
-    """
-
-    def __init__(self, budget: int | None) -> None:
-        self.collected = 0
-        self.collections = 0
-        self.cycles: int | None = 0
-        self.complete = True
-        self.tally = CycleTally()
-        self.peak_bytes = 0  # tracemalloc's peak before each collection, at its highest
-        self.watched = True  # the callback saw every collection until the end
-        self.oldest_generation = -1  # the oldest generation a collection ran
-        self._budget = budget  # garbage objects still to read; None: no limit
-        self._reading = True
-        self._saving = False  # DEBUG_SAVEALL is on for the collection under way
-        self._flags = 0  # the debug flags the body runs with, outside collections
-        self._garbage_start = 0
-        self._garbage_list_bytes = 0  # gc.garbage's own size when installed
-        self._read_bytes = 0  # what reading cycles kept allocated (the tally's shapes)
-        self._found: list[Any] = []
-        self._kept: list[Any] = []  # garbage defuse could not break up, until the end
-        # The collector's own list: a body that rebinds ``gc.callbacks`` does not change
-        # the list the collector calls.
-        self._callbacks = gc.callbacks
-
-    def install(self) -> None:
-        self._flags = gc.get_debug()
-        self._garbage_list_bytes = sys.getsizeof(gc.garbage)
-        self._callbacks.append(self._on_gc)
-
-    @property
-    def own_bytes(self) -> int:
-        """What agmem holds of tracemalloc's current size: the tally's shapes and the growth
-        of gc.garbage's own array (DEBUG_SAVEALL's), left out of the body's peak."""
-        return self._read_bytes + max(sys.getsizeof(gc.garbage) - self._garbage_list_bytes, 0)
-
-    def traced_peak(self) -> int:
-        """tracemalloc's peak since its last reset, less what agmem holds of it."""
-        return tracemalloc.get_traced_memory()[1] - self.own_bytes
-
-    @property
-    def watching(self) -> bool:
-        """False once the body removed the callback (cleared ``gc.callbacks``)."""
-        return any(callback == self._on_gc for callback in self._callbacks)
-
-    def uninstall(self) -> None:
-        if self.watching:
-            self._callbacks.remove(self._on_gc)
-        else:
-            self.watched = False
-        if self._kept:
-            # Cycles defuse could not break: collected now, uncounted, as they were
-            # counted when first found. A collection moves what it saves to the next
-            # generation, so collecting that one finds them.
-            self._kept = []
-            gc.collect(min(self.oldest_generation + 1, 2))
-
-    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            self._start(info["generation"])
-            return
-        self.collected += info["collected"]
-        self.collections += 1
-        if not self._saving:
-            if self.cycles is not None and not self._reading:
-                self.complete = self.complete and info["collected"] == 0
-            return
-        self._saving = False
-        gc.set_debug(self._flags)
-        # The collection's own peak (a finalizer it ran may have allocated).
-        self.peak_bytes = max(self.peak_bytes, self.traced_peak())
-        found = gc.garbage[self._garbage_start :]
-        if found:
-            self._read(found)
-            self._found = found
-            # Freed by a callback appended now, which runs after every other callback of
-            # this collection: one the body installed may want to read gc.garbage too.
-            self._callbacks.append(self._free)
-        else:
-            tracemalloc.reset_peak()
-
-    def _start(self, generation: int) -> None:
-        self.oldest_generation = max(self.oldest_generation, generation)
-        self.peak_bytes = max(self.peak_bytes, self.traced_peak())
-        flags = gc.get_debug()
-        if flags != self._flags:
-            # The body set debug flags of its own: what gc.garbage holds is its to read,
-            # and from now on the cycles are not all counted.
-            self._flags = flags
-            self.cycles = None
-        self._saving = self.cycles is not None and self._reading
-        if self._saving:
-            self._garbage_start = len(gc.garbage)
-            gc.set_debug(flags | gc.DEBUG_SAVEALL)
-
-    def _read(self, found: list[Any]) -> None:
-        part = found if self._budget is None else found[: self._budget]
-        # Every object is traced (one frame each), so its traceback is read when needed.
-        site_of = hints.first_site if tracemalloc.is_tracing() else None
-        before = tracemalloc.get_traced_memory()[0]
-        self.cycles = (self.cycles or 0) + self.tally.add(part, site_of)
-        self._read_bytes += tracemalloc.get_traced_memory()[0] - before
-        if self._budget is not None:
-            self.complete = self.complete and len(part) == len(found)
-            self._budget -= len(part)
-
-    def shapes(self) -> tuple[CycleShape, ...]:
-        """The cycles' shapes, largest first; none when the cycles could not be counted.
-        Garbage on no cycle (a part of a collection beyond the budget) is no shape here."""
-        if self.cycles is None:
-            return ()
-        return tuple(shape for shape in self.tally.results() if shape.cycles)
-
-    def _free(self, phase: str, info: dict[str, int]) -> None:
-        if self._free in self._callbacks:  # another callback may have emptied the list
-            self._callbacks.remove(self._free)
-        found, self._found = self._found, []
-        ours = {id(obj) for obj in found}
-        gc.garbage[:] = [obj for obj in gc.garbage if id(obj) not in ours]
-        self._kept.extend(defuse(found))
-        del found  # the last references: reference counting frees the garbage here
-        if self._budget is not None and self._budget <= 0:
-            # Read all it may: the collector frees the rest of the body's garbage itself.
-            self._reading = False
-        tracemalloc.reset_peak()
 
 
 def young_generation() -> int | None:
@@ -222,12 +81,13 @@ class BodyProbe:
     """
 
     def __init__(
-        self, cycle_budget: int | None = None, full: bool = False, retained_lines: bool = False
+        self, cycle_budget: int | None = None, full: bool = False,
+        retained_limit: int | None = None,
     ) -> None:
         self.cycle_budget = cycle_budget
-        # Under a max_retained budget: snapshots before and after, for the line that
-        # allocated what the call kept (a snapshot costs a walk of every trace).
-        self.retained_lines = retained_lines
+        # Under a max_retained budget: deeper tracebacks, and over it a snapshot, for the
+        # project's line that allocated what the call kept (a snapshot walks every trace).
+        self.retained_limit = retained_limit
         self.young = None if full else young_generation()
         self.result: BodyFigures | None = None
 
@@ -260,63 +120,87 @@ class BodyProbe:
     def measuring(self) -> Iterator[None]:
         self._collect_before()
         variables, functions = engine_census()
+        # Every object is traced, so its traceback is read when needed.
+        reader = ShapeReader(CycleTally(), cycle_site)
+        watcher = GarbageWatcher(reader, budget=self.cycle_budget)
+        watcher.__enter__()
+        free_lists = _emptied_free_lists()
         started_tracing = not tracemalloc.is_tracing()
         if started_tracing:
-            tracemalloc.start(TRACEBACK_FRAMES)
+            # Deeper under max_retained: its failure walks out to the project's line.
+            deep = self.retained_limit is not None
+            tracemalloc.start(RETAINED_FRAMES if deep else TRACEBACK_FRAMES)
         tracemalloc.reset_peak()
-        # Taken before the start is read and alive to the end: its own bytes cancel out.
-        snapshot = tracemalloc.take_snapshot() if self.retained_lines else None
-        start_bytes, _ = tracemalloc.get_traced_memory()
-        watch = _GarbageWatch(self.cycle_budget)
-        watch.install()
+        # When tracing was on before the call, what it holds is told apart by a snapshot,
+        # taken before the start is read and alive to the end: its own bytes cancel out.
+        snapshot = (
+            tracemalloc.take_snapshot()
+            if self.retained_limit is not None and not started_tracing else None
+        )
+        start_bytes = tracemalloc.get_traced_memory()[0] - watcher.own_bytes
         raised = True
         try:
             yield
             raised = False
         finally:
             try:
-                peak_bytes = max(watch.peak_bytes, watch.traced_peak())
+                peak_bytes = watcher.peak_bytes()
                 after_variables, after_functions = engine_census()
-                oldest_during_the_body = watch.oldest_generation
+                oldest_during_the_body = watcher.oldest_generation
                 # The body's leftover cycles, collected now so the next test starts clean;
-                # the watch is still installed and counts them.
-                if watch.watching:
+                # the watcher is still installed and counts them.
+                if watcher.watching:
                     self._collect_after(oldest_during_the_body)
-                retained = tracemalloc.get_traced_memory()[0] - watch.own_bytes - start_bytes
-                retained_at = _top_line(snapshot) if snapshot is not None and retained > 0 else ""
+                retained = tracemalloc.get_traced_memory()[0] - watcher.own_bytes - start_bytes
+                over = self.retained_limit is not None and retained > self.retained_limit
+                retained_at = retained_line(snapshot) if over else ""
             finally:
-                watch.uninstall()
+                watcher.__exit__(None, None, None)
                 if started_tracing:
                     tracemalloc.stop()
-            self.result = BodyFigures(
-                peak_growth_bytes=max(peak_bytes - start_bytes, 0),
-                live_variables=after_variables - variables,
-                live_functions=after_functions - functions,
-                collected=watch.collected,
-                collections=watch.collections,
-                cycles=watch.cycles,
-                cycles_complete=watch.complete,
-                shapes=watch.shapes(),
-                body_raised=raised,
-                collector_watched=watch.watched,
-                older_garbage_possible=(
-                    self.young is not None and oldest_during_the_body >= self.young
-                ),
-                retained_bytes=retained,
-                retained_at=retained_at,
+                del free_lists
+            self.result = self._figures(
+                watcher, reader, (after_variables - variables, after_functions - functions),
+                peak_bytes - start_bytes, raised, retained, retained_at,
+                oldest_during_the_body,
             )
 
+    def _figures(
+        self, watcher: GarbageWatcher, reader: ShapeReader, live: tuple[int, int],
+        peak_growth_bytes: int, raised: bool, retained: int, retained_at: str, oldest: int,
+    ) -> BodyFigures:
+        cycles = None if watcher.flags_taken else reader.cycles
+        shapes = () if cycles is None else tuple(
+            shape for shape in reader.tally.results() if shape.cycles
+        )
+        return BodyFigures(
+            peak_growth_bytes=max(peak_growth_bytes, 0),
+            live_variables=live[0],
+            live_functions=live[1],
+            collected=watcher.collected,
+            collections=watcher.collections_run,
+            cycles=cycles,
+            cycles_complete=watcher.complete,
+            shapes=shapes,
+            body_raised=raised,
+            collector_watched=watcher.watched,
+            older_garbage_possible=self.young is not None and oldest >= self.young,
+            retained_bytes=retained,
+            retained_at=retained_at,
+        )
 
-def _top_line(before: tracemalloc.Snapshot) -> str:
-    """``file:line`` that allocated most of what is traced now and was not before."""
-    grown = [
-        stat for stat in tracemalloc.take_snapshot().compare_to(before, "lineno")
-        if stat.size_diff > 0 and stat.traceback[0].filename != tracemalloc.__file__
-    ]
-    if not grown:
-        return ""
-    frame = max(grown, key=lambda stat: stat.size_diff).traceback[0]
-    return f"{frame.filename}:{frame.lineno}"
+
+# CPython keeps up to 80 freed lists and 80 freed dicts (3.10-3.14) and hands them out
+# again without allocating, so tracemalloc never sees them made: a cycle of lists a test
+# built from them had no "made at" line (95 of boltons' 197 cycle shapes under the young
+# detail). A full collection empties these free lists, a young one does not; so the
+# probe takes what they hold before tracing starts and gives it back after the call.
+FREE_LIST_LENGTH = 80
+
+
+def _emptied_free_lists() -> tuple[list[list[Any]], list[dict[Any, Any]]]:
+    """The lists and dicts the free lists held (and fresh ones past them), kept aside."""
+    return [[] for _ in range(FREE_LIST_LENGTH)], [{} for _ in range(FREE_LIST_LENGTH)]
 
 
 def prepare_process() -> None:

@@ -70,16 +70,18 @@ def _warm_up(mode: str | None, full: bool) -> None:
 
 @contextmanager
 def measured(
-    settings: MarkerSettings, *, read_all_cycles: bool, full: bool, retained_lines: bool = False
+    settings: MarkerSettings, *, read_all_cycles: bool, full: bool,
+    retained_limit: int | None = None,
 ) -> Iterator[BodyProbe]:
     """The call's measurement, under the marker's reference mode and time limit.
 
     ``read_all_cycles``: count every cycle (a max_cycles budget judges them), not only the
     first ``CYCLE_BUDGET`` garbage objects' worth. ``full``: full collections around it.
+    ``retained_limit``: the max_retained budget, over which the probe finds the line.
     """
     _warm_up(settings.mode, full)
     probe = BodyProbe(None if read_all_cycles else CYCLE_BUDGET, full=full,
-                      retained_lines=retained_lines)
+                      retained_limit=retained_limit)
     with probe.measuring(), _time_limit(settings.timeout_seconds):
         if settings.mode is None:
             yield probe

@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 
 from autograd_mem.pytest_plugin.marks import Exceeded, show_budgets
+from autograd_mem.pytest_plugin.origin import is_library_shape
 from autograd_mem.reporters.explain import path_text
 from autograd_mem.schema.explain import CycleShape
 from autograd_mem.schema.pytest_session import BodyFigures, MeasuredTest, PytestSession
@@ -28,10 +29,11 @@ DETAIL_LINES = {
 
 def failure_text(
     name: str, exceeded: Sequence[Exceeded], figures: BodyFigures, mode: str | None,
-    root: str = os.curdir,
+    root: str = os.curdir, include_library: bool = False,
 ) -> str:
     """The text of a failed test: each budget exceeded, every figure measured, and the
-    largest cycle shape the call left (its path, the bytes it held, where it was made)."""
+    largest cycle shape the call left (its path, the bytes it held, where it was made): the
+    project's own, with the largest a library made apart, unless ``include_library``."""
     under = f" under reference mode {mode!r}" if mode else ""
     lines = [f"agmem: {name} exceeded its memory budget{under}:"]
     lines += [f"  - {verdict.budget}: {verdict.line}" for verdict in exceeded]
@@ -45,11 +47,29 @@ def failure_text(
         f"collected {format_count(figures.collected)} "
         f"in {format_count(figures.collections)} collection(s){cycles}"
     )
-    shape = figures.largest_shape
-    if shape is not None:
-        first, *more = shape_lines(shape, root)
-        lines += [f"  {first}", *(f"    {line}" for line in more)]
+    lines += _shape_lines_by_origin(figures, include_library, root)
     return "\n".join(lines)
+
+
+def _shape_lines_by_origin(figures: BodyFigures, include_library: bool, root: str) -> list[str]:
+    """The largest cycle; unless ``include_library``, the project's own largest, and the
+    largest one only libraries made on a line apart, as not counted."""
+    if include_library:
+        shown, library = figures.largest_shape, None
+    else:
+        own = [shape for shape in figures.shapes if not is_library_shape(shape)]
+        shown = own[0] if own else None
+        library = next((shape for shape in figures.shapes if is_library_shape(shape)), None)
+    lines: list[str] = []
+    if shown is not None:
+        first, *more = shape_lines(shown, root)
+        lines += [f"  {first}", *(f"    {line}" for line in more)]
+    if library is not None:
+        made = library.allocated_at
+        where = "" if made is None else f", made at {source_line(made.file, made.line, root)}"
+        lines.append(f"  largest cycle made by a library (not counted by max_cycles): "
+                     f"{describe_shape(library)}{where}")
+    return lines
 
 
 # --- the summary ---------------------------------------------------------------------

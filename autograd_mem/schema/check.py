@@ -63,7 +63,8 @@ class Limits:
     retained_tolerance: float = ruled(_FRACTION, DEFAULT_RETAINED_TOLERANCE)
     gate_collector: bool = ruled(Flag(), False)
     max_slowdown: float | None = ruled(OrNone(Number(1.0)), None)
-    max_peak_growth_bytes: int | None = ruled(OrNone(BYTES), None)
+    # RSS, as the metric it limits (the pytest plugin's max_peak_growth is tracemalloc's).
+    max_peak_rss_growth_bytes: int | None = ruled(OrNone(BYTES), None)
     max_live_objects: int | None = ruled(OrNone(COUNT), None)  # Variables + Functions, end
     max_collected: int | None = ruled(OrNone(COUNT), None)  # objects the collector freed
 
@@ -71,7 +72,7 @@ class Limits:
     def budgets(self) -> bool:
         return any(
             v is not None
-            for v in (self.max_peak_growth_bytes, self.max_live_objects, self.max_collected)
+            for v in (self.max_peak_rss_growth_bytes, self.max_live_objects, self.max_collected)
         )
 
 

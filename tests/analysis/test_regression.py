@@ -206,7 +206,7 @@ def test_budgets_judge_without_a_baseline() -> None:
         metrics(live_variables_end=40, live_functions_end=30, gc_collected=7,
                 peak_rss_growth_bytes=60 * MiB)
     )
-    limits = Limits(max_peak_growth_bytes=50 * MiB, max_live_objects=0, max_collected=0)
+    limits = Limits(max_peak_rss_growth_bytes=50 * MiB, max_live_objects=0, max_collected=0)
     report = check(now, None, limits)
     # then each budget fails with the measured value against the limit
     assert {(r.metric, r.now, r.limit) for r in report.failures} == {
@@ -223,7 +223,7 @@ def test_budgets_judge_without_a_baseline() -> None:
 
 
 def test_budgets_within_limits_pass() -> None:
-    limits = Limits(max_peak_growth_bytes=50 * MiB, max_live_objects=10, max_collected=0)
+    limits = Limits(max_peak_rss_growth_bytes=50 * MiB, max_live_objects=10, max_collected=0)
     assert check(measurement(), None, limits).passed
 
 

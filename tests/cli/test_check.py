@@ -87,8 +87,31 @@ def test_budgets_alone_run_the_command_line_configuration() -> None:
     assert "over budget" in out and "live_objects_end" in out
     # and weak mode under the same budgets passes... with a budget of its few live objects
     code, out, _ = agmem("check", "--mode", "weak", *SMALL, "--max-live-objects", "10",
-                         "--max-peak-growth", "50MiB")
+                         "--max-peak-rss-growth", "50MiB")
     assert code == 0, out
+
+
+def test_the_old_peak_growth_spelling_still_budgets_rss_with_a_note() -> None:
+    # given check's RSS budget under its old name, which the pytest plugin uses for
+    # tracemalloc's peak, set far below what a run grows (1 byte)
+    code, out, err = agmem("check", "--mode", "weak", *SMALL, "--max-peak-growth", "1",
+                           "--format", "json")
+    # then it is still the RSS budget, failing on peak_rss_growth_bytes, with one line
+    # on stderr naming the new option
+    assert code == 1, err
+    budgets = [row for row in json.loads(out)["rows"] if row["class"] == "budget"]
+    assert [(row["metric"], row["verdict"]) for row in budgets] == [
+        ("peak_rss_growth_bytes", "over budget")
+    ]
+    assert json.loads(out)["limits"]["max_peak_rss_growth_bytes"] == 1
+    notes = [line for line in err.splitlines() if "--max-peak-growth" in line]
+    assert notes == ["agmem: note: --max-peak-growth is now --max-peak-rss-growth (it limits "
+                     "RSS; the pytest plugin's max_peak_growth is tracemalloc's peak)"]
+    # and both spellings at once are refused in one line
+    code, _, err = agmem("check", *SMALL, "--max-peak-growth", "1",
+                         "--max-peak-rss-growth", "1")
+    assert code == 2 and "give --max-peak-rss-growth only" in err
+    assert len(err.strip().splitlines()) <= 2  # the note and the error
 
 
 def test_a_baseline_from_another_python_is_said_plainly(
@@ -161,7 +184,7 @@ def test_a_bad_baseline_file_is_one_line_and_exit_2(
     [
         ([], "nothing to check: give --baseline FILE, or a budget"),
         (["--max-live-objects", "-1"], "--max-live-objects must be a count of 0 or more"),
-        (["--max-peak-growth", "lots"], "--max-peak-growth: not a size: 'lots'"),
+        (["--max-peak-rss-growth", "lots"], "--max-peak-rss-growth: not a size: 'lots'"),
         (["--max-collected", "0", "--tolerance", "10"], "--tolerance must be a percentage"),
         (["--max-collected", "0", "--max-slowdown", "0.5"], "--max-slowdown must be a factor"),
         (["--max-collected", "0", "--workload", "no_such_module:f"], "no_such_module"),

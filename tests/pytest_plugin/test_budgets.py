@@ -71,7 +71,7 @@ def test_a_cycle_budget_for_every_test_fails_the_unmarked_leak_only(
     text = result.stdout.str()
     # and its failure names the budget, the figure and where the cycle came from
     assert "agmem: test_leaks_three_cycles exceeded its memory budget:" in text
-    assert "  - max_cycles: garbage cycles left to the cyclic collector: 3 > limit 0" in text
+    assert "  - max_cycles: garbage cycles made by the test's own code: 3 > limit 0" in text
     assert "largest cycle: 3 × Node.me → Node" in text
     assert "made at test_suite.py:" in text
     # and the summary names the session's budget and the test over it

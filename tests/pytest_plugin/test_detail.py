@@ -140,3 +140,39 @@ def test_young_collections_give_the_full_detail_figures_and_tracemalloc_peaks(
     assert full["test_through_an_old_object"].figures.cycles == 1
     expected = 1 if young_generation() is None else 0
     assert young["test_through_an_old_object"].figures.cycles == expected
+
+
+REUSED_LISTS = """
+def test_frees_lists():
+    for _ in range(200):
+        [[] for _ in range(10)]  # freed lists go to CPython's free list
+
+
+def test_links_two_lists():
+    first = []
+    second = [first]
+    first.append(second)
+"""
+
+
+def test_a_cycle_of_lists_from_the_free_list_keeps_its_line_under_the_young_detail(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    # given a test whose cycle is made of lists, after a test that filled CPython's free
+    # list of lists (which hands them out again without an allocation tracemalloc sees)
+    pytester.makepyfile(test_lists=REUSED_LISTS)
+    figures = {}
+    for detail in ((), ("--agmem-full",)):
+        output = tmp_path / f"{len(detail)}.json"
+        result = pytester.runpytest_subprocess(*QUIET, "--agmem", *detail,
+                                               "--agmem-json", str(output))
+        result.assert_outcomes(passed=2)
+        figures[detail] = read(output)["test_links_two_lists"].figures
+    # then under the default (young) detail, as under full collections (which empty the
+    # free lists), the cycle says the line that made it
+    for shapes in (f.shapes for f in figures.values()):
+        (shape,) = shapes
+        assert shape.allocated_at is not None, shape
+        assert (Path(shape.allocated_at.file).name, shape.allocated_at.line) in {
+            ("test_lists.py", 7), ("test_lists.py", 8)
+        }

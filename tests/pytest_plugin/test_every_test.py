@@ -273,7 +273,7 @@ def test_max_cycles_passes_within_and_fails_over_the_limit_naming_the_cycle(
     result.assert_outcomes(passed=2, failed=1)
     text = result.stdout.str()
     assert "agmem: test_over_the_limit exceeded its memory budget:" in text
-    assert f"max_cycles: garbage cycles left to the cyclic collector: {LEAKS} > limit 6" in text
+    assert f"max_cycles: garbage cycles made by the test's own code: {LEAKS} > limit 6" in text
     # the message names the largest shape, its path, the bytes it held and its source
     match = re.search(
         rf"largest cycle: {LEAKS} × (Leaky\.me → Leaky), ([\d.]+) KiB held\n"
@@ -368,7 +368,8 @@ def test_max_live_objects_help_says_it_counts_engine_objects(pytester: pytest.Py
     result = run(pytester, "--markers")
     text = " ".join(result.stdout.str().split())
     assert "max_live_objects: agmem engine Variables + Functions the call leaves alive" in text
-    assert "max_cycles: reference cycles of any objects among what the call leaves" in text
+    assert ("max_cycles: garbage cycles the call left to the collector that the project's own "
+            "code made") in text
 
 
 @pytest.mark.skipif(sys.version_info < (3, 12), reason="3.11 gives no traceback of instances")

@@ -150,7 +150,8 @@ def test_the_marker_is_documented_in_pytest_markers(pytester: pytest.Pytester) -
     # a subprocess, so the plugin is found through its pytest11 entry point
     result = pytester.runpytest_subprocess("--markers")
     result.stdout.fnmatch_lines(
-        ["@pytest.mark.agmem(max_peak_growth=None, *mode='weak', timeout=None): "
+        ["@pytest.mark.agmem(max_peak_growth=None, *mode='weak', timeout=None, "
+         "include_library=False): "
          "fail the test when its call exceeds a memory budget*"]
     )
 
