@@ -62,13 +62,14 @@ TORCH_LOOPS = Path(__file__).resolve().parent.parent / "tests" / "programs" / "t
 
 DRIVER = """
 import importlib, json, sys, time
+from autograd_mem.schema.child import child_result_to_plain
 from autograd_mem.schema.config import RunConfig
 from autograd_mem.targets.target import target_of
 config = RunConfig(**json.loads(sys.argv[2]))
 passes = importlib.import_module(f"autograd_mem.measure.{target_of(config).traits.measured_pass}")
 run = getattr(passes, sys.argv[1])
 start = time.perf_counter()
-document = run(config)
+document = child_result_to_plain(run(config))
 seconds = time.perf_counter() - start
 assert document["status"] == "ok", document
 summary = {"seconds": seconds}
