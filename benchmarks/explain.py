@@ -100,7 +100,7 @@ LIMITS = """
 import gc, json, statistics, sys, time, tracemalloc
 from autograd_mem.schema.config import RunConfig
 from autograd_mem.measure.window import engine_modes
-from autograd_mem.targets.workloads import make_step
+from autograd_mem.targets.workload_spec import make_step
 config = RunConfig(**json.loads(sys.argv[1]))
 rounds = int(sys.argv[2])
 
