@@ -13,7 +13,8 @@ def engine_revision() -> str:
 
     root = Path(__file__).parent
     digest = hashlib.sha256()
-    for path in sorted([*root.joinpath("engine").glob("*.py"), root / "targets" / "workloads.py"]):
+    sources = [*(root / "engine").glob("*.py"), *(root / "targets" / "workloads").glob("*.py")]
+    for path in sorted(sources):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]

@@ -57,7 +57,7 @@ import importlib, json, sys, time
 from autograd_mem.schema.config import RunConfig
 from autograd_mem.targets.target import target_of
 config = RunConfig(**json.loads(sys.argv[2]))
-passes = importlib.import_module(f"autograd_mem.measure.{target_of(config).measured_pass}")
+passes = importlib.import_module(f"autograd_mem.measure.{target_of(config).traits.measured_pass}")
 run = getattr(passes, sys.argv[1])
 start = time.perf_counter()
 document = run(config)

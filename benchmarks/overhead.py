@@ -63,7 +63,7 @@ import gc, json, time
 from autograd_mem.engine import reference_mode
 from autograd_mem.schema.config import RunConfig
 from autograd_mem.measure.child import WARMUP_ITERATIONS
-from autograd_mem.targets.workloads import make_step
+from autograd_mem.targets.workload_spec import make_step
 
 config = RunConfig(**json.loads({config!r}))
 

@@ -197,10 +197,6 @@ def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
 # Being taken apart (issue 18): remove an entry when its circle or upward import is gone;
 # the tests fail until then, and again if the list says more than the code does.
 CIRCLES_LEFT: list[list[str]] = []
-REPORTERS_READING_UPSTREAM = {
-    "autograd_mem.reporters.chart imports autograd_mem.targets.program",
-    "autograd_mem.reporters.rows imports autograd_mem.targets.workloads",
-}
 
 
 def test_no_two_files_import_each_other_at_any_distance():
@@ -216,9 +212,46 @@ def test_reporters_read_the_schema_and_the_analysis_only():
         for name in _imported(module)
         if _stage(name) in LAYERS and _stage(name) not in ("reporters", "schema", "analysis")
     }
-    assert readers == REPORTERS_READING_UPSTREAM
+    assert readers == set()
 
 
 def test_the_circle_finder_finds_a_circle():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert _circles(graph) == [["a", "b", "c"]]
+
+
+# --- one target type (issue 18) ----------------------------------------------------------
+
+# Modules that still ask which kind of target a config holds, outside targets/ (where
+# target_of asks, once). The baseline's confinement in cli/check is being reworked with
+# issue 19: a Target.confine(where) would take it.
+ASKING_THE_KIND_LEFT = {"autograd_mem.cli.check"}
+
+
+def _asks_the_kind(node: ast.AST) -> bool:
+    """``x.program is None``, ``x.program is not None``, or ``isinstance(x, ProgramTarget)``."""
+    if isinstance(node, ast.Compare) and isinstance(node.left, ast.Attribute):
+        return (node.left.attr == "program"
+                and any(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops))
+    if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "isinstance":
+        kinds = ast.unparse(node.args[1]) if len(node.args) == 2 else ""
+        return "WorkloadTarget" in kinds or "ProgramTarget" in kinds
+    return False
+
+
+def test_no_module_outside_the_targets_asks_which_kind_of_target_it_has():
+    askers = {
+        module
+        for module, (tree, _) in MODULES.items()
+        if _stage(module) != "targets" and module != "autograd_mem.schema.config"
+        for node in ast.walk(tree)
+        if _asks_the_kind(node)
+    }
+    assert askers == ASKING_THE_KIND_LEFT
+
+
+def test_the_kind_finder_finds_each_way_of_asking():
+    asks = [ast.parse(text).body[0].value for text in (
+        "c.program is None", "m.config.program is not None", "isinstance(t, ProgramTarget)")]
+    plain = [ast.parse(text).body[0].value for text in ("c.program == ()", "t.traits.runs_once")]
+    assert all(map(_asks_the_kind, asks)) and not any(map(_asks_the_kind, plain))

@@ -18,6 +18,7 @@ from typing import Any
 
 from autograd_mem._version import __version__
 from autograd_mem.analysis import steady_state
+from autograd_mem.analysis.target_view import target_view
 from autograd_mem.schema import comparison as comparison_document
 from autograd_mem.schema.comparison import ComparisonRecord
 from autograd_mem.schema.run import Measurement, Metrics
@@ -163,7 +164,7 @@ def compare(
 def _after_setup(measurements: Sequence[Measurement], names: Sequence[str]) -> str | None:
     """``leaky.py keeps growing, +1.2 MiB/s after setup; fixed.py levels off`` (programs:
     a workload's timeline starts after its warm-up, so it has no setup to set apart)."""
-    if any(m.config.program is None for m in measurements):
+    if not all(target_view(m.config).runs_once for m in measurements):
         return None
     return "; ".join(
         steady_state.growth_phrase(

@@ -51,7 +51,7 @@ from autograd_mem.schema.check import (
 from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.explain import ExplainReport
 from autograd_mem.schema.run import Environment, Measurement, Metrics
-from autograd_mem.targets.workloads import parse_spec
+from autograd_mem.targets.target import target_of
 
 __all__ = ["BUDGET", "CLASSES", "EXACT", "INFO", "TOLERANCE", "Limits", "MetricCheck"]
 
@@ -181,7 +181,7 @@ def config_differences(baseline: RunConfig, now: RunConfig) -> tuple[str, ...]:
 
 def is_user_code(config: RunConfig) -> bool:
     """A program or a user workload: gated on its memory, not on the collector's counts."""
-    return config.program is not None or not parse_spec(config.workload).is_builtin
+    return target_of(config).is_user_code
 
 
 def check(
@@ -248,7 +248,7 @@ def _baseline_rows(
     rows: list[MetricCheck] = []
     config = measurement.config
     for gate in GATES:
-        if gate.metric == "seconds_per_iteration" and config.program is not None:
+        if gate.metric == "seconds_per_iteration" and target_of(config).traits.runs_once:
             continue  # a program is one run: its wall time, already shown
         judged = _class(gate, config, limits)
         if gate.metric == "wall_seconds" and limits.max_slowdown is not None:

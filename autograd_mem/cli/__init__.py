@@ -210,14 +210,15 @@ SUMMARIES = {
     "report": "Render a saved run or comparison again.",
     "check": "Fail when memory regresses against a baseline.",
     "baseline": "Save the measurement `agmem check` compares with.",
+    "graph": "Draw the graph a strong-mode cycle keeps alive.",
 }
 
 
 def _register() -> None:
     # One module per subcommand; each exposes a click command named after it.
-    from autograd_mem.cli import baseline, check, compare, report, run
+    from autograd_mem.cli import baseline, check, compare, graph, report, run
 
-    for module in (run, compare, report, check, baseline):
+    for module in (run, compare, report, check, baseline, graph):
         module.command.short_help = SUMMARIES[module.command.name]
         cli.add_command(module.command)
 

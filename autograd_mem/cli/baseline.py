@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from autograd_mem.errors import ExitCode, UsageError, exit_code_epilog
 from autograd_mem.schema import baseline as baseline_file
 from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.units import format_bytes, format_count
+from autograd_mem.targets.target import target_of
 
 # A median of one run is a single sample: three runs give a median and a spread to
 # judge noisy metrics by, at three times the cost of one.
@@ -111,6 +111,5 @@ def _retained(retained_bytes: int | None) -> str:
 
 def _what(config: RunConfig) -> str:
     """``weak mode``, or ``program train.py --fix``: what the baseline measured."""
-    if config.program is None:
-        return f"{config.label} mode"
-    return f"program {shlex.join(config.program)}"
+    target = target_of(config)
+    return f"program {target.title}" if target.traits.runs_once else f"{target.label} mode"

@@ -38,7 +38,7 @@ from autograd_mem.schema import saved as saved_file
 from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.rules import COUNT
 from autograd_mem.schema.units import parse_size
-from autograd_mem.targets import workloads
+from autograd_mem.targets import workload_spec
 from autograd_mem.targets.program import ProgramSpec
 
 EPILOG = (
@@ -333,10 +333,10 @@ def _check_the_baselines_workload(config: RunConfig, path: str, output: OutputOp
     agmem runs only code found here, and says which before it starts.
     """
     try:
-        spec = workloads.check_workload(config.workload, confined=True)
+        spec = workload_spec.check_workload(config.workload, confined=True)
     except WorkloadError as exc:
         hint = ""
-        relative = workloads.parse_spec(config.workload).path
+        relative = workload_spec.parse_spec(config.workload).path
         if relative is not None and not os.path.isabs(relative):
             hint = (
                 f" (its relative path is read from the current directory, {os.getcwd()}: "

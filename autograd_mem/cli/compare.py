@@ -29,7 +29,6 @@ from autograd_mem.cli.options import (
     variant_workload_options,
 )
 from autograd_mem.cli.output import deliver
-from autograd_mem.cli.programs import warn_if_it_runs_nothing
 from autograd_mem.cli.report import read_result
 from autograd_mem.errors import ExitCode, UsageError, exit_code_epilog
 from autograd_mem.schema.config import RunConfig
@@ -40,8 +39,8 @@ from autograd_mem.targets.program import (
     check_program,
     classify_argument,
     parse_program,
-    parse_program_args,
 )
+from autograd_mem.targets.target import target_of
 
 # The words --modes accepts: those of the --mode and --gc options, from the schema.
 REFERENCE_MODES = rule_of(RunConfig, "mode").choices  # type: ignore[union-attr]
@@ -259,8 +258,9 @@ def command(variant_texts: tuple[str, ...], modes: Modes | None, **options: Any)
     _refuse_options_nothing_uses(variants)
     output = output_from_options(options)
     for variant in variants:
-        if variant.config is not None and variant.config.program is not None:
-            warn_if_it_runs_nothing(parse_program_args(variant.config.program), output.quiet)
+        warning = None if variant.config is None else target_of(variant.config).warning()
+        if warning is not None and not output.quiet:
+            click.echo(f"agmem: warning: {warning}", err=True)
     deliver(output, compare(_measure(variants, options["force"], output.quiet),
                             [v.label for v in variants]))
 

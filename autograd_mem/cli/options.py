@@ -24,6 +24,7 @@ from autograd_mem.schema import rules
 from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.files import check_distinct_outputs, check_writable
 from autograd_mem.schema.rules import MAX_FIGURE, rule_of
+from autograd_mem.targets import workloads
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -142,7 +143,7 @@ def field_option(*flags: str, name: str, help: str, metavar: str = "N",
                         multiple=multiple, help=help)
 
 
-_WORKLOAD_HELP = ("Built-in workload (seed, mlp, train, cnn, rnn) or your own as "
+_WORKLOAD_HELP = (f"Built-in workload ({', '.join(workloads.names())}) or your own as "
                   "package.module:function or path/to/file.py:function, called once per "
                   "iteration with its index.")
 

@@ -13,7 +13,7 @@ from autograd_mem.cli.progress import run_progress
 from autograd_mem.measure import runner
 from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.run import Measurement
-from autograd_mem.targets.program import parse_program_args
+from autograd_mem.targets.target import target_of
 
 
 def measure(
@@ -47,4 +47,4 @@ def measure(
 
 def _name(config: RunConfig) -> str:
     """A workload is named on the bar by its mode, a program by its script or module."""
-    return config.label if config.program is None else parse_program_args(config.program).name
+    return target_of(config).label

@@ -29,9 +29,10 @@ from autograd_mem.targets.program import (
     ProgramSpec,
     check_program,
     parse_program_args,
-    unused_workload,
+    runs_nothing_warning,
 )
-from autograd_mem.targets.workloads import _find_module_origin
+from autograd_mem.targets.target import ProgramTarget
+from autograd_mem.targets.workload_spec import find_module_origin
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -151,12 +152,9 @@ def program_spec(ctx: click.Context, options: dict[str, Any]) -> ProgramSpec | N
 
 def warn_if_it_runs_nothing(spec: ProgramSpec, quiet: bool) -> None:
     """A warning for a script that defines a workload function and calls none of its code."""
-    function = unused_workload(spec)
-    if function is not None and not quiet:
-        click.echo(
-            f"agmem: warning: {spec.script} defines {function}() but runs nothing at its top "
-            f"level, so agmem measures an interpreter doing nothing: to run {function} once "
-            f"per iteration, name it {spec.script}:{function}", err=True)
+    warning = runs_nothing_warning(spec)
+    if warning is not None and not quiet:
+        click.echo(f"agmem: warning: {warning}", err=True)
 
 
 def refuse_workload_options(ctx: click.Context, words: tuple[str, ...], skip: str = "") -> None:
@@ -190,15 +188,14 @@ def confine_program(config: RunConfig, where: str) -> ProgramSpec:
     A baseline can come from anyone (a pull request): checking it runs its program, so
     agmem runs only code found here unless the program is named on the command line.
     """
-    assert config.program is not None
-    spec = check_program(parse_program_args(config.program))
+    spec = check_program(ProgramTarget(config).spec)
     root = Path.cwd().resolve()
     if spec.script is not None:
         source: Path | None = Path(spec.script)
     else:
         assert spec.module is not None
-        origin = _find_module_origin(f"{spec.module}.__main__", [os.getcwd(), *sys.path])
-        origin = origin or _find_module_origin(spec.module, [os.getcwd(), *sys.path])
+        origin = find_module_origin(f"{spec.module}.__main__", [os.getcwd(), *sys.path])
+        origin = origin or find_module_origin(spec.module, [os.getcwd(), *sys.path])
         source = Path(origin) if origin and os.path.isabs(origin) else None
     if source is not None and source.resolve().is_relative_to(root):
         return spec

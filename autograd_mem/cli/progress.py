@@ -30,6 +30,7 @@ from rich.text import Text
 
 from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.units import format_bytes
+from autograd_mem.targets.target import target_of
 
 BAR_WIDTH = 12
 # "RSS 1,023.5 MiB": the widest byte count the readout shows.
@@ -41,7 +42,7 @@ def iterations_of(config: RunConfig) -> int | None:
 
     A whole program has no iterations: its bar shows the time and the RSS only.
     """
-    return None if config.program is not None else config.iterations
+    return None if target_of(config).traits.runs_once else config.iterations
 
 
 def iterations_done(update: Any) -> int | None:

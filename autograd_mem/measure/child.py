@@ -76,7 +76,7 @@ def _release_std_streams() -> None:
 def _measured(role: str, config: RunConfig, scratch: str) -> ChildResult:
     """Run the pass the target names; every ending becomes a result, agmem's own failure too."""
     target = target_of(config)
-    measured_pass = importlib.import_module(f"autograd_mem.measure.{target.measured_pass}")
+    measured_pass = importlib.import_module(f"autograd_mem.measure.{target.traits.measured_pass}")
     try:
         return getattr(measured_pass, role)(config, map_flight_record(scratch))  # type: ignore[no-any-return]
     except WorkloadError as exc:

@@ -36,7 +36,8 @@ from autograd_mem.probes.imports import UntracedImports
 from autograd_mem.schema.child import ChildResult, ChildStatus
 from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.run import IterationRecord, Metrics, RunResult
-from autograd_mem.targets.program import ProgramSpec, parse_program_args, run_program
+from autograd_mem.targets.program import ProgramSpec, run_program
+from autograd_mem.targets.target import ProgramTarget
 
 
 class ProgramWindow:
@@ -156,8 +157,7 @@ def _prepared(config: RunConfig, modes: ExitStack) -> ProgramSpec:
     if config.gc_policy == "off":
         gc.disable()
     modes.enter_context(shared.engine_modes(config))
-    assert config.program is not None
-    return parse_program_args(config.program)
+    return ProgramTarget(config).spec
 
 
 def measure(config: RunConfig, flight: memoryview | None = None) -> ChildResult:

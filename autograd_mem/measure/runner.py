@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shlex
 import shutil
 import signal
 import subprocess
@@ -110,10 +109,10 @@ def measure(
         start = ended.result.workload_start_monotonic or 0.0
         runs.append(timeline.with_timeline(
             ended.result.run, start, ended.samples, config.iterations,
-            children=target.reports_children,
+            children=target.traits.reports_children,
         ))
         # Its stderr was shown as it came when echoed: the error need not repeat its tail.
-        _raise_for_exit_status(config, environment, runs, ended,
+        _raise_for_exit_status(target, environment, runs, ended,
                                shown=index == 0 and bool(echo))
     assert environment is not None
     measurement = Measurement(config=config, environment=environment, runs=tuple(runs))
@@ -132,7 +131,7 @@ def measure(
 
 
 def _raise_for_exit_status(
-    config: RunConfig, environment: Environment, runs: list[RunResult], ended: _Ended, *,
+    target: Target, environment: Environment, runs: list[RunResult], ended: _Ended, *,
     shown: bool
 ) -> None:
     """Raise ProgramExitError if the program just measured exited with a non-zero status, with
@@ -140,15 +139,14 @@ def _raise_for_exit_status(
     status, tail = runs[-1].exit_status, ended.tail
     if not status:
         return
-    assert config.program is not None
-    measurement = Measurement(config=config, environment=environment, runs=tuple(runs))
+    measurement = Measurement(config=target.config, environment=environment, runs=tuple(runs))
     if shown:
         where, detail = " (its output is above)", None
     else:
         where, detail = ("" if tail else " (it wrote nothing to stderr)"), tail or None
     how = ended.ending or f"the program exited with status {status}"
     raise ProgramExitError(
-        f"{how}: {shlex.join(config.program)}{where}",
+        f"{how}: {target.title}{where}",
         detail=detail,
         status=status,
         measurement=measurement,
@@ -179,7 +177,7 @@ def _start_child(
     ``echo``): a failed program is shown with the tail of its stderr alone.
     """
     command, env = _child_command(role, scratch), _child_environment()
-    if not target.pumps_output:
+    if not target.traits.pumps_output:
         with open(scratch / "child.log", "wb") as log:
             return process.MeasuredChild.start(
                 command, env, subprocess.DEVNULL, log.fileno(), log.fileno()
@@ -284,7 +282,7 @@ def _ticker(
     def tick() -> None:
         if on_progress is not None:
             done = (int(read_flight_cell(flight_fd, ITERATIONS_DONE))
-                    if target.counts_iterations else None)
+                    if not target.traits.runs_once else None)
             on_progress(Progress(run_index, runs_total, time.monotonic() - started,
                                  sampler.latest_rss_bytes, done))
 
@@ -310,7 +308,7 @@ def _gathered(
     returncode = child.process.returncode
     result = outcome.read_child_result(scratch / "result.json")
     ending = None
-    if result is None and target.ends_on_its_own:
+    if result is None and target.traits.ends_on_its_own:
         # A program that ended its process itself: its own end, measured all the same.
         result = unfinished_result(read_flight_record(scratch / FLIGHT_FILE), samples,
                                    ended_at, returncode, oom)

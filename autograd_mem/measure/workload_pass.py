@@ -53,7 +53,7 @@ def _seed_everything(config: RunConfig) -> None:
 
 def _warm_up(config: RunConfig) -> None:
     """Run a few iterations on a throw-away step, then collect everything they left."""
-    from autograd_mem.targets.workloads import make_step
+    from autograd_mem.targets.workload_spec import make_step
 
     step = make_step(config)
     try:
@@ -204,7 +204,7 @@ def _prepared_step(config: RunConfig, modes: ExitStack) -> Callable[[int], objec
     so the collector's counts start from zero. Shared by the measured and explain passes
     so that both see the same workload in the same state.
     """
-    from autograd_mem.targets.workloads import make_step
+    from autograd_mem.targets.workload_spec import make_step
 
     _seed_everything(config)
     if config.gc_policy == "off":
@@ -232,7 +232,7 @@ def _per_iteration(window: Window) -> IterationRecord:
 def _metrics(config: RunConfig, window: Window, layout: gc_probe.GcLayout,
              readings: dict[str, Any]) -> Metrics:
     """The run's figures from its window and the readings taken right after it."""
-    from autograd_mem.targets.workloads import floor_bytes
+    from autograd_mem.targets.workload_spec import floor_bytes
 
     traced = window.traced_bytes
     wall = window.end_seconds[-1] - window.start_seconds if window.end_seconds else 0.0

@@ -27,7 +27,7 @@ Frames = list[Frame]  # most recent (innermost) first
 
 _AGMEM_DIRECTORY = os.path.dirname(os.path.abspath(autograd_mem.__file__)) + os.sep
 # The built-in workloads play the user's part for agmem's own runs.
-_AGMEM_WORKLOADS = os.path.join(_AGMEM_DIRECTORY, "targets", "workloads.py")
+_AGMEM_WORKLOADS = os.path.join(_AGMEM_DIRECTORY, "targets", "workloads") + os.sep
 _LIBRARY_DIRECTORIES = tuple(
     os.path.abspath(path) + os.sep
     for path in {
@@ -48,7 +48,7 @@ class Site(NamedTuple):
 def frame_rank(filename: str) -> int:
     """0 for the user's code, 1 for a built-in workload, 2 for libraries, 3 for agmem itself."""
     path = os.path.abspath(filename)
-    if path == _AGMEM_WORKLOADS:
+    if path.startswith(_AGMEM_WORKLOADS):
         return 1
     if path.startswith(_AGMEM_DIRECTORY):
         return 3

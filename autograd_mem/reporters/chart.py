@@ -19,10 +19,10 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement as Measure
 from rich.text import Text
 
+from autograd_mem.analysis.target_view import target_view
 from autograd_mem.reporters.rows import plural
 from autograd_mem.schema.run import Measurement
 from autograd_mem.schema.units import format_bytes, format_count, format_seconds
-from autograd_mem.targets.program import parse_program_args
 
 # Eighths of a character cell, from empty to full: 8 levels per row of height.
 _BLOCKS = " ▁▂▃▄▅▆▇█"
@@ -52,12 +52,12 @@ def _columns_of(position: float, span: float, width: int) -> int:
 
 def on_the_clock(measurements: Sequence[Measurement]) -> bool:
     """Whether the x axis is seconds: the runs are whole programs, which have no iterations."""
-    return any(m.config.program is not None for m in measurements)
+    return any(target_view(m.config).runs_once for m in measurements)
 
 
 def _span(measurement: Measurement) -> float:
     """The length of a run on its axis: its iterations, or a program's seconds."""
-    if measurement.config.program is not None:
+    if target_view(measurement.config).runs_once:
         return measurement.metrics.wall_seconds
     return measurement.config.iterations
 
@@ -68,7 +68,7 @@ def _points(measurement: Measurement) -> Iterator[tuple[float, int]]:
     A program's RSS is that of its process tree: its own, and its children's.
     """
     timeline = measurement.timeline
-    if measurement.config.program is None:
+    if not target_view(measurement.config).runs_once:
         for rss, iteration in zip(timeline.rss_bytes, timeline.iteration, strict=True):
             if iteration >= 0:
                 yield iteration, rss
@@ -99,7 +99,7 @@ def growth_by_column(
         peaks[column] = growth if current is None else max(current, growth)
     held: int | None = None
     # The last iteration's column, or the column of a program's end.
-    last = own if measurement.config.program is not None else own - 1
+    last = own if target_view(measurement.config).runs_once else own - 1
     for column in range(_columns_of(last, span, width) + 1):
         if peaks[column] is None:
             peaks[column] = held
@@ -114,7 +114,7 @@ def collections_by_column(
     """The highest generation collected in each column, None where the collector did not run."""
     marks: list[int | None] = [None] * width
     span = span or _span(measurement)
-    program = measurement.config.program is not None
+    on_clock = target_view(measurement.config).runs_once
     buckets = measurement.gc_buckets
     for start, iteration, counts in zip(
         buckets.start_seconds, buckets.iteration, buckets.collections, strict=True
@@ -122,7 +122,7 @@ def collections_by_column(
         collected = [generation for generation, count in enumerate(counts) if count]
         if not collected:
             continue
-        column = _columns_of(start if program else iteration, span, width)
+        column = _columns_of(start if on_clock else iteration, span, width)
         current = marks[column]
         marks[column] = max(collected) if current is None else max(current, *collected)
     return marks
@@ -267,10 +267,7 @@ def render_timelines(
 
 def run_name(measurement: Measurement) -> str:
     """A run's name in a report: a workload's mode, a program's script or module."""
-    program = measurement.config.program
-    if program is None:
-        return measurement.config.label
-    return parse_program_args(program).name.rpartition("/")[2]
+    return target_view(measurement.config).short_label
 
 
 @dataclass(frozen=True)

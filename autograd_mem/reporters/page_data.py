@@ -16,6 +16,7 @@ from typing import Any
 
 from autograd_mem.analysis.compare import Comparison
 from autograd_mem.analysis.regression import CheckReport
+from autograd_mem.analysis.target_view import target_view
 from autograd_mem.reporters import check_rows, explain, rows
 from autograd_mem.reporters.chart import run_name
 from autograd_mem.schema.codec import to_plain
@@ -126,7 +127,7 @@ def explain_view(report: ExplainReport | None) -> dict[str, Any] | None:
 def variant(measurement: Measurement, label: str, colour: str) -> dict[str, Any]:
     """One measured variant: what it ran, its series, its collections, its explain report."""
     metrics = measurement.metrics
-    program = measurement.config.program is not None
+    program = target_view(measurement.config).runs_once
     return {
         "label": label,
         "colour": colour,

@@ -6,16 +6,15 @@ once; ``table.py`` and ``markdown.py`` only lay these strings out.
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from autograd_mem.analysis.compare import Comparison, format_ratio
 from autograd_mem.analysis.steady_state import rate_words, steady_state
+from autograd_mem.analysis.target_view import target_view
 from autograd_mem.schema.run import Measurement, Metrics
 from autograd_mem.schema.units import format_bytes, format_count, format_seconds
-from autograd_mem.targets.workloads import parameters_read
 
 Read = Callable[[Metrics], Any]
 Format = Callable[[Any], str]
@@ -73,8 +72,11 @@ def memory_rows(measurement: Measurement, *, engine_rows: bool | None = None) ->
         Row("Peak growth ÷ floor", _growth_over_floor, format_ratio),
         Row("RSS at the end", _get("end_rss_bytes"), format_bytes, "end_rss_bytes"),
     ]
-    if measurement.config.program is not None:
-        rows = [*rows[:3], rows[5], *_children_rows(m)]  # a program has no floor
+    target = target_view(measurement.config)
+    if target.runs_once:
+        rows = [*rows[:3], rows[5]]  # one run has no floor: a floor is per iteration
+    if target.reports_children:
+        rows += _children_rows(m)
     if m.uss_end_bytes is not None:
         rows.append(Row("USS at the end", _get("uss_end_bytes"), format_bytes))
     if m.tracemalloc_peak_bytes is not None:
@@ -128,7 +130,7 @@ def collector_rows(measurement: Measurement) -> list[Row]:
 
 def time_rows(measurement: Measurement | None = None) -> list[Row]:
     """Wall time and time per iteration; a program's run time alone (it is one run)."""
-    if measurement is not None and measurement.config.program is not None:
+    if measurement is not None and target_view(measurement.config).runs_once:
         return [Row("Wall time (the program's run)", _get("wall_seconds"), format_seconds,
                     "wall_seconds")]
     return [
@@ -141,7 +143,7 @@ def setup_rows(measurement: Measurement) -> list[Row]:
     """A program's setup apart from its growth (``analysis.steady_state``), read from the
     representative run's timeline; none for a workload (its timeline starts after its
     warm-up) or a timeline too short to tell."""
-    if measurement.config.program is None:
+    if not target_view(measurement.config).runs_once:
         return []
     state = steady_state(measurement.timeline, measurement.metrics.wall_seconds)
     if state is None:
@@ -236,17 +238,17 @@ def describe_shared_config(comparison: Comparison) -> str:
 
 
 def _config_parts(measurement: Measurement, *, with_mode: bool = True) -> list[str]:
-    c = measurement.config
-    if c.program is not None:
+    c, target = measurement.config, target_view(measurement.config)
+    if target.runs_once:
         return program_parts(measurement, with_mode=with_mode)
-    parts = [c.workload]
+    parts = [target.title]
     if with_mode:
         # The reference mode is the engine's: a workload that made no Variable has none.
         if used_the_engine([measurement]):
             parts.append(f"{c.mode} mode")
         parts.append(f"gc {c.gc_policy}")
     # Only what the workload reads: mlp has no depth, and a user's function neither.
-    parts += parameters_read(c)
+    parts += target.parameters
     parts.append(f"{format_count(c.iterations)} iterations")
     if c.backward:
         parts.append("backward")
@@ -277,8 +279,7 @@ def program_parts(measurement: Measurement, *, with_mode: bool = True) -> list[s
     the program may change itself.
     """
     c = measurement.config
-    assert c.program is not None
-    parts = [shlex.join(c.program)]
+    parts = [target_view(c).title]
     if with_mode:
         parts.append(f"gc {c.gc_policy}")
         if used_the_engine([measurement]):

@@ -43,7 +43,8 @@ from pathlib import Path
 from types import TracebackType
 
 from autograd_mem.errors import UsageError, WorkloadError
-from autograd_mem.targets.workloads import BUILTIN_WORKLOADS, _find_module_origin
+from autograd_mem.targets import workloads
+from autograd_mem.targets.workload_spec import find_module_origin
 
 _PROGRAM_HELP = "path/to/script.py [ARGS...] or -m package.module [ARGS...]"
 
@@ -184,7 +185,7 @@ def _kind_of_word(word: str, cwd: Path) -> ArgumentKind:
         return ArgumentKind.SAVED_RESULT
     if word.startswith("-m"):
         return ArgumentKind.PROGRAM
-    if word in BUILTIN_WORKLOADS or _is_workload_target(word):
+    if word in workloads.registry() or _is_workload_target(word):
         return ArgumentKind.WORKLOAD
     if word.endswith(".py") or "/" in word or os.sep in word or (cwd / word).is_file():
         return ArgumentKind.PROGRAM
@@ -253,9 +254,9 @@ def _check_script(path: Path, shown: str) -> None:
 
 
 def _check_module(name: str, search_path: list[str]) -> None:
-    if _find_module_origin(f"{name}.__main__", search_path) is not None:
+    if find_module_origin(f"{name}.__main__", search_path) is not None:
         return  # a package with a __main__: python -m runs that
-    origin = _find_module_origin(name, search_path)
+    origin = find_module_origin(name, search_path)
     if origin is None:
         raise WorkloadError(
             f"cannot find module {name!r} for -m (searched the current directory and sys.path)"
@@ -411,6 +412,18 @@ def _program_frames(tb: TracebackType | None) -> TracebackType | None:
 # assignments (set-up), a docstring, ``pass``.
 _INERT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
           ast.Assign, ast.AnnAssign, ast.Pass)
+
+
+def runs_nothing_warning(spec: ProgramSpec) -> str | None:
+    """A warning for a script that defines a workload function and calls none of its code."""
+    function = unused_workload(spec)
+    if function is None:
+        return None
+    return (
+        f"{spec.script} defines {function}() but runs nothing at its top level, so agmem "
+        f"measures an interpreter doing nothing: to run {function} once per iteration, name "
+        f"it {spec.script}:{function}"
+    )
 
 
 def unused_workload(spec: ProgramSpec) -> str | None:

@@ -21,7 +21,7 @@ COMPARE_WINDOW_WITH_PLAIN_LOOP = textwrap.dedent(
     from autograd_mem.measure import workload_pass as child
     from autograd_mem.engine import reference_mode
     from autograd_mem.schema.config import RunConfig
-    from autograd_mem.targets.workloads import make_step
+    from autograd_mem.targets.workload_spec import make_step
 
     config = RunConfig(**json.loads(sys.argv[1]))
     FIELDS = ("collections", "collected", "uncollectable")

@@ -13,8 +13,8 @@ from autograd_mem.analysis.compare import comparison_from_dict
 from autograd_mem.cli import cli
 from autograd_mem.engine import census, reference_mode
 from autograd_mem.schema.config import RunConfig
-from autograd_mem.targets.workloads import (
-    BUILTIN_WORKLOADS,
+from autograd_mem.targets import workloads
+from autograd_mem.targets.workload_spec import (
     floor_bytes,
     make_step,
     parameters_read,
@@ -23,7 +23,7 @@ from tests.targets.test_training_workloads import traced_peak
 
 
 def test_rnn_is_a_built_in_that_says_what_it_reads() -> None:
-    assert "rnn" in BUILTIN_WORKLOADS
+    assert "rnn" in workloads.names()
     config = RunConfig(workload="rnn", hidden=20, bptt_length=15, unchain=False)
     assert parameters_read(config) == ["hidden 20", "bptt 15", "no unchain_backward"]
 

@@ -17,19 +17,19 @@ from autograd_mem.engine import census, no_grad, reference_mode, using_config
 from autograd_mem.errors import ResultFormatError
 from autograd_mem.measure import runner
 from autograd_mem.schema.config import TRAIN_OPTIMIZERS, RunConfig
-from autograd_mem.targets.workloads import (
-    BUILTIN_WORKLOADS,
-    SPIRAL_POINTS,
+from autograd_mem.targets import workloads
+from autograd_mem.targets.workload_spec import (
     floor_bytes,
     make_step,
     parse_spec,
 )
+from autograd_mem.targets.workloads.train import SPIRAL_POINTS
 
 TRAINING = ("train", "cnn")
 
 
 def test_train_and_cnn_are_built_ins() -> None:
-    assert set(TRAINING) <= set(BUILTIN_WORKLOADS)
+    assert set(TRAINING) <= set(workloads.names())
     assert all(parse_spec(name).builtin == name for name in TRAINING)
 
 

@@ -10,8 +10,8 @@ import pytest
 from autograd_mem.engine import census, reference_mode
 from autograd_mem.errors import WorkloadError
 from autograd_mem.schema.config import RunConfig
-from autograd_mem.targets.workloads import (
-    BUILTIN_WORKLOADS,
+from autograd_mem.targets import workloads
+from autograd_mem.targets.workload_spec import (
     check_workload,
     floor_bytes,
     load_user_function,
@@ -21,7 +21,7 @@ from autograd_mem.targets.workloads import (
 
 
 def test_builtins_parse_as_builtins():
-    for name in BUILTIN_WORKLOADS:
+    for name in workloads.names():
         assert parse_spec(name).builtin == name
 
 
