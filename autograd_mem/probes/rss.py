@@ -20,11 +20,11 @@ import psutil
 
 from autograd_mem.probes.process_tree import ProcessTreeRss
 
-SAMPLERS = ("psutil", "memory_profiler")
+# The longest sampling interval accepted (a config's rule): a run is sampled at least
+# once a minute, and a wait this long is one threading.Event.wait takes (1e30 s overflows it).
+from autograd_mem.schema.config import MAX_SAMPLE_INTERVAL_SECONDS as MAX_SAMPLE_INTERVAL_SECONDS
 
-# The longest sampling interval accepted: a run is sampled at least once a minute, and
-# a wait this long is one threading.Event.wait takes (1e30 s overflows it).
-MAX_SAMPLE_INTERVAL_SECONDS = 60.0
+SAMPLERS = ("psutil", "memory_profiler")
 
 _STATUS = "/proc/self/status"
 _CLEAR_REFS = "/proc/self/clear_refs"

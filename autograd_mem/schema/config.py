@@ -27,6 +27,9 @@ TRAIN_OPTIMIZERS = ("sgd", "adam")
 # numpy's legacy seeding (np.random.seed, which the child calls) takes 32-bit seeds: a
 # larger one would fail only inside the measured child, mid-run.
 MAX_RNG_SEED = 2**32 - 1
+# The longest wait between two RSS samples: the sampler thread waits at most this long,
+# so a longer interval would not be what was asked for.
+MAX_SAMPLE_INTERVAL_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,8 @@ class RunConfig:
     gc_policy: str = ruled(OneOf(GC_POLICIES, "collector policy"), "auto")
     repeat: int = ruled(POSITIVE, 1)
     sampler: str = ruled(OneOf(SAMPLERS, "sampler"), "psutil")
-    sample_interval_seconds: float = ruled(Number(0.0, exclusive=True), 0.01)
+    sample_interval_seconds: float = ruled(
+        Number(0.0, exclusive=True, maximum=MAX_SAMPLE_INTERVAL_SECONDS, unit=" s"), 0.01)
     tracemalloc: bool = ruled(Flag(), False)
     uss: bool = ruled(Flag(), False)
     explain: bool = ruled(Flag(), False)

@@ -49,10 +49,13 @@ class Integer:
 
 @dataclass(frozen=True)
 class Number:
-    """A finite number of at least ``minimum`` (above it, when ``exclusive``)."""
+    """A finite number of at least ``minimum`` (above it, when ``exclusive``), at most
+    ``maximum``."""
 
     minimum: float = 0.0
     exclusive: bool = False
+    maximum: float = math.inf
+    unit: str = ""  # how a bound is written: " s"
 
     def problem(self, name: str, value: Any, shown: str) -> str | None:
         try:
@@ -63,6 +66,8 @@ class Number:
         if isinstance(value, bool) or not math.isfinite(number) or below:
             bound = "above" if self.exclusive else "of at least"
             return f"{name} must be a finite number {bound} {self.minimum:g}, got {shown}"
+        if number > self.maximum:
+            return f"{name} must be at most {self.maximum:g}{self.unit}, got {shown}"
         return None
 
 
@@ -135,7 +140,8 @@ class Each:
         if isinstance(rule, Number) and not rule.exclusive:
             try:
                 return (all(type(v) is float or type(v) is int for v in value)
-                        and all(map(math.isfinite, value)) and min(value) >= rule.minimum)
+                        and all(map(math.isfinite, value)) and min(value) >= rule.minimum
+                        and max(value) <= rule.maximum)
             except OverflowError:  # an integer of hundreds of digits: named item by item
                 return False
         return False

@@ -480,7 +480,7 @@ def test_a_workload_that_closes_stdout_and_stderr_still_has_its_reason(box: Sand
 
 def test_an_enormous_sample_interval_is_refused(box: Sandbox) -> None:
     ended = box.run("run", *TINY, "--sample-interval", "1e30")
-    assert_one_line(ended, 2, r"^agmem: error: sample interval must be at most 60 s")
+    assert_one_line(ended, 2, r"^agmem: error: --sample-interval must be at most 60 s")
 
 
 def test_a_long_memory_profiler_interval_does_not_stretch_a_short_run(box: Sandbox) -> None:
