@@ -79,8 +79,13 @@ _SUBMODULES = frozenset(
 
 _ENGINE_NAMES = frozenset(__all__) - {"__version__"}
 
+# agmem's own word for programs: where their set-up ends (targets.setup_mark).
+__all__ += ["setup_done"]
+
 
 def __getattr__(name: str) -> Any:
+    if name == "setup_done":
+        return importlib.import_module("autograd_mem.targets.setup_mark").setup_done
     if name in _ENGINE_NAMES:
         value = getattr(importlib.import_module("autograd_mem.engine"), name)
         globals()[name] = value  # resolved once; later lookups skip this hook

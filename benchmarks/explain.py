@@ -14,6 +14,14 @@ before and after it. The issue's bounds (issue 22), the explain pass with its re
   when torch is importable (issue 24): at most 3x. The program's ``import torch`` is
   inside both sides, untraced in the explain pass (``probes.imports``).
 
+Before the targets, each workload's physical limits are measured, in one fresh
+interpreter (``--limits-rounds`` rounds, interleaved, medians), against the same loop
+plain: ``gc.DEBUG_SAVEALL`` with one Python pass over ``gc.garbage`` per collection (the
+least any reader of the collector's garbage pays), then with ``tracemalloc`` tracing at
+1 frame and at agmem's 32 frames too (what sizing by ``tracemalloc`` and naming the
+user's line cost before agmem reads anything). A target below a limit cannot be met by
+this design; the script says so.
+
 Each pair runs, in fresh interpreters one after the other (order alternating from
 pair to pair, so a slow spell of the machine hits both sides alike):
 
@@ -54,13 +62,14 @@ TORCH_LOOPS = Path(__file__).resolve().parent.parent / "tests" / "programs" / "t
 
 DRIVER = """
 import importlib, json, sys, time
+from autograd_mem.schema.child import child_result_to_plain
 from autograd_mem.schema.config import RunConfig
 from autograd_mem.targets.target import target_of
 config = RunConfig(**json.loads(sys.argv[2]))
 passes = importlib.import_module(f"autograd_mem.measure.{target_of(config).traits.measured_pass}")
 run = getattr(passes, sys.argv[1])
 start = time.perf_counter()
-document = run(config)
+document = child_result_to_plain(run(config))
 seconds = time.perf_counter() - start
 assert document["status"] == "ok", document
 summary = {"seconds": seconds}
@@ -85,6 +94,70 @@ def run_once(
     )
     wall = time.perf_counter() - started
     return wall, json.loads(finished.stdout.strip().splitlines()[-1])
+
+
+LIMITS = """
+import gc, json, statistics, sys, time, tracemalloc
+from autograd_mem.schema.config import RunConfig
+from autograd_mem.measure.window import engine_modes
+from autograd_mem.targets.workloads import make_step
+config = RunConfig(**json.loads(sys.argv[1]))
+rounds = int(sys.argv[2])
+
+def one_pass(phase, info):
+    if phase == "stop" and gc.garbage:
+        for obj in gc.garbage:
+            type(obj)
+        del gc.garbage[:]
+
+def timed(saveall, frames):
+    step = make_step(config)
+    gc.collect()
+    if saveall:
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.callbacks.append(one_pass)
+    if frames:
+        tracemalloc.start(frames)
+    start = time.perf_counter()
+    for i in range(config.iterations):
+        step(i)
+    gc.collect()
+    seconds = time.perf_counter() - start
+    tracemalloc.stop()
+    if saveall:
+        gc.callbacks.remove(one_pass)
+        gc.set_debug(0)
+    return seconds
+
+cases = {"plain": (False, 0), "saveall": (True, 0), "saveall+1": (True, 1),
+         "saveall+32": (True, 32)}
+times = {name: [] for name in cases}
+with engine_modes(config):
+    for _ in range(rounds):
+        for name, case in cases.items():
+            times[name].append(timed(*case))
+print(json.dumps({name: statistics.median(values) for name, values in times.items()}))
+"""
+
+
+def limits(name: str, config: RunConfig, rounds: int, target: float) -> None:
+    """Print the workload's physical limits (see the module's docstring) beside its target."""
+    done = subprocess.run(
+        [sys.executable, "-c", LIMITS, json.dumps(dataclasses.asdict(config)), str(rounds)],
+        check=True, capture_output=True, text=True,
+    )
+    medians = json.loads(done.stdout.strip().splitlines()[-1])
+    plain = medians["plain"]
+    print(
+        f"{name} limits: plain loop {plain:.3f} s; DEBUG_SAVEALL and one pass over "
+        f"gc.garbage {medians['saveall'] / plain:.2f}x; with tracemalloc at 1 frame "
+        f"{medians['saveall+1'] / plain:.2f}x, at 32 frames {medians['saveall+32'] / plain:.2f}x"
+    )
+    if medians["saveall+32"] / plain > target:
+        print(
+            f"  info: the target {target}x is below what tracing at 32 frames alone costs: "
+            "not reachable while every allocation is traced at 32 frames"
+        )
 
 
 def judge(
@@ -125,9 +198,12 @@ def main() -> int:
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--iterations", type=int, default=1_000)
     parser.add_argument("--torch-steps", type=int, default=200)
+    parser.add_argument("--limits-rounds", type=int, default=3)
     args = parser.parse_args()
     seed = RunConfig(workload="seed", mode="strong", iterations=args.iterations)
     small = RunConfig(workload=f"{SMALL_CYCLES}:step", mode="weak", iterations=args.iterations)
+    limits("seed strong", seed, args.limits_rounds, 2.5)
+    limits("200,000 small cycles", small, args.limits_rounds, 5.0)
     results = [
         judge("seed strong", seed, args.pairs, 2.5),
         judge("200,000 small cycles", small, args.pairs, 5.0),

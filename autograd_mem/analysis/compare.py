@@ -168,7 +168,9 @@ def _after_setup(measurements: Sequence[Measurement], names: Sequence[str]) -> s
         return None
     return "; ".join(
         steady_state.growth_phrase(
-            label, steady_state.steady_state(m.timeline, m.metrics.wall_seconds)
+            label, steady_state.steady_state(
+                m.timeline, m.metrics.wall_seconds, m.metrics.setup_marked_seconds
+            )
         )
         for label, m in zip(names, measurements, strict=True)
     )

@@ -12,7 +12,9 @@ sample before that quarter that lies off the line, extended back, by more than a
 import and a model's construction climb steeply and then stop, far off a flat or gently
 rising line; a leak that starts at once climbs along its own line from the first
 second, so nothing is taken for setup and none of it is hidden. No marker from the
-program is needed, and none is read.
+program is needed; a program that calls ``autograd_mem.setup_done()`` (its
+``setup_marked_seconds``) says where its set-up ends, and its word is taken instead
+of the guess.
 
 The slope is the least-squares line through the samples after setup, in bytes per
 second, and per iteration where the timeline records iterations. A run *keeps growing*
@@ -101,8 +103,13 @@ def _before_the_last_free(rss: Sequence[int]) -> Sequence[int]:
     return rss[:end]
 
 
-def steady_state(timeline: Timeline, wall_seconds: float) -> SteadyState | None:
+def steady_state(
+    timeline: Timeline, wall_seconds: float, marked_seconds: float | None = None
+) -> SteadyState | None:
     """The run's setup and its slope after; None when the timeline has too few samples.
+
+    ``marked_seconds``: where the program said its set-up ended (``setup_done()``): the
+    first sample from then on starts the steady state, when enough samples follow.
 
     Only the samples of the window count, from the first line (or iteration) to
     ``wall_seconds`` after it: before it is agmem's own start-up, and after it the
@@ -119,6 +126,10 @@ def steady_state(timeline: Timeline, wall_seconds: float) -> SteadyState | None:
     if len(seconds) < MIN_SAMPLES:
         return None
     first_after = setup_end(seconds, rss)
+    if marked_seconds is not None:
+        marked = next((i for i, t in enumerate(seconds) if t >= marked_seconds), len(seconds))
+        if len(seconds) - marked >= MIN_SAMPLES:
+            first_after = marked
     times, levels = seconds[first_after:], rss[first_after:]
     per_second, _ = _line(times, levels)
     rise = int(per_second * (times[-1] - times[0]))

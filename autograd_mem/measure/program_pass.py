@@ -32,10 +32,10 @@ from autograd_mem.measure.protocol import (
     collector_cells,
 )
 from autograd_mem.probes import allocated, gc_probe, rss
-from autograd_mem.probes.imports import UntracedImports
 from autograd_mem.schema.child import ChildResult, ChildStatus
 from autograd_mem.schema.config import RunConfig
 from autograd_mem.schema.run import IterationRecord, Metrics, RunResult
+from autograd_mem.targets import setup_mark
 from autograd_mem.targets.program import ProgramSpec, run_program
 from autograd_mem.targets.target import ProgramTarget
 
@@ -68,7 +68,9 @@ class ProgramWindow:
         self.allocated_start: int | None = None
         self.readings: dict[str, Any] = {}
         self.notes: tuple[str, ...] = ()
+        self.setup_marked_seconds: float | None = None  # the program's setup_done(), if called
         self._forget_resets: list[Callable[[], None]] = []
+        self._marks = ExitStack()
 
     def __enter__(self) -> ProgramWindow:
         gc.collect()  # the set-up's garbage, agmem's own: counts start from zero
@@ -83,12 +85,18 @@ class ProgramWindow:
             tracemalloc.start()
         self.start_seconds = time.monotonic()
         self.flight[WINDOW_START_MONOTONIC] = self.start_seconds
+        self._marks.enter_context(setup_mark.listening(self._setup_done))
         return self
+
+    def _setup_done(self) -> None:
+        if self.setup_marked_seconds is None:  # set-up ends once: the first call
+            self.setup_marked_seconds = time.monotonic() - self.start_seconds
 
     def __exit__(self, *exc: object) -> None:
         if guard.is_forked_copy():
             return  # a fork of the program returning through agmem: none of this is its
         self.end_seconds = time.monotonic()
+        self._marks.close()
         if self.trace_memory:
             self._read_tracemalloc()
         self.recorder.stop()
@@ -149,6 +157,7 @@ def _metrics(window: ProgramWindow, layout: gc_probe.GcLayout, uss: int | None) 
         tracemalloc_current_bytes=window.traced[0],
         tracemalloc_peak_bytes=window.traced[1],
         retained_bytes=readings["retained"],
+        setup_marked_seconds=window.setup_marked_seconds,
     )
 
 
@@ -202,8 +211,7 @@ def explain(config: RunConfig, flight: memoryview | None = None) -> ChildResult:
     explained = explain_probe.ExplainPass()
     with ExitStack() as modes:
         spec = _prepared(config, modes)
-        # A library's import traced costs many times the loop it serves (probes.imports).
-        modes.enter_context(UntracedImports())
+        modes.enter_context(setup_mark.listening(explained.setup_done))
         status = run_program(spec, _explained(explained))
     if guard.is_forked_copy():
         guard.end_forked_copy(status)

@@ -10,9 +10,15 @@ counted once. This walks every live object, so it runs in the explain pass only,
 before and once after the window: never inside the measured run.
 
 A census keeps counts and ``sys.getsizeof`` sums, plain dicts of strings to ints that
-the collector does not track: holding them does not change the next census. The end
-census also keeps the objects of each type, for :mod:`.allocations` to read where the
-new ones were allocated and what ``tracemalloc`` says they took.
+the collector does not track: holding them does not change the next census. The start
+census also keeps the ids of what it counted; the end census keeps the objects of each
+type, for :mod:`.allocations` to read where the new ones were allocated and what
+``tracemalloc`` says they took.
+
+Set-up is not growth: an object the end census finds that was not there at the start
+and that ``tracemalloc`` never traced was made while tracing was paused, that is by a
+module imported for the first time (:mod:`.imports`) or by agmem reading a collection.
+Those are counted apart (``untraced_new``), not as the types' growth.
 """
 
 from __future__ import annotations
@@ -20,10 +26,12 @@ from __future__ import annotations
 import gc
 import itertools
 import sys
+import tracemalloc
 import types
 from dataclasses import dataclass, field
 from typing import Any
 
+from autograd_mem.probes import sites
 from autograd_mem.probes.native import NativeSizer
 
 # How many growing types a report lists.
@@ -69,16 +77,42 @@ def _untracked_referents(tracked: list[Any]) -> list[Any]:
 
 @dataclass
 class Census:
-    """Live objects per type name: how many, their ``sys.getsizeof`` sum, and (end census) them."""
+    """Live objects per type name: how many, their ``sys.getsizeof`` sum, and (end census)
+    them; (start census) the ids of all it counted; (end census, against a start) what
+    was made untraced, set apart."""
 
     counts: dict[str, int] = field(default_factory=dict)
     sizes: dict[str, int] = field(default_factory=dict)
     objects: dict[str, list[Any]] = field(default_factory=dict, repr=False)
+    ids: set[int] = field(default_factory=set, repr=False)
+    untraced_new: int = 0  # objects new since the start census that tracemalloc never traced
+    untraced_new_bytes: int = 0  # their sys.getsizeof (and native bytes) sum
 
 
-def take_census(*own: Any, keep: bool = False) -> Census:
+def _traced_or_old(group: list[Any], before: set[int]) -> tuple[list[Any], list[Any]]:
+    """``group`` split into what was there at the start or was traced, and the rest: new
+    objects without a trace (3.11's missed managed-dict instances count as traced)."""
+    fresh = [obj for obj in group if id(obj) not in before]
+    if not fresh:
+        return group, []
+    found = list(map(tracemalloc.get_object_traceback, fresh))
+    untraced = [obj for obj, trace in zip(fresh, found, strict=True) if trace is None]
+    missed = {id(obj) for obj, _ in sites.untraced_by_mistake(untraced)}
+    untraced = [obj for obj in untraced if id(obj) not in missed]
+    if not untraced:
+        return group, []
+    apart = set(map(id, untraced))
+    return [obj for obj in group if id(obj) not in apart], untraced
+
+
+def take_census(
+    *own: Any, keep: bool = False, ids: bool = False, before: Census | None = None
+) -> Census:
     """Live objects, tracked and the untracked ones they refer to, leaving out ``own`` and
-    all it reaches; ``keep``: hold the objects too, by type (for the end census).
+    all it reaches. ``keep``: hold the objects too, by type (for the end census);
+    ``ids``: their ids (for the start census; ``own`` keeps them out of the end one);
+    ``before``: the start census, against which new untraced objects are set apart
+    (see the module's docstring; ``tracemalloc`` must still hold its traces).
 
     Grouped by type first, then counted and sized a type at a time at C speed: the end
     census runs while ``tracemalloc`` traces, and a Python loop making an int per object
@@ -105,10 +139,17 @@ def take_census(*own: Any, keep: bool = False) -> Census:
     native = NativeSizer()
     for cls, group in by_type.items():
         name = cls.__name__
+        if before is not None:
+            group, apart = _traced_or_old(group, before.ids)
+            census.untraced_new += len(apart)
+            census.untraced_new_bytes += sizes_of(apart) + native.total(apart)
+            del apart
         counts[name] = counts.get(name, 0) + len(group)
         sizes[name] = sizes.get(name, 0) + sizes_of(group) + native.total(group)
         if keep:
             census.objects.setdefault(name, []).extend(group)
+        if ids:
+            census.ids.update(map(id, group))
     return census
 
 

@@ -19,16 +19,25 @@ it later is a no-op for ``tracemalloc``. What was traced before and freed meanwh
 would keep a stale trace: the reading frees nothing of the workload's (the garbage is
 freed after it, traced, which is how its bytes are measured). The few objects of the
 switch itself (ctypes' arguments) leave stale traces, whose frames are agmem's.
+
+Pauses nest (:meth:`Tracing.pause`, :meth:`Tracing.resume`): a first-time import
+(:mod:`.imports`) is paused while a collection's reading may be too, and the outermost
+switches the hooks. The switch is one process-wide state, so the count and the switch
+are kept under a reentrant lock (:data:`SWITCH_LOCK`), for the program's threads.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import threading
 import tracemalloc
 from collections.abc import Iterator
 
 _RAW = 0
+
+# Held while tracemalloc's hooks are switched, or it is stopped and started: see above.
+SWITCH_LOCK = threading.RLock()
 _DOMAINS = (_RAW, 1, 2)  # PYMEM_DOMAIN_RAW, PYMEM_DOMAIN_MEM, PYMEM_DOMAIN_OBJ
 
 
@@ -76,6 +85,8 @@ class Tracing:
         self._traced: list[_Allocator] = []
         # (domain, plain functions, tracemalloc's) for each domain switched
         self._domains: list[tuple[int, _Allocator, _Allocator]] = []
+        self._depth = 0  # pauses open, all threads together
+        self.switching = False  # the hooks are being switched (see _switch)
 
     def start(self) -> None:
         if tracemalloc.is_tracing():
@@ -96,18 +107,52 @@ class Tracing:
         self.owned = True
 
     def stop(self) -> None:
-        if self.owned and tracemalloc.is_tracing():
-            tracemalloc.stop()
-        self.owned = False
+        with SWITCH_LOCK:
+            if self.owned and tracemalloc.is_tracing():
+                tracemalloc.stop()  # puts the hooks it replaced back, whatever is installed
+            self.owned = False
+            self._depth = 0
+
+    @property
+    def depth(self) -> int:
+        """Pauses open now (0: tracing, if it is on, is not paused)."""
+        return self._depth
+
+    def pause(self) -> None:
+        """Tracing off until the matching :meth:`resume` (pauses nest, across threads too:
+        the hooks switch at the outermost); a no-op when the tracing is not ours."""
+        with SWITCH_LOCK, self._switching():
+            if self._depth == 0 and (not self.owned or not tracemalloc.is_tracing()):
+                return
+            self._depth += 1
+            if self._depth == 1:
+                _install(self._domains, 1)
+
+    def resume(self) -> None:
+        """Ends one :meth:`pause` (the last one open puts ``tracemalloc``'s hooks back)."""
+        with SWITCH_LOCK, self._switching():
+            if self._depth == 0:
+                return
+            self._depth -= 1
+            if self._depth == 0:
+                _install(self._domains, 2)
+
+    @contextlib.contextmanager
+    def _switching(self) -> Iterator[None]:
+        # A signal handler (the peak sampler's) may run between any two lines, in this
+        # thread, where the lock does not keep it out: it reads ``switching`` and skips.
+        outer = self.switching
+        self.switching = True
+        try:
+            yield
+        finally:
+            self.switching = outer
 
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:
         """No tracing inside (when the tracing is ours), the same traces after."""
-        if not self.owned or not tracemalloc.is_tracing():
-            yield
-            return
-        _install(self._domains, 1)
+        self.pause()
         try:
             yield
         finally:
-            _install(self._domains, 2)
+            self.resume()

@@ -183,6 +183,39 @@ def top_line_text(line: TopLine, width: int | None = None) -> str:
 _GROWTH_HEADING = "Objects that grew over the run and were still there at its end"
 _LINES_HEADING = "Lines holding the most memory at the end (allocated during the run, not freed)"
 
+# The peak's lines are shown when the traced peak held this much more than the end's lines.
+PEAK_SHOWN_ABOVE_BYTES = 1 << 20
+PEAK_SHOWN_ABOVE_SHARE = 0.1
+
+
+def peak_heading(report: ExplainReport) -> str | None:
+    """"At the largest traced moment, …": when the peak held notably more than the end's
+    lines do (a leak held by a function's locals, gone by the end); None otherwise."""
+    peak = report.peak
+    if not peak.lines:
+        return None
+    at_end = sum(line.bytes for line in report.top_lines)
+    margin = max(PEAK_SHOWN_ABOVE_BYTES, int(PEAK_SHOWN_ABOVE_SHARE * peak.traced_bytes))
+    if peak.traced_bytes - at_end < margin:
+        return None
+    return (
+        f"At the largest traced moment sampled, {format_bytes(peak.traced_bytes)} at "
+        f"{peak.seconds:.2f} s (tracemalloc's peak: {format_bytes(peak.peak_bytes)}), "
+        f"freed before the end; the lines holding the most then"
+    )
+
+
+def imports_text(report: ExplainReport) -> str | None:
+    """First-time imports, apart from growth: "Imports (set-up, not growth): 12 modules, …"."""
+    imports = report.imports
+    if imports.modules == 0:
+        return None
+    kept = "" if imports.bytes is None else f", {format_bytes(imports.bytes, signed=True)} kept"
+    return (
+        f"Imports (set-up, not counted as growth): {_plural(imports.modules, 'module')}"
+        f"{kept}, {imports.seconds:.2f} s."
+    )
+
 
 def _shape_row(shape: CycleShape) -> tuple[str, str, str, str, str]:
     return (
@@ -230,12 +263,12 @@ def _growth_table(report: ExplainReport) -> Table:
     return table
 
 
-def _lines_table(report: ExplainReport) -> Table:
+def _lines_table(lines: tuple[TopLine, ...]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     table.add_column("bytes", justify="right", no_wrap=True)
     table.add_column("blocks", justify="right", no_wrap=True)
     table.add_column("line")
-    for line in report.top_lines[:LINES_SHOWN]:
+    for line in lines[:LINES_SHOWN]:
         table.add_row(
             format_bytes(line.bytes), format_count(line.count),
             Site("", SourceLine(line.file, line.line, line.function), style=""),
@@ -257,11 +290,23 @@ def renderable(report: ExplainReport) -> RenderableType:
         parts.append(Text(waiting))
         if report.waiting.shapes:
             parts.append(_shapes_table(report.waiting.shapes))
+    return Group(*parts, *_memory_parts(report))
+
+
+def _memory_parts(report: ExplainReport) -> list[RenderableType]:
+    """What grew, the lines holding memory at the end and at the peak, the imports."""
+    parts: list[RenderableType] = []
     if report.growth:
         parts += [Text(_GROWTH_HEADING + ":"), _growth_table(report)]
     if report.top_lines:
-        parts += [Text(_LINES_HEADING + ":"), _lines_table(report)]
-    return Group(*parts)
+        parts += [Text(_LINES_HEADING + ":"), _lines_table(report.top_lines)]
+    heading = peak_heading(report)
+    if heading:
+        parts += [Text(heading + ":"), _lines_table(report.peak.lines)]
+    imports = imports_text(report)
+    if imports:
+        parts.append(Text(imports, style="dim"))
+    return parts
 
 
 def _markdown_shapes(shapes: tuple[CycleShape, ...]) -> list[str]:
@@ -300,4 +345,11 @@ def markdown(report: ExplainReport) -> str:
     if report.top_lines:
         lines += [_LINES_HEADING + ":", ""]
         lines += [f"- {top_line_text(line)}" for line in report.top_lines[:LINES_SHOWN]] + [""]
+    heading = peak_heading(report)
+    if heading:
+        lines += [heading + ":", ""]
+        lines += [f"- {top_line_text(line)}" for line in report.peak.lines[:LINES_SHOWN]] + [""]
+    imports = imports_text(report)
+    if imports:
+        lines += [imports, ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -145,7 +145,8 @@ def setup_rows(measurement: Measurement) -> list[Row]:
     warm-up) or a timeline too short to tell."""
     if not target_view(measurement.config).runs_once:
         return []
-    state = steady_state(measurement.timeline, measurement.metrics.wall_seconds)
+    metrics = measurement.metrics
+    state = steady_state(measurement.timeline, metrics.wall_seconds, metrics.setup_marked_seconds)
     if state is None:
         return []
     verdict = f"keeps growing, {rate_words(state)}" if state.growing else "levels off"

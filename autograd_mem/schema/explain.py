@@ -13,7 +13,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autograd_mem.schema.codec import nested
-from autograd_mem.schema.rules import BYTES, COUNT, Each, Nested, OrNone, String, Table, ruled
+from autograd_mem.schema.rules import (
+    BYTES,
+    COUNT,
+    SECONDS,
+    SIGNED_BYTES,
+    Each,
+    Nested,
+    OrNone,
+    String,
+    Table,
+    ruled,
+)
 
 _SOURCE_LINE = OrNone(Nested())  # a SourceLine, or None where no frame was traced
 
@@ -132,6 +143,45 @@ class WaitingGarbage:
 
 
 @dataclass(frozen=True)
+class PeakMoment:
+    """What held the memory at the largest traced moment of the window, sampled.
+
+    A leak held by a function's locals is gone by the window's end; at its peak it held
+    the memory. ``traced_bytes``: ``tracemalloc``'s size at the largest sample (its
+    traces are kept); ``peak_bytes``: ``tracemalloc``'s own peak as the samples saw it
+    (a spike between two samples makes it the larger); ``seconds``: when the sample was
+    taken, from the window's start; ``lines``: the lines by bytes then, as ``top_lines``.
+    All zero and empty when no sample found the traced size above one step (256 KiB).
+    """
+
+    traced_bytes: int = ruled(BYTES, 0)
+    peak_bytes: int = ruled(BYTES, 0)
+    seconds: float = ruled(SECONDS, 0.0)
+    lines: tuple[TopLine, ...] = ruled(Each(Nested()), ())
+
+    def __post_init__(self) -> None:
+        lines = tuple(nested(TopLine, t, "peak.lines") for t in self.lines)
+        object.__setattr__(self, "lines", lines)
+
+
+@dataclass(frozen=True)
+class ImportsApart:
+    """Modules imported for the first time during the window: set-up, not growth.
+
+    Their objects are left out of ``growth`` (made untraced, while a module was being
+    imported) and their allocations out of ``top_lines``. ``modules``: entries
+    ``sys.modules`` gained over those imports; ``bytes``: what the allocators held more
+    after them than before (glibc's ``mallinfo2`` and pymalloc's allocated blocks,
+    summed over the outermost imports; None where they cannot be read); ``seconds``:
+    time spent in them.
+    """
+
+    modules: int = ruled(COUNT, 0)
+    bytes: int | None = ruled(OrNone(SIGNED_BYTES), 0)
+    seconds: float = ruled(SECONDS, 0.0)
+
+
+@dataclass(frozen=True)
 class ExplainReport:
     """What the collector found, from a rerun with ``gc.DEBUG_SAVEALL``, and what grew."""
 
@@ -154,6 +204,9 @@ class ExplainReport:
     top_lines: tuple[TopLine, ...] = ruled(Each(Nested()), ())
     # found after the window
     waiting: WaitingGarbage = field(default_factory=WaitingGarbage, metadata={"rule": Nested()})
+    # what held memory at the traced peak; first-time imports, apart
+    peak: PeakMoment = field(default_factory=PeakMoment, metadata={"rule": Nested()})
+    imports: ImportsApart = field(default_factory=ImportsApart, metadata={"rule": Nested()})
 
     def __post_init__(self) -> None:
         shapes = tuple(nested(CycleShape, s, "shapes") for s in self.shapes)
@@ -163,3 +216,5 @@ class ExplainReport:
         object.__setattr__(self, "growth", growth)
         object.__setattr__(self, "top_lines", top_lines)
         object.__setattr__(self, "waiting", nested(WaitingGarbage, self.waiting, "waiting"))
+        object.__setattr__(self, "peak", nested(PeakMoment, self.peak, "peak"))
+        object.__setattr__(self, "imports", nested(ImportsApart, self.imports, "imports"))

@@ -106,6 +106,9 @@ class Metrics:
     # A program's bytes still allocated when it ended, above those at its start, as the
     # allocators count them (``probes.allocated``); None where they cannot be read.
     retained_bytes: int | None = ruled(OrNone(SIGNED_BYTES), None)
+    # When a program said its set-up was over (``autograd_mem.setup_done()``), in seconds
+    # from its first line; None when it did not (or for a workload).
+    setup_marked_seconds: float | None = ruled(OrNone(SECONDS), None)
 
     # One count per generation: the fields whose length is the interpreter's generations.
     PER_GENERATION: ClassVar[tuple[str, ...]] = (

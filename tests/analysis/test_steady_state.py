@@ -82,3 +82,18 @@ def test_a_free_at_the_very_end_of_the_window_is_no_steady_state():
     state = steady_state(grows, 10.0)
     assert state is not None and state.growing
     assert state.bytes_per_second == pytest.approx(10 * MIB, rel=0.02)
+
+
+def test_a_programs_own_mark_ends_its_setup_where_the_guess_would_not():
+    # given: a set-up that climbs as steeply as the leak after it, 3 s then 1 MiB/s: the
+    # guess sees one line and takes no set-up; the program said set-up ended at 3 s
+    level = timeline(lambda t: BASE + 20 * MIB * min(t, 3.0) + MIB * max(0.0, t - 3.0))
+    guessed = steady_state(level, 10.0)
+    marked = steady_state(level, 10.0, marked_seconds=3.0)
+    # then: the mark is taken, and the slope after it is the leak's own
+    assert guessed is not None and marked is not None
+    assert marked.setup_end_seconds == pytest.approx(3.0, abs=0.011)
+    assert marked.setup_bytes == pytest.approx(60 * MIB, rel=0.02)
+    assert marked.bytes_per_second == pytest.approx(MIB, rel=0.05)
+    # and: a mark too late for a slope after it leaves the guess standing
+    assert steady_state(level, 10.0, marked_seconds=9.99) == guessed

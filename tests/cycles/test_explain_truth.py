@@ -133,6 +133,77 @@ def test_a_global_cache_in_a_script_is_named_by_type_and_line():
     assert close(report.top_lines[0].bytes, truth("global_cache_script", 0), 0.10)
 
 
+PEAK_TRUTH = """
+import json, sys, time, tracemalloc
+with open(sys.argv[1]) as source:
+    code = compile(source.read(), sys.argv[1], "exec")  # compiled before: not the program's
+import_time = time  # imported before too
+tracemalloc.start(1)
+exec(code, {"__name__": "__main__"})
+print(json.dumps(tracemalloc.get_traced_memory()[1]))
+"""
+
+
+def test_a_cache_held_only_by_mains_locals_is_named_at_the_peak_by_line():
+    # given: a script whose 7.5 MiB cache is gone once main() returns
+    script = WORKLOADS / "locals_cache_script.py"
+    peak = json.loads(subprocess.run(
+        [sys.executable, "-c", PEAK_TRUTH, str(script)],
+        check=True, capture_output=True, text=True,
+    ).stdout)
+    # when: agmem explains it, as JSON and as the table
+    as_json = CliRunner().invoke(cli, ["run", "--explain", "--format", "json", str(script)])
+    table = CliRunner().invoke(cli, ["run", "--explain", str(script)], terminal_width=100)
+    assert as_json.exit_code == 0 and table.exit_code == 0, as_json.output + table.output
+    report = ExplainReport(**{
+        k: v for k, v in json.loads(as_json.stdout)["explain"].items()
+    })
+    # then: nothing of it is left at the end, but the peak names its line, with
+    # tracemalloc's peak (run alone) within 10%, both the sample's and the line's
+    assert sum(line.bytes for line in report.top_lines) < 64 * 1024
+    assert report.peak.lines[0].line in marked("locals_cache_script")
+    assert report.peak.lines[0].function == "main"
+    assert close(report.peak.lines[0].bytes, peak)
+    assert close(report.peak.traced_bytes, peak)
+    assert report.peak.traced_bytes <= report.peak.peak_bytes
+    assert "At the largest traced moment sampled" in table.output
+    assert "locals_cache_script.py:12 in main" in table.output
+
+
+IMPORTS_TRUTH = """
+import json, sys, tracemalloc
+sys.path.insert(0, sys.argv[1])
+tracemalloc.start(1)
+import imports_heavy, imports_lazy
+print(json.dumps(tracemalloc.get_traced_memory()[0]))
+"""
+
+
+def test_first_time_imports_are_set_up_reported_apart_and_not_growth():
+    # given: a script importing a module that keeps 20,000 records, and another lazily in
+    # the middle of a loop that leaks 40 bytearrays
+    script = WORKLOADS / "imports_script.py"
+    kept_by_imports = json.loads(subprocess.run(
+        [sys.executable, "-c", IMPORTS_TRUTH, str(WORKLOADS)],
+        check=True, capture_output=True, text=True,
+    ).stdout)
+    # when: agmem explains it
+    result = CliRunner().invoke(cli, ["run", "--explain", "--format", "json", str(script)])
+    assert result.exit_code == 0, result.output
+    report = ExplainReport(**json.loads(result.stdout)["explain"])
+    # then: the imports are apart, 2 modules, what they kept within 15% of tracemalloc's
+    # count in a plain interpreter (agmem reads the allocators, pymalloc's arenas included)
+    assert report.imports.modules == 2
+    assert report.imports.bytes is None or close(report.imports.bytes, kept_by_imports, 0.15)
+    # and none of their records is growth; the leak is, all 40 (those made before the
+    # lazy import kept their traces) on its line, within 10% of tracemalloc's bytes
+    rows = {row.type: row for row in report.growth}
+    assert "HeavyRecord" not in rows and "LazyRecord" not in rows
+    assert all(row.end - row.start < 100 for row in report.growth if row.type != "bytearray")
+    assert rows["bytearray"].end - rows["bytearray"].start == 40
+    assert_named(report, "imports_script", "bytearray", 40 * (64 * 1024 + 57))
+
+
 def test_generator_cycles_still_waiting_at_the_end_are_found_and_sized_before_closing():
     iterations = 60
     report = explain("generator_cycles", iterations)

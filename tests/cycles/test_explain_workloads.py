@@ -8,6 +8,7 @@ same objects built here, the source line from a marker comment in the workload's
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import re
 import sys
@@ -41,7 +42,8 @@ def explain(name: str, mode: str = "strong") -> Found:
 @dataclass(frozen=True)
 class Found:
     """The part of the report that found the cycles. In a window this short the collector
-    may never run: then the collection after the window finds them, still waiting."""
+    may never run, or run once part-way: then the collection after the window finds them,
+    or the rest of them, still waiting; one shape found in both is one shape here."""
 
     shapes: tuple[CycleShape, ...]
     garbage_objects: int
@@ -52,12 +54,24 @@ class Found:
     @staticmethod
     def of(report: ExplainReport) -> Found:
         waiting = report.waiting
-        if report.garbage_objects:
-            assert waiting.garbage_objects == 0, waiting
-            return Found(report.shapes, report.garbage_objects, report.bytes_held_at_most,
-                         report.bytes_freed_total, report)
-        return Found(waiting.shapes, waiting.garbage_objects, waiting.bytes_held,
-                     waiting.bytes_held, report)
+        merged: dict[tuple, CycleShape] = {}
+        for shape in (*report.shapes, *waiting.shapes):
+            key = (shape.types, shape.path)
+            seen = merged.get(key)
+            merged[key] = shape if seen is None else dataclasses.replace(
+                seen,
+                cycles=seen.cycles + shape.cycles,
+                objects=seen.objects + shape.objects,
+                bytes_held_at_most=max(seen.bytes_held_at_most, shape.bytes_held_at_most),
+                bytes_freed_total=seen.bytes_freed_total + shape.bytes_freed_total,
+            )
+        return Found(
+            tuple(merged.values()),
+            report.garbage_objects + waiting.garbage_objects,
+            max(report.bytes_held_at_most, waiting.bytes_held),
+            report.bytes_freed_total + waiting.bytes_held,
+            report,
+        )
 
 
 def workload_module(name: str) -> ModuleType:
