@@ -342,7 +342,14 @@ class GarbageWatcher:
             # read the same way just before, and given back.
             first, second = traced_bytes(), traced_bytes()
             before = traced_bytes()
-            self._kept += defuse(group)
+            try:
+                self._kept += defuse(group)
+            except Exception:
+                # A group defuse cannot read (an instance whose class an earlier group
+                # emptied: its __module__ is gone) is kept for the end, not freed here:
+                # raised in a collector's callback, the error would only be printed.
+                self._kept += group
+                before = None
             del group  # the last references: reference counting frees the group here
             after = traced_bytes()
             if before is None or after is None or first is None or second is None:

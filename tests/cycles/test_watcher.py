@@ -385,3 +385,38 @@ def test_what_defuse_cannot_free_is_collected_at_the_end_without_walking_the_old
     assert watcher.collections == 1
     if detect_layout().name == GENERATIONAL:  # no full collection
         assert gc.get_stats()[-1]["collections"] == full_collections
+
+
+class ClassFirst(GarbageReader):
+    """Groups a class with its namespace dict, before the instances of it (as shapes may)."""
+
+    def read(self, collection: Collection) -> list[list[Any]]:
+        classes = [obj for obj in collection.garbage if isinstance(obj, type)]
+        namespaces = {id(d) for d in gc.get_referents(*classes) if type(d) is dict}
+        first = [obj for obj in collection.garbage
+                 if isinstance(obj, type) or id(obj) in namespaces]
+        taken = set(map(id, first))
+        return [first, [obj for obj in collection.garbage if id(obj) not in taken]]
+
+
+def test_a_class_freed_before_its_instances_neither_raises_nor_keeps_them_past_the_block():
+    def make() -> None:
+        class Local:  # a class defined in a test, garbage with its instance
+            pass
+
+        instance = Local()
+        instance.me = instance
+
+    gc.collect()
+    unraisable: list[Any] = []
+    hook, sys.unraisablehook = sys.unraisablehook, unraisable.append
+    try:
+        with GarbageWatcher(ClassFirst()) as watcher:
+            make()
+            gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    assert unraisable == []  # nothing raised inside the collector's callbacks
+    assert watcher.collections == 1
+    assert not [obj for obj in gc.get_objects()
+                if type(obj).__name__ == "Local" and type(obj).__qualname__.startswith("test_a")]
