@@ -25,10 +25,12 @@ from autograd_mem.schema.baseline import MAX_BASELINE_BYTES, Baseline
 from autograd_mem.schema.comparison import ComparisonRecord
 from autograd_mem.schema.run import Measurement, measurement_from_dict
 
-# A run document holds bounded series (at most 4,096 points each) per run; a comparison
-# of a few variants repeated a few times stays within a few tens of MiB. Reading at most
-# this much bounds what a hostile file can make agmem parse.
-MAX_RESULT_BYTES = 64 * 1024**2
+# A run document holds bounded series (at most 4,096 points each) per run, about 0.16 MB
+# a run at their longest: 32 MiB is some 200 runs in one comparison (12 variants x 17
+# repeats). Reading at most this much bounds what a hostile file can make agmem parse,
+# and how long a report of an accepted one takes (benchmarks/huge_documents.py: at
+# 64 MiB a consistent comparison took 11 s as a table and 19 s as JSON at load 3.5).
+MAX_RESULT_BYTES = 32 * 1024**2
 
 Saved = Measurement | ComparisonRecord | Baseline
 
@@ -149,7 +151,7 @@ def _reason(exc: OSError) -> str:
 
 RESULT_FILE = JsonFile(
     "result", MAX_RESULT_BYTES, ResultFormatError,
-    "a saved run or comparison is at most a few tens of MiB",
+    "agmem writes one that large only for some 200 runs in one comparison",
     "save one with `agmem run --format json -o {name}`",
     "agmem report reads a saved run or comparison (written by `agmem run` or `agmem "
     "compare` with --format json)",

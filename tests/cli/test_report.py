@@ -116,7 +116,7 @@ def test_the_size_read_is_capped(invoke, tmp_path):
     with big.open("wb") as handle:
         handle.truncate(MAX_RESULT_BYTES + 1)  # sparse: costs no disk
 
-    assert "is too large to be a result (over 64 MiB" in _refused(invoke, big)
+    assert "is too large to be a result (over 32 MiB" in _refused(invoke, big)
 
 
 def test_a_comparison_keeps_the_version_of_the_agmem_that_wrote_it(invoke, fake_measure,
