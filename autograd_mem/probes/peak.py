@@ -137,7 +137,7 @@ class PeakSampler:
 
     def sample(self) -> None:
         """Copy the traces if the current size passed the kept copy's by a step."""
-        if self.tracing.depth() > 0:  # inside a pause (an import's): it must stay one
+        if self.tracing.depth > 0:  # inside a pause (an import's): it must stay one
             return
         if not self._due():
             return
