@@ -261,7 +261,8 @@ class RssSampler:
             below = reading.children_bytes
             if self._on_tree is not None:
                 self._on_tree(reading.pids)
-        self.latest_rss_bytes = rss + (below or 0)
+        if rss > 0:  # an exited child (a zombie) reads 0: not a reading of the run
+            self.latest_rss_bytes = rss + (below or 0)
         start = self._recording_from() if self._recording_from is not None else None
         if start is None or (start and moment >= start):
             self.samples.add(moment, rss, below)
