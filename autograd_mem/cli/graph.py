@@ -77,7 +77,7 @@ def command(output: str, **options: Any) -> None:
         found = _graph_in_fresh_interpreter(config, Path(scratch), dot_path)
         dot_text = dot_path.read_text(encoding="utf-8")
     if suffix == "dot":
-        _write(output, dot_text)
+        write_atomic(output, dot_text)  # its own OutputError names the file and the reason
     else:
         _render(dot_text, output)
     click.echo(f"agmem: drew {found['functions']} Functions of the graph one strong-mode step "
@@ -103,13 +103,6 @@ def _graph_in_fresh_interpreter(config: Any, scratch: Path, dot_path: Path) -> d
         raise RunFailedError(said[-1] if said else f"the step's interpreter ended with "
                              f"status {done.returncode}")
     return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def _write(output: str, text: str) -> None:
-    try:
-        write_atomic(output, text)
-    except OSError as exc:
-        raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
 def _render(dot_text: str, output: str) -> None:
